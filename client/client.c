@@ -1,0 +1,231 @@
+/*
+ * The SDK's requests: connect (with HELLO), LIST, OPEN without mapping
+ * (shmb_lookup), STATUS. Every reply is decoded with common/'s bounds-checked
+ * decoders; the service is trusted for what it says, not for how long its
+ * strings are.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "protocol.h"
+#include "transport.h"
+
+_Static_assert(SHMB_ACCESS_READ == SHMB_WIRE_ACCESS_READ &&
+                   SHMB_ACCESS_WRITE == SHMB_WIRE_ACCESS_WRITE,
+               "public access bits are the wire's");
+_Static_assert(sizeof(((shmb_open_info *)0)->object) ==
+                   SHMB_OBJECT_NAME_MAX + 1,
+               "object name buffer");
+
+const char *shmb_version_string(void) { return "0.1.0"; }
+
+const char *shmb_last_message(const shmb_client *client) {
+  return client ? client->message : "";
+}
+
+static uint32_t next_id(shmb_client *c) {
+  if (++c->next_id == 0)
+    c->next_id = 1;
+  return c->next_id;
+}
+
+static int hello(shmb_client *c) {
+  shmb_hello_reply rep;
+  uint8_t *frame, *payload;
+  size_t len, plen;
+  int rc;
+
+  if ((rc = shmb_encode_hello(next_id(c), SHMB_PROTO_VERSION,
+                              SHMB_PROTO_VERSION, &frame, &len)) != 0)
+    return rc;
+  rc = shmb__roundtrip(c, frame, len, SHMB_OP_HELLO, &payload, &plen);
+  free(frame);
+  if (rc != 0)
+    return rc;
+  rc = shmb_hello_reply_decode(payload, plen, &rep);
+  if (rc == 0 && rep.version != SHMB_PROTO_VERSION)
+    rc = SHMB_EVERSION;
+  free(payload);
+  return rc;
+}
+
+int shmb_connect(const shmb_connect_options *opts, shmb_client **out) {
+  shmb_client *c;
+  int rc;
+
+  if (!out)
+    return SHMB_EINVAL;
+  *out = NULL;
+  if (!(c = calloc(1, sizeof(*c))))
+    return SHMB_ENOMEM;
+  if (!(c->io_event = CreateEventW(NULL, TRUE, FALSE, NULL))) {
+    free(c);
+    return SHMB_ENOMEM;
+  }
+  if ((rc = shmb__transport_open(c, opts)) != 0 || (rc = hello(c)) != 0) {
+    shmb_disconnect(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+void shmb_disconnect(shmb_client *client) {
+  if (!client)
+    return;
+  if (client->pipe)
+    CloseHandle(client->pipe);
+  if (client->io_event)
+    CloseHandle(client->io_event);
+  free(client);
+}
+
+/* Sends an argument-less request (LIST, STATUS) and returns its payload. */
+static int simple_request(shmb_client *c, uint8_t opcode,
+                          int (*encode)(uint32_t, uint8_t **, size_t *),
+                          uint8_t **payload, size_t *plen) {
+  uint8_t *frame;
+  size_t len;
+  int rc;
+  if (!c)
+    return SHMB_EINVAL;
+  if ((rc = encode(next_id(c), &frame, &len)) != 0)
+    return rc;
+  rc = shmb__roundtrip(c, frame, len, opcode, payload, plen);
+  free(frame);
+  return rc;
+}
+
+int shmb_list(shmb_client *client, shmb_section_info **list, size_t *count) {
+  shmb_cursor cur;
+  shmb_list_item item;
+  shmb_section_info *v = NULL;
+  uint8_t *payload;
+  size_t plen, n = 0;
+  int rc;
+
+  if (!list || !count)
+    return SHMB_EINVAL;
+  rc = simple_request(client, SHMB_OP_LIST, shmb_encode_list, &payload, &plen);
+  if (rc != 0)
+    return rc;
+  if ((rc = shmb_list_reply_begin(payload, plen, &cur)) != 0)
+    goto out_free_payload;
+  /* calloc(0) may give NULL: always allocate at least one entry. */
+  if (cur.remaining > SHMB_MAX_PAYLOAD / sizeof(shmb_wire_list_entry) ||
+      !(v = calloc(cur.remaining ? cur.remaining : 1, sizeof(*v)))) {
+    rc = cur.remaining ? SHMB_EPROTO : SHMB_ENOMEM;
+    goto out_free_payload;
+  }
+  while (cur.remaining > 0) {
+    if ((rc = shmb_list_reply_next(&cur, &item)) != 0) {
+      free(v);
+      goto out_free_payload;
+    }
+    memcpy(v[n].name, item.name.ptr, item.name.len);
+    v[n].name[item.name.len] = '\0';
+    v[n].size = item.size;
+    v[n].access = item.access;
+    n++;
+  }
+  *list = v;
+  *count = n;
+
+out_free_payload:
+  free(payload);
+  return rc;
+}
+
+void shmb_free_list(shmb_section_info *list) { free(list); }
+
+int shmb_lookup(shmb_client *client, const char *name, unsigned int access,
+                shmb_open_info *info) {
+  shmb_open_reply rep;
+  uint8_t *frame, *payload;
+  size_t len, plen;
+  int rc;
+
+  if (!client || !name || !info || access == 0 ||
+      (access & ~SHMB_ACCESS_READ_WRITE) != 0)
+    return SHMB_EINVAL;
+  if (access & SHMB_ACCESS_WRITE)
+    access |= SHMB_ACCESS_READ; /* a writable view is also readable */
+  if ((rc = shmb_encode_open(next_id(client), name, access, &frame, &len)) !=
+      0)
+    return rc;
+  rc = shmb__roundtrip(client, frame, len, SHMB_OP_OPEN, &payload, &plen);
+  free(frame);
+  if (rc != 0)
+    return rc;
+  if ((rc = shmb_open_reply_decode(payload, plen, &rep)) == 0 &&
+      rep.access != access)
+    rc = SHMB_EPROTO; /* never accept more, or less, than we asked for */
+  if (rc == 0) {
+    memset(info, 0, sizeof(*info));
+    strcpy(info->name, name); /* valid, so at most SHMB_NAME_MAX bytes */
+    memcpy(info->object, rep.object.ptr, rep.object.len);
+    info->size = rep.size;
+    info->access = rep.access;
+  }
+  free(payload);
+  return rc;
+}
+
+int shmb_status(shmb_client *client, shmb_status_entry **entries,
+                size_t *count) {
+  shmb_cursor cur;
+  shmb_kv kv;
+  shmb_status_entry *v;
+  uint8_t *payload;
+  size_t plen, n = 0;
+  int rc;
+
+  if (!entries || !count)
+    return SHMB_EINVAL;
+  rc = simple_request(client, SHMB_OP_STATUS, shmb_encode_status, &payload,
+                      &plen);
+  if (rc != 0)
+    return rc;
+  if ((rc = shmb_status_reply_begin(payload, plen, &cur)) != 0)
+    goto out_free_payload;
+  if (!(v = calloc(cur.remaining ? cur.remaining : 1, sizeof(*v)))) {
+    rc = SHMB_ENOMEM;
+    goto out_free_payload;
+  }
+  while (cur.remaining > 0 && rc == 0) {
+    if ((rc = shmb_status_reply_next(&cur, &kv)) != 0)
+      break;
+    v[n].key = malloc(kv.key.len + 1);
+    v[n].value = malloc(kv.value.len + 1);
+    n++;
+    if (!v[n - 1].key || !v[n - 1].value) {
+      rc = SHMB_ENOMEM;
+      break;
+    }
+    memcpy(v[n - 1].key, kv.key.ptr, kv.key.len);
+    v[n - 1].key[kv.key.len] = '\0';
+    memcpy(v[n - 1].value, kv.value.ptr, kv.value.len);
+    v[n - 1].value[kv.value.len] = '\0';
+  }
+  if (rc != 0) {
+    shmb_free_status(v, n);
+    goto out_free_payload;
+  }
+  *entries = v;
+  *count = n;
+
+out_free_payload:
+  free(payload);
+  return rc;
+}
+
+void shmb_free_status(shmb_status_entry *entries, size_t count) {
+  if (!entries)
+    return;
+  for (size_t i = 0; i < count; i++) {
+    free(entries[i].key);
+    free(entries[i].value);
+  }
+  free(entries);
+}

@@ -1,0 +1,151 @@
+/*
+ * shmbroker.h - the client SDK of shmbroker.
+ *
+ * shmbrokerd owns named shared-memory sections and hands them out over a
+ * control pipe after checking the caller's token. This SDK connects to that
+ * pipe (verifying that the server is the expected account before sending
+ * anything), asks for sections by their logical names and maps them.
+ *
+ * Errors: every function that can fail returns 0 or a negative SHMB_E* code
+ * (shmb_errno.h); shmb_strerror() gives a message. Transport errors (the
+ * service could not be reached, is not the expected server, went away or
+ * timed out) satisfy shmb_err_is_transport(); the service's own answers
+ * (SHMB_EACCES, SHMB_ENOENT, ...) do not.
+ *
+ * Threads: a shmb_client carries one request at a time; use it from one
+ * thread at a time (or one client per thread). A shmb_section is independent
+ * of the client that opened it: it stays mapped after shmb_disconnect and
+ * even if the service stops, until shmb_close. Different sections may be
+ * used and closed from different threads. shmb_strerror, shmb_err_name and
+ * shmb_err_is_transport are thread-safe.
+ *
+ * Plain C89-compatible declarations; compiles as C and C++.
+ */
+#ifndef SHMBROKER_H
+#define SHMBROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmb_errno.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Link against the DLL: define SHMB_SHARED (the CMake package does). */
+#if defined(_WIN32) && defined(SHMB_SHARED) && !defined(SHMB_BUILDING)
+#define SHMB_EXTERN __declspec(dllimport)
+#else
+#define SHMB_EXTERN
+#endif
+
+#define SHMB_VERSION_MAJOR 0
+#define SHMB_VERSION_MINOR 1
+#define SHMB_VERSION_PATCH 0
+
+/* Access to a section, as asked for and as granted. Write implies read. */
+#define SHMB_ACCESS_READ 0x1u
+#define SHMB_ACCESS_WRITE 0x2u
+#define SHMB_ACCESS_READ_WRITE (SHMB_ACCESS_READ | SHMB_ACCESS_WRITE)
+
+/* The server account expected by default: LocalSystem. */
+#define SHMB_DEFAULT_SERVER_SID "S-1-5-18"
+#define SHMB_SERVER_SID_ENV "SHMBROKER_SERVER_SID"
+
+typedef struct shmb_client shmb_client;
+typedef struct shmb_section shmb_section;
+
+typedef struct shmb_connect_options {
+  /* Pipe name, "\\.\pipe\NAME"; NULL for "\\.\pipe\shmbroker". */
+  const char *pipe_name;
+  /* SID string of the account the server must run as. NULL: the
+   * SHMBROKER_SERVER_SID environment variable if set, else LocalSystem. */
+  const char *server_sid;
+  /* How long to wait for a busy or not-yet-created pipe, and for each
+   * reply, in milliseconds; 0 for the default of 5000. */
+  unsigned int timeout_ms;
+} shmb_connect_options;
+
+typedef struct shmb_section_info {
+  char name[65];     /* logical name */
+  uint64_t size;     /* bytes */
+  unsigned int access; /* SHMB_ACCESS_* the caller would be granted */
+} shmb_section_info;
+
+typedef struct shmb_open_info {
+  char name[65];
+  char object[257]; /* kernel object name, e.g. "Global\shmb-<32 hex>" */
+  uint64_t size;
+  unsigned int access; /* granted: what was asked for */
+} shmb_open_info;
+
+/* Connects and says HELLO. opts may be NULL. Before anything is sent the
+ * pipe's owner must be the expected server account, else SHMB_EBADSERVER.
+ * A pipe that is busy or does not exist yet is waited for up to the
+ * timeout; then SHMB_EUNREACHABLE. On success *out is yours to
+ * shmb_disconnect. */
+SHMB_EXTERN int shmb_connect(const shmb_connect_options *opts,
+                             shmb_client **out);
+
+/* Closes the connection and frees the client. Sections stay mapped. NULL is
+ * ignored. */
+SHMB_EXTERN void shmb_disconnect(shmb_client *client);
+
+/* The sections the caller may at least read. On success *list (free it
+ * with shmb_free_list) holds *count entries. */
+SHMB_EXTERN int shmb_list(shmb_client *client, shmb_section_info **list,
+                          size_t *count);
+SHMB_EXTERN void shmb_free_list(shmb_section_info *list);
+
+/* Asks for access (SHMB_ACCESS_*) to a section without mapping it: the
+ * object name, size and granted access. SHMB_EACCES, SHMB_ENOENT,
+ * SHMB_EBADNAME are the service's answers. */
+SHMB_EXTERN int shmb_lookup(shmb_client *client, const char *name,
+                            unsigned int access, shmb_open_info *info);
+
+/* Looks the section up, opens it with OpenFileMappingW with the granted
+ * rights and maps a view of all of it. On success *out is yours to
+ * shmb_close; it does not depend on client staying connected. If the
+ * kernel refuses the open after the broker granted it, SHMB_EACCES. */
+SHMB_EXTERN int shmb_open(shmb_client *client, const char *name,
+                          unsigned int access, shmb_section **out);
+
+/* The mapped view (writable only with SHMB_ACCESS_WRITE), its size, the
+ * granted access, and the names. Valid until shmb_close. */
+SHMB_EXTERN void *shmb_section_data(const shmb_section *section);
+SHMB_EXTERN uint64_t shmb_section_size(const shmb_section *section);
+SHMB_EXTERN unsigned int shmb_section_access(const shmb_section *section);
+SHMB_EXTERN const char *shmb_section_name(const shmb_section *section);
+SHMB_EXTERN const char *shmb_section_object(const shmb_section *section);
+
+/* Writes dirty pages of a file-backed section to its file. */
+SHMB_EXTERN int shmb_section_flush(shmb_section *section);
+
+/* Unmaps and closes. NULL is ignored. */
+SHMB_EXTERN void shmb_close(shmb_section *section);
+
+/* The service's status as key/value text pairs (version, uptime_ms,
+ * sections, clients, counters). Free with shmb_free_status. */
+typedef struct shmb_status_entry {
+  char *key;
+  char *value;
+} shmb_status_entry;
+SHMB_EXTERN int shmb_status(shmb_client *client, shmb_status_entry **entries,
+                            size_t *count);
+SHMB_EXTERN void shmb_free_status(shmb_status_entry *entries, size_t count);
+
+/* The message the service sent with its last refusal on this client ("" if
+ * none). Valid until the next call on client. */
+SHMB_EXTERN const char *shmb_last_message(const shmb_client *client);
+
+SHMB_EXTERN const char *shmb_strerror(int err);
+SHMB_EXTERN const char *shmb_err_name(int err);
+SHMB_EXTERN int shmb_err_is_transport(int err);
+SHMB_EXTERN const char *shmb_version_string(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMBROKER_H */

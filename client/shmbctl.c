@@ -1,0 +1,319 @@
+/*
+ * shmbctl: the command-line client, for administrators and scripts. It uses
+ * only the public SDK, so everything it can do, an application can too.
+ *
+ * Exit codes (stable, scripts rely on them): 0 success, 1 other error,
+ * 2 usage, 3 access denied, 4 no such section, 5 service unreachable or not
+ * the expected server.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmbroker.h"
+
+enum { EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_NOENT, EXIT_UNREACH };
+
+typedef struct cli {
+  shmb_connect_options opts;
+  const char *command;
+  const char *section;
+  uint64_t offset, length;
+  int have_length;
+} cli;
+
+static void usage(FILE *to) {
+  fputs("usage: shmbctl [--pipe NAME] [--server-sid SID] [--timeout MS] "
+        "COMMAND\n"
+        "commands:\n"
+        "  list                         sections you may open: name, size, "
+        "access\n"
+        "  info NAME                    name=, object=, size=, access= lines\n"
+        "  read NAME [--offset N] [--length N]   raw bytes to stdout\n"
+        "  write NAME [--offset N]      stdin into the section\n"
+        "  status                       the service's status and counters\n"
+        "exit codes: 0 ok, 1 error, 2 usage, 3 access denied, 4 no such "
+        "section,\n"
+        "            5 service unreachable or not the expected server\n"
+        "The server must run as LocalSystem unless --server-sid or "
+        "SHMBROKER_SERVER_SID names another account.\n",
+        to);
+}
+
+static int exit_code(int err) {
+  switch (err) {
+  case 0:
+    return EXIT_OK;
+  case SHMB_EACCES:
+    return EXIT_DENIED;
+  case SHMB_ENOENT:
+    return EXIT_NOENT;
+  case SHMB_EUNREACHABLE:
+  case SHMB_EBADSERVER:
+  case SHMB_EDISCONNECTED:
+  case SHMB_ETIMEDOUT:
+  case SHMB_EBUSY:
+    return EXIT_UNREACH;
+  default:
+    return EXIT_ERROR;
+  }
+}
+
+static int fail(shmb_client *c, int err, const char *what) {
+  const char *msg = shmb_last_message(c);
+  fprintf(stderr, "shmbctl: %s: %s", what, shmb_strerror(err));
+  if (*msg && strcmp(msg, shmb_strerror(err)) != 0)
+    fprintf(stderr, " (%s)", msg);
+  fputc('\n', stderr);
+  return exit_code(err);
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  if (!(*s >= '0' && *s <= '9'))
+    return -1;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (errno || *end)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, cli *a) {
+  int i = 1;
+  uint64_t ms;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (i + 1 >= argc)
+      return -1;
+    if (strcmp(argv[i], "--pipe") == 0)
+      a->opts.pipe_name = argv[++i];
+    else if (strcmp(argv[i], "--server-sid") == 0)
+      a->opts.server_sid = argv[++i];
+    else if (strcmp(argv[i], "--timeout") == 0 &&
+             parse_u64(argv[++i], &ms) == 0 && ms > 0 && ms < 86400000u)
+      a->opts.timeout_ms = (unsigned)ms;
+    else
+      return -1;
+  }
+  if (i >= argc)
+    return -1;
+  a->command = argv[i++];
+  if (strcmp(a->command, "list") == 0 || strcmp(a->command, "status") == 0)
+    return i == argc ? 0 : -1;
+  if (strcmp(a->command, "info") != 0 && strcmp(a->command, "read") != 0 &&
+      strcmp(a->command, "write") != 0)
+    return -1;
+  if (i >= argc)
+    return -1;
+  a->section = argv[i++];
+  for (; i < argc; i++) {
+    int is_read = strcmp(a->command, "read") == 0;
+    int is_rw = is_read || strcmp(a->command, "write") == 0;
+    if (i + 1 >= argc || !is_rw)
+      return -1;
+    if (strcmp(argv[i], "--offset") == 0) {
+      if (parse_u64(argv[++i], &a->offset) != 0)
+        return -1;
+    } else if (is_read && strcmp(argv[i], "--length") == 0) {
+      if (parse_u64(argv[++i], &a->length) != 0)
+        return -1;
+      a->have_length = 1;
+    } else {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static const char *access_name(unsigned access) {
+  return (access & SHMB_ACCESS_WRITE) ? "read,write" : "read";
+}
+
+static int cmd_list(shmb_client *c) {
+  shmb_section_info *v;
+  size_t n;
+  int rc = shmb_list(c, &v, &n);
+  if (rc != 0)
+    return fail(c, rc, "list");
+  for (size_t i = 0; i < n; i++)
+    printf("%-32s %14" PRIu64 " %s\n", v[i].name, v[i].size,
+           access_name(v[i].access));
+  shmb_free_list(v);
+  return EXIT_OK;
+}
+
+/* The most the caller may have, as LIST reports it, so that asking does
+ * not leave a refusal in the service's log; a section missing from the list
+ * is asked for read, which gets the service's own answer. */
+static int best_lookup(shmb_client *c, const char *name, shmb_open_info *info) {
+  shmb_section_info *v;
+  size_t n;
+  unsigned access = SHMB_ACCESS_READ;
+  int rc = shmb_list(c, &v, &n);
+  if (rc != 0)
+    return rc;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v[i].name, name) == 0)
+      access = v[i].access;
+  shmb_free_list(v);
+  return shmb_lookup(c, name, access, info);
+}
+
+static int cmd_info(shmb_client *c, const cli *a) {
+  shmb_open_info info;
+  int rc = best_lookup(c, a->section, &info);
+  if (rc != 0)
+    return fail(c, rc, a->section);
+  printf("name=%s\nobject=%s\nsize=%" PRIu64 "\naccess=%s\n", info.name,
+         info.object, info.size, access_name(info.access));
+  return EXIT_OK;
+}
+
+static int cmd_read(shmb_client *c, const cli *a) {
+  shmb_section *s;
+  uint64_t size, len;
+  const char *data;
+  int rc = shmb_open(c, a->section, SHMB_ACCESS_READ, &s);
+  if (rc != 0)
+    return fail(c, rc, a->section);
+  size = shmb_section_size(s);
+  len = a->have_length ? a->length : (a->offset <= size ? size - a->offset : 0);
+  if (a->offset > size || len > size - a->offset) {
+    fprintf(stderr, "shmbctl: %s: offset %" PRIu64 " and length %" PRIu64
+            " go past the section's %" PRIu64 " bytes\n", a->section,
+            a->offset, len, size);
+    shmb_close(s);
+    return EXIT_ERROR;
+  }
+  _setmode(_fileno(stdout), _O_BINARY);
+  data = (const char *)shmb_section_data(s) + a->offset;
+  rc = EXIT_OK;
+  if (len && fwrite(data, 1, (size_t)len, stdout) != len) {
+    fprintf(stderr, "shmbctl: writing to stdout failed\n");
+    rc = EXIT_ERROR;
+  }
+  if (fflush(stdout) != 0)
+    rc = EXIT_ERROR;
+  shmb_close(s);
+  return rc;
+}
+
+/* Reads all of stdin, refusing more than limit bytes. */
+static int slurp_stdin(uint64_t limit, char **out, size_t *outlen) {
+  size_t cap = 65536, len = 0, n;
+  char *buf = malloc(cap), *grown;
+  _setmode(_fileno(stdin), _O_BINARY);
+  while (buf && (n = fread(buf + len, 1, cap - len, stdin)) > 0) {
+    len += n;
+    if (len > limit)
+      break;
+    if (len == cap) {
+      cap *= 2;
+      if (!(grown = realloc(buf, cap)))
+        free(buf);
+      buf = grown;
+    }
+  }
+  if (!buf)
+    return SHMB_ENOMEM;
+  if (ferror(stdin)) {
+    free(buf);
+    return SHMB_EIO;
+  }
+  if (len > limit) {
+    free(buf);
+    return SHMB_ERANGE;
+  }
+  *out = buf;
+  *outlen = len;
+  return 0;
+}
+
+static int cmd_write(shmb_client *c, const cli *a) {
+  shmb_section *s;
+  uint64_t size, room;
+  char *input;
+  size_t len;
+  int rc = shmb_open(c, a->section, SHMB_ACCESS_READ_WRITE, &s);
+  if (rc != 0)
+    return fail(c, rc, a->section);
+  size = shmb_section_size(s);
+  if (a->offset > size) {
+    fprintf(stderr, "shmbctl: %s: offset %" PRIu64 " is past the section's %"
+            PRIu64 " bytes\n", a->section, a->offset, size);
+    shmb_close(s);
+    return EXIT_ERROR;
+  }
+  room = size - a->offset;
+  /* Whole input first: a too-long input writes nothing at all. */
+  if ((rc = slurp_stdin(room, &input, &len)) != 0) {
+    if (rc == SHMB_ERANGE)
+      fprintf(stderr, "shmbctl: %s: input is larger than the %" PRIu64
+              " bytes from offset %" PRIu64 " to the end; nothing written\n",
+              a->section, room, a->offset);
+    else
+      fprintf(stderr, "shmbctl: reading stdin: %s\n", shmb_strerror(rc));
+    shmb_close(s);
+    return EXIT_ERROR;
+  }
+  memcpy((char *)shmb_section_data(s) + a->offset, input, len);
+  free(input);
+  rc = shmb_section_flush(s);
+  shmb_close(s);
+  if (rc != 0)
+    return fail(c, rc, "flush");
+  return EXIT_OK;
+}
+
+static int cmd_status(shmb_client *c) {
+  shmb_status_entry *v;
+  size_t n;
+  int rc = shmb_status(c, &v, &n);
+  if (rc != 0)
+    return fail(c, rc, "status");
+  for (size_t i = 0; i < n; i++)
+    printf("%s=%s\n", v[i].key, v[i].value);
+  shmb_free_status(v, n);
+  return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+  cli a;
+  shmb_client *c;
+  int rc;
+
+  memset(&a, 0, sizeof(a));
+  if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+                    strcmp(argv[1], "-h") == 0)) {
+    usage(stdout);
+    return EXIT_OK;
+  }
+  if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+    printf("shmbctl %s\n", shmb_version_string());
+    return EXIT_OK;
+  }
+  if (parse_args(argc, argv, &a) != 0) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  if ((rc = shmb_connect(&a.opts, &c)) != 0)
+    return fail(NULL, rc, "cannot connect to the service");
+  if (strcmp(a.command, "list") == 0)
+    rc = cmd_list(c);
+  else if (strcmp(a.command, "status") == 0)
+    rc = cmd_status(c);
+  else if (strcmp(a.command, "info") == 0)
+    rc = cmd_info(c, &a);
+  else if (strcmp(a.command, "read") == 0)
+    rc = cmd_read(c, &a);
+  else
+    rc = cmd_write(c, &a);
+  shmb_disconnect(c);
+  return rc;
+}

@@ -1,0 +1,436 @@
+/*
+ * Strict INI parser for the administrator's config file. It grants access to
+ * shared memory, so it refuses anything it does not understand instead of
+ * guessing: unknown headers and keys, repeated keys or sections, missing
+ * required keys, sizes with unknown units or out of range, bytes that are not
+ * printable text. Each error names the file and line.
+ *
+ * Dialect: "[service]" and "[section NAME]" headers; "key = value" lines;
+ * whole-line comments start with ';' or '#'; an inline comment starts at a
+ * ';' or '#' that follows white space (so SDDL's ';' stays in the value).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "log.h"
+
+typedef struct parser {
+  const char *file;
+  unsigned line;
+  char *err;
+  size_t errlen;
+  shmb_config *cfg;
+  int in_service;            /* current header is [service] */
+  shmb_section_config *sec;  /* current [section NAME], or NULL */
+  unsigned service_seen;     /* bit per [service] key already set */
+  unsigned section_seen;     /* bit per section key already set */
+  int service_header_seen;
+} parser;
+
+static int fail(parser *p, const char *fmt, ...) SHMB__PRINTF(2, 3);
+
+static int fail(parser *p, const char *fmt, ...) {
+  va_list ap;
+  int n = snprintf(p->err, p->errlen, "%s:%u: ", p->file, p->line);
+  if (n >= 0 && (size_t)n < p->errlen) {
+    va_start(ap, fmt);
+    vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+  }
+  return SHMB_ECONFIG;
+}
+
+static char *trim(char *s) {
+  char *end;
+  while (*s == ' ' || *s == '\t')
+    s++;
+  end = s + strlen(s);
+  while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+    *--end = '\0';
+  return s;
+}
+
+/* Cuts an inline comment: ';' or '#' preceded by white space. */
+static void cut_comment(char *s) {
+  if (*s == '\0')
+    return; /* s + 1 would be past the end of the line, or of the text */
+  for (char *q = s + 1; *q; q++)
+    if ((*q == ';' || *q == '#') && (q[-1] == ' ' || q[-1] == '\t')) {
+      *q = '\0';
+      return;
+    }
+}
+
+static int ieq(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+      return 0;
+  return *a == *b;
+}
+
+int shmb_parse_size(const char *s, uint64_t *out) {
+  static const struct {
+    const char *unit;
+    unsigned shift;
+  } units[] = {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+  uint64_t v = 0;
+  const char *p = s;
+
+  if (!(*p >= '0' && *p <= '9'))
+    return SHMB_EINVAL;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (v > (UINT64_MAX - 9) / 10)
+      return SHMB_EINVAL;
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  while (*p == ' ')
+    p++;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+    if (strcmp(p, units[i].unit) != 0)
+      continue;
+    if (v == 0 || v > (SHMB_MAX_SECTION_SIZE >> units[i].shift))
+      return SHMB_EINVAL;
+    *out = v << units[i].shift;
+    return 0;
+  }
+  return SHMB_EINVAL;
+}
+
+int shmb_parse_duration_ms(const char *s, unsigned *out) {
+  static const struct {
+    const char *unit;
+    unsigned ms;
+  } units[] = {{"ms", 1}, {"s", 1000}, {"min", 60000}};
+  unsigned long long v = 0;
+  const char *p = s;
+
+  if (!(*p >= '0' && *p <= '9'))
+    return SHMB_EINVAL;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    v = v * 10 + (unsigned)(*p - '0');
+    if (v > 86400000ull) /* a day, in any unit, is plenty */
+      return SHMB_EINVAL;
+  }
+  while (*p == ' ')
+    p++;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+    if (strcmp(p, units[i].unit) != 0)
+      continue;
+    v *= units[i].ms;
+    if (v == 0 || v > 86400000ull)
+      return SHMB_EINVAL;
+    *out = (unsigned)v;
+    return 0;
+  }
+  return SHMB_EINVAL;
+}
+
+static int valid_pipe_name(const char *v) {
+  static const char prefix[] = "\\\\.\\pipe\\";
+  size_t len = strlen(v), plen = sizeof(prefix) - 1;
+  if (len <= plen || len > SHMB_PIPE_NAME_MAX || strncmp(v, prefix, plen) != 0)
+    return 0;
+  for (const char *q = v + plen; *q; q++)
+    if (*q == ' ' || (unsigned char)*q > 0x7e)
+      return 0;
+  return 1;
+}
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d)
+    memcpy(d, s, n);
+  return d;
+}
+
+/* A key may appear once per header; seen is a bit set indexed by key. */
+static int once(parser *p, unsigned *seen, unsigned bit, const char *key) {
+  if (*seen & (1u << bit))
+    return fail(p, "key '%s' given twice", key);
+  *seen |= 1u << bit;
+  return 0;
+}
+
+static int service_key(parser *p, const char *key, const char *val) {
+  shmb_config *cfg = p->cfg;
+  int rc, level;
+
+  if (strcmp(key, "pipe") == 0) {
+    if ((rc = once(p, &p->service_seen, 0, key)) != 0)
+      return rc;
+    if (!valid_pipe_name(val))
+      return fail(p, "pipe must look like \\\\.\\pipe\\NAME (no spaces, at "
+                     "most %d characters), not '%s'",
+                  SHMB_PIPE_NAME_MAX, val);
+    free(cfg->pipe);
+    if (!(cfg->pipe = dup_str(val)))
+      return SHMB_ENOMEM;
+  } else if (strcmp(key, "namespace") == 0) {
+    if ((rc = once(p, &p->service_seen, 1, key)) != 0)
+      return rc;
+    if (strcmp(val, "Global") == 0)
+      cfg->ns = SHMB_NS_GLOBAL;
+    else if (strcmp(val, "Local") == 0)
+      cfg->ns = SHMB_NS_LOCAL;
+    else
+      return fail(p, "namespace must be Global or Local, not '%s'", val);
+  } else if (strcmp(key, "log_level") == 0) {
+    if ((rc = once(p, &p->service_seen, 2, key)) != 0)
+      return rc;
+    if ((level = shmb_log_level_parse(val)) < 0)
+      return fail(p, "log_level must be error, warn, info or debug, not '%s'",
+                  val);
+    cfg->log_level = level;
+  } else if (strcmp(key, "max_clients") == 0) {
+    char *end;
+    unsigned long n;
+    if ((rc = once(p, &p->service_seen, 3, key)) != 0)
+      return rc;
+    errno = 0;
+    n = strtoul(val, &end, 10);
+    if (!(*val >= '0' && *val <= '9') || *end || errno || n < 1 || n > 65536)
+      return fail(p, "max_clients must be a number from 1 to 65536, not '%s'",
+                  val);
+    cfg->max_clients = (unsigned)n;
+  } else if (strcmp(key, "client_timeout") == 0) {
+    if ((rc = once(p, &p->service_seen, 4, key)) != 0)
+      return rc;
+    if (shmb_parse_duration_ms(val, &cfg->client_timeout_ms) != 0)
+      return fail(p, "client_timeout must be a duration such as 500ms, 30s "
+                     "or 2min (at most a day), not '%s'", val);
+  } else {
+    return fail(p, "unknown key '%s' in [service]", key);
+  }
+  return 0;
+}
+
+static int section_key(parser *p, const char *key, const char *val) {
+  shmb_section_config *sec = p->sec;
+  int rc;
+
+  if (strcmp(key, "size") == 0) {
+    if ((rc = once(p, &p->section_seen, 0, key)) != 0)
+      return rc;
+    if (shmb_parse_size(val, &sec->size) != 0)
+      return fail(p, "size must be a number with an optional unit B, KiB, "
+                     "MiB or GiB, from 1 byte to 1 TiB, not '%s'", val);
+  } else if (strcmp(key, "sddl") == 0) {
+    if ((rc = once(p, &p->section_seen, 1, key)) != 0)
+      return rc;
+    if (!(sec->sddl = dup_str(val)))
+      return SHMB_ENOMEM;
+  } else if (strcmp(key, "description") == 0) {
+    if ((rc = once(p, &p->section_seen, 2, key)) != 0)
+      return rc;
+    if (!(sec->description = dup_str(val)))
+      return SHMB_ENOMEM;
+  } else {
+    return fail(p, "unknown key '%s' in [section %s]", key, sec->name);
+  }
+  return 0;
+}
+
+/* Called when a section ends (next header or end of file). */
+static int section_done(parser *p) {
+  shmb_section_config *sec = p->sec;
+  unsigned line = p->line;
+  int rc = 0;
+  if (!sec)
+    return 0;
+  p->line = sec->line;
+  if (sec->size == 0)
+    rc = fail(p, "[section %s] has no size", sec->name);
+  else if (!sec->sddl)
+    rc = fail(p, "[section %s] has no sddl (who may read or write it)",
+              sec->name);
+  p->line = line;
+  p->sec = NULL;
+  return rc;
+}
+
+static int header(parser *p, char *h) {
+  size_t len = strlen(h);
+  char *name;
+  shmb_config *cfg = p->cfg;
+  shmb_section_config *grown;
+  int rc;
+
+  if ((rc = section_done(p)) != 0)
+    return rc;
+  p->in_service = 0;
+  if (len < 2 || h[len - 1] != ']')
+    return fail(p, "header must end with ']'");
+  h[len - 1] = '\0';
+  h = trim(h + 1);
+  if (strcmp(h, "service") == 0) {
+    if (p->service_header_seen)
+      return fail(p, "[service] given twice");
+    p->service_header_seen = 1;
+    p->in_service = 1;
+    return 0;
+  }
+  if (strncmp(h, "section", 7) != 0 || (h[7] != ' ' && h[7] != '\t'))
+    return fail(p, "unknown header [%s]: expected [service] or [section NAME]",
+                h);
+  name = trim(h + 7);
+  if (!shmb_name_valid(name, strlen(name)))
+    return fail(p, "invalid section name '%s': use 1 to %d of A-Z a-z 0-9 . "
+                   "_ -", name, SHMB_NAME_MAX);
+  for (size_t i = 0; i < cfg->nsections; i++)
+    if (ieq(cfg->sections[i].name, name))
+      return fail(p, "[section %s] given twice (first on line %u; names "
+                     "differ by more than case)", name, cfg->sections[i].line);
+  if (cfg->nsections == SHMB_CONFIG_MAX_SECTIONS)
+    return fail(p, "more than %d sections", SHMB_CONFIG_MAX_SECTIONS);
+  grown = realloc(cfg->sections, (cfg->nsections + 1) * sizeof(*grown));
+  if (!grown)
+    return SHMB_ENOMEM;
+  cfg->sections = grown;
+  p->sec = &cfg->sections[cfg->nsections++];
+  memset(p->sec, 0, sizeof(*p->sec));
+  strcpy(p->sec->name, name);
+  p->sec->line = p->line;
+  p->section_seen = 0;
+  return 0;
+}
+
+static int line_(parser *p, char *s) {
+  char *eq, *key, *val;
+
+  s = trim(s);
+  if (*s == '\0' || *s == ';' || *s == '#')
+    return 0;
+  if (*s == '[') {
+    cut_comment(s);
+    return header(p, trim(s));
+  }
+  eq = strchr(s, '=');
+  if (!eq)
+    return fail(p, "expected 'key = value', a [header] or a comment");
+  *eq = '\0';
+  key = trim(s);
+  val = eq + 1;
+  cut_comment(val);
+  val = trim(val);
+  if (*key == '\0')
+    return fail(p, "missing key before '='");
+  if (*val == '\0')
+    return fail(p, "key '%s' has no value", key);
+  if (p->in_service)
+    return service_key(p, key, val);
+  if (p->sec)
+    return section_key(p, key, val);
+  return fail(p, "key '%s' outside any [service] or [section NAME]", key);
+}
+
+/* Text only: a NUL or a control character (other than tab, and CR before
+ * LF) is refused with its line, before any line is interpreted. */
+static int check_bytes(parser *p, const char *buf, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)buf[i];
+    if (ch == '\n') {
+      p->line++;
+      continue;
+    }
+    if (ch == '\r' && i + 1 < len && buf[i + 1] == '\n')
+      continue;
+    if (ch == 0 || (ch < 0x20 && ch != '\t') || ch == 0x7f) {
+      fail(p, "control character 0x%02x (a text file was expected)", ch);
+      p->line = 1;
+      return SHMB_ECONFIG;
+    }
+  }
+  p->line = 1;
+  return 0;
+}
+
+static void config_defaults(shmb_config *cfg) {
+  cfg->ns = SHMB_NS_GLOBAL;
+  cfg->log_level = SHMB_LOG_INFO;
+  cfg->max_clients = SHMB_DEFAULT_MAX_CLIENTS;
+  cfg->client_timeout_ms = SHMB_DEFAULT_CLIENT_TIMEOUT_MS;
+}
+
+int shmb_config_parse(const char *text, size_t len, const char *filename,
+                      shmb_config **out, char *err, size_t errlen) {
+  parser p = {0};
+  char *buf, *line, *next;
+  int rc = 0;
+
+  *out = NULL;
+  if (errlen)
+    err[0] = '\0';
+  p.file = filename ? filename : "<config>";
+  p.err = err;
+  p.errlen = errlen;
+  p.line = 1;
+  if (len > SHMB_CONFIG_MAX_BYTES)
+    return fail(&p, "file is larger than %u bytes", SHMB_CONFIG_MAX_BYTES);
+  if (!(p.cfg = calloc(1, sizeof(*p.cfg))))
+    return SHMB_ENOMEM;
+  config_defaults(p.cfg);
+  if (!(buf = malloc(len + 1))) {
+    free(p.cfg);
+    return SHMB_ENOMEM;
+  }
+  memcpy(buf, text, len);
+  buf[len] = '\0';
+  line = buf;
+  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+    line += 3; /* a UTF-8 byte order mark, as Notepad writes */
+
+  rc = check_bytes(&p, buf, len);
+  for (; rc == 0 && line < buf + len; line = next, p.line++) {
+    char *nl = memchr(line, '\n', (size_t)(buf + len - line));
+    next = nl ? nl + 1 : buf + len;
+    if (nl) {
+      *nl = '\0';
+      if (nl > line && nl[-1] == '\r')
+        nl[-1] = '\0';
+    }
+    rc = line_(&p, line);
+  }
+  if (rc == 0) {
+    p.line = p.line > 1 ? p.line - 1 : 1;
+    rc = section_done(&p);
+  }
+  if (rc == 0 && !p.cfg->pipe && !(p.cfg->pipe = dup_str(SHMB_DEFAULT_PIPE)))
+    rc = SHMB_ENOMEM;
+  free(buf);
+  if (rc != 0) {
+    if (rc == SHMB_ENOMEM && errlen)
+      snprintf(err, errlen, "%s: out of memory", p.file);
+    shmb_config_free(p.cfg);
+    return rc;
+  }
+  *out = p.cfg;
+  return 0;
+}
+
+void shmb_config_free(shmb_config *cfg) {
+  if (!cfg)
+    return;
+  for (size_t i = 0; i < cfg->nsections; i++) {
+    free(cfg->sections[i].sddl);
+    free(cfg->sections[i].description);
+  }
+  free(cfg->sections);
+  free(cfg->pipe);
+  free(cfg);
+}
+
+const shmb_section_config *shmb_config_find(const shmb_config *cfg,
+                                            const char *name) {
+  for (size_t i = 0; i < cfg->nsections; i++)
+    if (strcmp(cfg->sections[i].name, name) == 0)
+      return &cfg->sections[i];
+  return NULL;
+}

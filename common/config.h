@@ -1,0 +1,62 @@
+/*
+ * The administrator's config file: a strict INI dialect (docs/config.md).
+ *
+ * Parsing is pure: text in, a shmb_config or one error out. The error names
+ * the file, the line and what is wrong ("shmbroker.conf:7: unknown key
+ * 'szie' in [section telemetry]"). Descriptors are only carried as strings
+ * here; the service validates them with the Windows API.
+ */
+#ifndef SHMB_COMMON_CONFIG_H
+#define SHMB_COMMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol.h"
+
+#define SHMB_DEFAULT_PIPE "\\\\.\\pipe\\shmbroker"
+#define SHMB_DEFAULT_MAX_CLIENTS 256u
+#define SHMB_DEFAULT_CLIENT_TIMEOUT_MS 30000u
+#define SHMB_MAX_SECTION_SIZE (1ull << 40) /* 1 TiB */
+#define SHMB_PIPE_NAME_MAX 256
+#define SHMB_CONFIG_MAX_SECTIONS 2048 /* a LIST reply of them fits a frame */
+#define SHMB_CONFIG_MAX_BYTES (4u * 1024u * 1024u)
+#define SHMB_CONFIG_ERR_MAX 512
+
+enum shmb_namespace { SHMB_NS_GLOBAL, SHMB_NS_LOCAL };
+
+typedef struct shmb_section_config {
+  char name[SHMB_NAME_MAX + 1];
+  uint64_t size;
+  char *sddl;        /* as written by the administrator */
+  char *description; /* NULL when absent */
+  unsigned line;     /* of the [section NAME] header, for later messages */
+} shmb_section_config;
+
+typedef struct shmb_config {
+  char *pipe;
+  enum shmb_namespace ns;
+  int log_level; /* SHMB_LOG_* from log.h */
+  unsigned max_clients;
+  unsigned client_timeout_ms;
+  shmb_section_config *sections;
+  size_t nsections;
+} shmb_config;
+
+/* Parses len bytes of text; filename is used in messages only. On success
+ * returns 0 and *out (free with shmb_config_free). On failure returns
+ * SHMB_ECONFIG (or SHMB_ENOMEM) and writes a message into err. */
+int shmb_config_parse(const char *text, size_t len, const char *filename,
+                      shmb_config **out, char *err, size_t errlen);
+void shmb_config_free(shmb_config *cfg);
+
+/* Looks a section up by its exact name; NULL when absent. */
+const shmb_section_config *shmb_config_find(const shmb_config *cfg,
+                                            const char *name);
+
+/* Value parsers, exposed for tests and for the service's own options.
+ * Each returns 0 or SHMB_EINVAL. */
+int shmb_parse_size(const char *s, uint64_t *out);
+int shmb_parse_duration_ms(const char *s, unsigned *out);
+
+#endif /* SHMB_COMMON_CONFIG_H */

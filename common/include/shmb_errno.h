@@ -1,0 +1,47 @@
+/*
+ * The error codes of shmbroker, as one X-macro list.
+ *
+ * Every function of the SDK and the service returns 0 for success or one of
+ * these negative codes. The values travel on the wire in replies, so they are
+ * fixed forever: add new codes at the end, never renumber or reuse one.
+ *
+ * Two families matter to callers: transport errors (the service could not be
+ * reached, was not the expected server, or went away) and answers (the
+ * service said no). shmb_err_is_transport() tells them apart.
+ */
+#ifndef SHMB_ERRNO_H
+#define SHMB_ERRNO_H
+
+/* XX(name, value, message) */
+#define SHMB_ERRNO_MAP(XX)                                                     \
+  XX(EINVAL, -1, "invalid argument")                                           \
+  XX(ENOMEM, -2, "out of memory")                                              \
+  XX(EPROTO, -3, "protocol error: malformed frame")                            \
+  XX(EVERSION, -4, "unsupported protocol version")                             \
+  XX(EOPCODE, -5, "unknown request")                                           \
+  XX(ETOOBIG, -6, "frame larger than the maximum frame size")                  \
+  XX(EACCES, -7, "access denied")                                              \
+  XX(ENOENT, -8, "no such section")                                            \
+  XX(EUNREACHABLE, -9, "could not reach the service")                          \
+  XX(EBADSERVER, -10, "the pipe's server is not the expected account")         \
+  XX(EDISCONNECTED, -11, "the service closed the connection")                  \
+  XX(ETIMEDOUT, -12, "timed out")                                              \
+  XX(EBUSY, -13, "the service is busy: too many clients")                      \
+  XX(ECONFIG, -14, "invalid configuration")                                    \
+  XX(EBADNAME, -15, "invalid section name")                                    \
+  XX(EEXIST, -16, "object name already exists (squatted)")                     \
+  XX(ESYSTEM, -17, "a system call failed")                                     \
+  XX(EIO, -18, "input/output error")                                           \
+  XX(EINTERNAL, -19, "internal error in the service")                          \
+  XX(ERANGE, -20, "offset or length out of range")                             \
+  XX(ESHUTDOWN, -21, "the service is shutting down")
+
+typedef enum shmb_errno {
+  SHMB_OK = 0,
+#define SHMB__ERRNO_ENUM(name, value, msg) SHMB_##name = value,
+  SHMB_ERRNO_MAP(SHMB__ERRNO_ENUM)
+#undef SHMB__ERRNO_ENUM
+  SHMB__ERRNO_LAST = -22 /* one below the last code; never returned */
+} shmb_errno;
+
+#endif /* SHMB_ERRNO_H */

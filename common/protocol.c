@@ -1,0 +1,551 @@
+/*
+ * Encoders and decoders for the control pipe's frames (layout drawn in
+ * protocol.h). Every byte a decoder reads comes from a client or a server we
+ * do not trust, so each read goes through a cursor that checks the bound
+ * first and every length must add up exactly: no trailing bytes, no reserved
+ * field set, no string longer than its limit.
+ */
+#include "protocol.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+/* ---- little-endian cursor --------------------------------------------- */
+
+static int get_u8(shmb_cursor *c, uint8_t *v) {
+  if (c->left < 1)
+    return SHMB_EPROTO;
+  *v = c->p[0];
+  c->p += 1;
+  c->left -= 1;
+  return 0;
+}
+
+static int get_u16(shmb_cursor *c, uint16_t *v) {
+  if (c->left < 2)
+    return SHMB_EPROTO;
+  *v = (uint16_t)(c->p[0] | (c->p[1] << 8));
+  c->p += 2;
+  c->left -= 2;
+  return 0;
+}
+
+static int get_u32(shmb_cursor *c, uint32_t *v) {
+  if (c->left < 4)
+    return SHMB_EPROTO;
+  *v = (uint32_t)c->p[0] | ((uint32_t)c->p[1] << 8) |
+       ((uint32_t)c->p[2] << 16) | ((uint32_t)c->p[3] << 24);
+  c->p += 4;
+  c->left -= 4;
+  return 0;
+}
+
+static int get_u64(shmb_cursor *c, uint64_t *v) {
+  uint32_t lo, hi;
+  if (c->left < 8)
+    return SHMB_EPROTO;
+  get_u32(c, &lo);
+  get_u32(c, &hi);
+  *v = ((uint64_t)hi << 32) | lo;
+  return 0;
+}
+
+static int get_bytes(shmb_cursor *c, size_t n, shmb_str *s) {
+  if (c->left < n)
+    return SHMB_EPROTO;
+  s->ptr = (const char *)c->p;
+  s->len = n;
+  c->p += n;
+  c->left -= n;
+  return 0;
+}
+
+static int get_zero_u16(shmb_cursor *c) {
+  uint16_t v;
+  if (get_u16(c, &v) < 0 || v != 0)
+    return SHMB_EPROTO;
+  return 0;
+}
+
+static void cursor_init(shmb_cursor *c, const uint8_t *p, size_t len) {
+  c->p = p;
+  c->left = len;
+  c->remaining = 0;
+}
+
+/* ---- framing ---------------------------------------------------------- */
+
+int shmb_frame_peek(const uint8_t *buf, size_t len, size_t max_payload,
+                    shmb_frame_header *hdr) {
+  shmb_cursor c;
+  if (len < SHMB_HEADER_SIZE)
+    return (int)(SHMB_HEADER_SIZE - len);
+  /* No frame is ever larger than SHMB_MAX_FRAME; the clamp also keeps the
+   * missing count below INT_MAX whatever the caller passes. */
+  if (max_payload > SHMB_MAX_PAYLOAD)
+    max_payload = SHMB_MAX_PAYLOAD;
+  cursor_init(&c, buf, SHMB_HEADER_SIZE);
+  get_u32(&c, &hdr->magic);
+  get_u8(&c, &hdr->version);
+  get_u8(&c, &hdr->opcode);
+  get_u16(&c, &hdr->flags);
+  get_u32(&c, &hdr->request_id);
+  get_u32(&c, &hdr->length);
+  if (hdr->magic != SHMB_PROTO_MAGIC || hdr->flags != 0)
+    return SHMB_EPROTO;
+  if (hdr->version != SHMB_PROTO_VERSION)
+    return SHMB_EVERSION;
+  if (hdr->length > max_payload)
+    return SHMB_ETOOBIG;
+  if (len - SHMB_HEADER_SIZE < hdr->length) {
+    size_t missing = hdr->length - (len - SHMB_HEADER_SIZE);
+    return (int)missing; /* fits: length <= max_payload <= SHMB_MAX_PAYLOAD */
+  }
+  return 0;
+}
+
+int shmb_name_valid(const char *name, size_t len) {
+  if (len == 0 || len > SHMB_NAME_MAX)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = name[i];
+    int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+             (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+    if (!ok)
+      return 0;
+  }
+  return 1;
+}
+
+int shmb_request_decode(const uint8_t *frame, size_t len, shmb_request *req) {
+  shmb_cursor c;
+  shmb_str name;
+  uint16_t name_len;
+  int rc;
+
+  memset(req, 0, sizeof(*req));
+  rc = shmb_frame_peek(frame, len, SHMB_MAX_PAYLOAD, &req->hdr);
+  if (rc != 0)
+    return rc > 0 ? SHMB_EPROTO : rc;
+  if (len != SHMB_HEADER_SIZE + (size_t)req->hdr.length)
+    return SHMB_EPROTO;
+  cursor_init(&c, frame + SHMB_HEADER_SIZE, req->hdr.length);
+
+  switch (req->hdr.opcode) {
+  case SHMB_OP_HELLO:
+    if (get_u8(&c, &req->min_version) < 0 ||
+        get_u8(&c, &req->max_version) < 0 || get_zero_u16(&c) < 0)
+      return SHMB_EPROTO;
+    if (req->min_version > req->max_version)
+      return SHMB_EPROTO;
+    break;
+  case SHMB_OP_LIST:
+  case SHMB_OP_STATUS:
+    break;
+  case SHMB_OP_OPEN:
+    if (get_u32(&c, &req->access) < 0 || get_zero_u16(&c) < 0 ||
+        get_u16(&c, &name_len) < 0 || get_bytes(&c, name_len, &name) < 0)
+      return SHMB_EPROTO;
+    if (c.left != 0)
+      return SHMB_EPROTO;
+    if (!shmb_name_valid(name.ptr, name.len))
+      return SHMB_EBADNAME;
+    if (req->access == 0 || (req->access & ~SHMB_WIRE_ACCESS_MASK) != 0)
+      return SHMB_EINVAL;
+    memcpy(req->name, name.ptr, name.len);
+    req->name[name.len] = '\0';
+    break;
+  default:
+    return SHMB_EOPCODE;
+  }
+  return c.left == 0 ? 0 : SHMB_EPROTO;
+}
+
+/* ---- replies, client side --------------------------------------------- */
+
+int shmb_reply_status_code(const uint8_t *payload, size_t len, char *msg,
+                           size_t msglen) {
+  shmb_cursor c;
+  uint32_t raw;
+  uint16_t mlen;
+  shmb_str text;
+  int32_t status;
+
+  if (msg && msglen)
+    msg[0] = '\0';
+  cursor_init(&c, payload, len);
+  if (get_u32(&c, &raw) < 0)
+    return SHMB_EPROTO;
+  status = (int32_t)raw;
+  if (status == 0)
+    return 0;
+  if (status > 0 || status <= SHMB__ERRNO_LAST)
+    return SHMB_EPROTO;
+  if (get_zero_u16(&c) < 0 || get_u16(&c, &mlen) < 0 ||
+      get_bytes(&c, mlen, &text) < 0 || c.left != 0)
+    return SHMB_EPROTO;
+  if (msg && msglen) {
+    size_t n = text.len < msglen - 1 ? text.len : msglen - 1;
+    memcpy(msg, text.ptr, n);
+    msg[n] = '\0';
+  }
+  return status;
+}
+
+/* Skips the status of a reply already known to be 0. */
+static int begin_ok(const uint8_t *payload, size_t len, shmb_cursor *c) {
+  int rc = shmb_reply_status_code(payload, len, NULL, 0);
+  if (rc != 0)
+    return rc;
+  cursor_init(c, payload + 4, len - 4);
+  return 0;
+}
+
+int shmb_hello_reply_decode(const uint8_t *payload, size_t len,
+                            shmb_hello_reply *out) {
+  shmb_cursor c;
+  uint8_t reserved;
+  uint16_t slen;
+  uint32_t reserved32;
+  int rc = begin_ok(payload, len, &c);
+  if (rc != 0)
+    return rc;
+  if (get_u8(&c, &out->version) < 0)
+    return SHMB_EPROTO;
+  for (int i = 0; i < 3; i++)
+    if (get_u8(&c, &reserved) < 0 || reserved != 0)
+      return SHMB_EPROTO;
+  if (get_u32(&c, &out->max_frame) < 0 || get_u16(&c, &slen) < 0 ||
+      get_zero_u16(&c) < 0 || get_u32(&c, &reserved32) < 0 ||
+      reserved32 != 0 || get_bytes(&c, slen, &out->server) < 0 || c.left)
+    return SHMB_EPROTO;
+  return 0;
+}
+
+int shmb_open_reply_decode(const uint8_t *payload, size_t len,
+                           shmb_open_reply *out) {
+  shmb_cursor c;
+  uint16_t olen;
+  int rc = begin_ok(payload, len, &c);
+  if (rc != 0)
+    return rc;
+  if (get_u32(&c, &out->access) < 0 || get_u64(&c, &out->size) < 0 ||
+      get_u32(&c, &out->flags) < 0 || get_zero_u16(&c) < 0 ||
+      get_u16(&c, &olen) < 0 || get_bytes(&c, olen, &out->object) < 0 ||
+      c.left != 0)
+    return SHMB_EPROTO;
+  if (olen == 0 || olen > SHMB_OBJECT_NAME_MAX ||
+      memchr(out->object.ptr, '\0', olen) != NULL)
+    return SHMB_EPROTO;
+  if (out->access == 0 || (out->access & ~SHMB_WIRE_ACCESS_MASK) != 0)
+    return SHMB_EPROTO;
+  return 0;
+}
+
+int shmb_list_reply_begin(const uint8_t *payload, size_t len, shmb_cursor *c) {
+  int rc = begin_ok(payload, len, c);
+  if (rc != 0)
+    return rc;
+  if (get_u32(c, &c->remaining) < 0)
+    return SHMB_EPROTO;
+  /* With no entries, _next never runs to check for stray bytes. */
+  return c->remaining == 0 && c->left != 0 ? SHMB_EPROTO : 0;
+}
+
+int shmb_list_reply_next(shmb_cursor *c, shmb_list_item *item) {
+  uint16_t nlen;
+  if (c->remaining == 0)
+    return SHMB_EPROTO;
+  if (get_u64(c, &item->size) < 0 || get_u32(c, &item->access) < 0 ||
+      get_zero_u16(c) < 0 || get_u16(c, &nlen) < 0 ||
+      get_bytes(c, nlen, &item->name) < 0)
+    return SHMB_EPROTO;
+  if (!shmb_name_valid(item->name.ptr, item->name.len) ||
+      (item->access & ~SHMB_WIRE_ACCESS_MASK) != 0)
+    return SHMB_EPROTO;
+  c->remaining--;
+  if (c->remaining == 0 && c->left != 0)
+    return SHMB_EPROTO;
+  return 0;
+}
+
+int shmb_status_reply_begin(const uint8_t *payload, size_t len,
+                            shmb_cursor *c) {
+  uint16_t count;
+  int rc = begin_ok(payload, len, c);
+  if (rc != 0)
+    return rc;
+  if (get_zero_u16(c) < 0 || get_u16(c, &count) < 0)
+    return SHMB_EPROTO;
+  c->remaining = count;
+  return count == 0 && c->left != 0 ? SHMB_EPROTO : 0;
+}
+
+int shmb_status_reply_next(shmb_cursor *c, shmb_kv *kv) {
+  uint16_t klen, vlen;
+  if (c->remaining == 0)
+    return SHMB_EPROTO;
+  if (get_u16(c, &klen) < 0 || get_u16(c, &vlen) < 0 ||
+      get_bytes(c, klen, &kv->key) < 0 || get_bytes(c, vlen, &kv->value) < 0)
+    return SHMB_EPROTO;
+  if (klen == 0 || memchr(kv->key.ptr, '\0', klen) ||
+      memchr(kv->value.ptr, '\0', vlen))
+    return SHMB_EPROTO;
+  c->remaining--;
+  if (c->remaining == 0 && c->left != 0)
+    return SHMB_EPROTO;
+  return 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void reserve(shmb_frame_buf *b, size_t extra) {
+  size_t need, cap;
+  uint8_t *p;
+  if (b->err)
+    return;
+  if (extra > SHMB_MAX_FRAME - b->len) {
+    b->err = SHMB_ETOOBIG;
+    return;
+  }
+  need = b->len + extra;
+  if (need <= b->cap)
+    return;
+  cap = b->cap ? b->cap : 64;
+  while (cap < need)
+    cap *= 2;
+  p = realloc(b->data, cap);
+  if (!p) {
+    b->err = SHMB_ENOMEM;
+    return;
+  }
+  b->data = p;
+  b->cap = cap;
+}
+
+void shmb_put_bytes(shmb_frame_buf *b, const void *p, size_t len) {
+  reserve(b, len);
+  if (b->err || len == 0)
+    return;
+  memcpy(b->data + b->len, p, len);
+  b->len += len;
+}
+
+void shmb_put_u8(shmb_frame_buf *b, uint8_t v) { shmb_put_bytes(b, &v, 1); }
+
+void shmb_put_u16(shmb_frame_buf *b, uint16_t v) {
+  uint8_t le[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+  shmb_put_bytes(b, le, 2);
+}
+
+void shmb_put_u32(shmb_frame_buf *b, uint32_t v) {
+  uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+                   (uint8_t)(v >> 24)};
+  shmb_put_bytes(b, le, 4);
+}
+
+void shmb_put_u64(shmb_frame_buf *b, uint64_t v) {
+  shmb_put_u32(b, (uint32_t)v);
+  shmb_put_u32(b, (uint32_t)(v >> 32));
+}
+
+void shmb_put_str(shmb_frame_buf *b, const char *s, size_t len) {
+  if (len > UINT16_MAX) {
+    if (!b->err)
+      b->err = SHMB_ETOOBIG;
+    return;
+  }
+  shmb_put_u16(b, (uint16_t)len);
+  shmb_put_bytes(b, s, len);
+}
+
+static void patch_u16(shmb_frame_buf *b, size_t at, uint16_t v) {
+  if (b->err || at + 2 > b->len)
+    return;
+  b->data[at] = (uint8_t)v;
+  b->data[at + 1] = (uint8_t)(v >> 8);
+}
+
+static void patch_u32(shmb_frame_buf *b, size_t at, uint32_t v) {
+  patch_u16(b, at, (uint16_t)v);
+  patch_u16(b, at + 2, (uint16_t)(v >> 16));
+}
+
+static uint32_t read_u32_at(const shmb_frame_buf *b, size_t at) {
+  shmb_cursor c;
+  uint32_t v = 0;
+  cursor_init(&c, b->data + at, b->len - at);
+  get_u32(&c, &v);
+  return v;
+}
+
+void shmb_frame_begin(shmb_frame_buf *b, uint8_t opcode, uint32_t request_id) {
+  b->data = NULL;
+  b->len = b->cap = 0;
+  b->err = 0;
+  shmb_put_u32(b, SHMB_PROTO_MAGIC);
+  shmb_put_u8(b, SHMB_PROTO_VERSION);
+  shmb_put_u8(b, opcode);
+  shmb_put_u16(b, 0);
+  shmb_put_u32(b, request_id);
+  shmb_put_u32(b, 0); /* length, patched by shmb_frame_end */
+}
+
+int shmb_frame_end(shmb_frame_buf *b) {
+  if (b->err) {
+    shmb_frame_discard(b);
+    return b->err;
+  }
+  patch_u32(b, 12, (uint32_t)(b->len - SHMB_HEADER_SIZE));
+  return 0;
+}
+
+void shmb_frame_discard(shmb_frame_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+static int finish(shmb_frame_buf *b, uint8_t **out, size_t *outlen) {
+  int rc = shmb_frame_end(b);
+  if (rc != 0)
+    return rc;
+  *out = b->data;
+  *outlen = b->len;
+  return 0;
+}
+
+int shmb_encode_hello(uint32_t id, uint8_t min_version, uint8_t max_version,
+                      uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  shmb_frame_begin(&b, SHMB_OP_HELLO, id);
+  shmb_put_u8(&b, min_version);
+  shmb_put_u8(&b, max_version);
+  shmb_put_u16(&b, 0);
+  return finish(&b, out, outlen);
+}
+
+int shmb_encode_list(uint32_t id, uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  shmb_frame_begin(&b, SHMB_OP_LIST, id);
+  return finish(&b, out, outlen);
+}
+
+int shmb_encode_status(uint32_t id, uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  shmb_frame_begin(&b, SHMB_OP_STATUS, id);
+  return finish(&b, out, outlen);
+}
+
+int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
+                     uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  size_t len = strlen(name);
+  if (!shmb_name_valid(name, len))
+    return SHMB_EBADNAME;
+  shmb_frame_begin(&b, SHMB_OP_OPEN, id);
+  shmb_put_u32(&b, access);
+  shmb_put_u16(&b, 0);
+  shmb_put_str(&b, name, len);
+  return finish(&b, out, outlen);
+}
+
+int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
+                      const char *message, uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  size_t mlen = message ? strlen(message) : 0;
+  if (status >= 0 || status <= SHMB__ERRNO_LAST)
+    return SHMB_EINVAL;
+  if (mlen > SHMB_ERROR_MESSAGE_MAX)
+    mlen = SHMB_ERROR_MESSAGE_MAX;
+  shmb_frame_begin(&b, opcode, id);
+  shmb_put_u32(&b, (uint32_t)status);
+  shmb_put_u16(&b, 0);
+  shmb_put_str(&b, message, mlen);
+  return finish(&b, out, outlen);
+}
+
+int shmb_encode_hello_reply(uint32_t id, uint8_t version, const char *server,
+                            uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  size_t slen = strlen(server);
+  shmb_frame_begin(&b, SHMB_OP_HELLO | SHMB_OP_REPLY, id);
+  shmb_put_u32(&b, 0);
+  shmb_put_u8(&b, version);
+  shmb_put_bytes(&b, "\0\0\0", 3);
+  shmb_put_u32(&b, SHMB_MAX_FRAME);
+  shmb_put_u16(&b, (uint16_t)slen);
+  shmb_put_u16(&b, 0);
+  shmb_put_u32(&b, 0);
+  shmb_put_bytes(&b, server, slen);
+  if (slen > UINT16_MAX && !b.err)
+    b.err = SHMB_ETOOBIG;
+  return finish(&b, out, outlen);
+}
+
+int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
+                           const char *object, uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  size_t olen = strlen(object);
+  if (olen == 0 || olen > SHMB_OBJECT_NAME_MAX)
+    return SHMB_EINVAL;
+  shmb_frame_begin(&b, SHMB_OP_OPEN | SHMB_OP_REPLY, id);
+  shmb_put_u32(&b, 0);
+  shmb_put_u32(&b, access);
+  shmb_put_u64(&b, size);
+  shmb_put_u32(&b, 0);
+  shmb_put_u16(&b, 0);
+  shmb_put_str(&b, object, olen);
+  return finish(&b, out, outlen);
+}
+
+/* LIST: status at payload offset 0, count at 4. */
+#define LIST_COUNT_AT (SHMB_HEADER_SIZE + 4)
+/* STATUS: status at 0, reserved at 4, count at 6. */
+#define STATUS_COUNT_AT (SHMB_HEADER_SIZE + 6)
+
+void shmb_list_reply_start(shmb_frame_buf *b, uint32_t id) {
+  shmb_frame_begin(b, SHMB_OP_LIST | SHMB_OP_REPLY, id);
+  shmb_put_u32(b, 0);
+  shmb_put_u32(b, 0);
+}
+
+void shmb_list_reply_add(shmb_frame_buf *b, const char *name, uint64_t size,
+                         uint32_t access) {
+  if (b->err)
+    return;
+  shmb_put_u64(b, size);
+  shmb_put_u32(b, access);
+  shmb_put_u16(b, 0);
+  shmb_put_str(b, name, strlen(name));
+  if (!b->err)
+    patch_u32(b, LIST_COUNT_AT, read_u32_at(b, LIST_COUNT_AT) + 1);
+}
+
+void shmb_status_reply_start(shmb_frame_buf *b, uint32_t id) {
+  shmb_frame_begin(b, SHMB_OP_STATUS | SHMB_OP_REPLY, id);
+  shmb_put_u32(b, 0);
+  shmb_put_u16(b, 0);
+  shmb_put_u16(b, 0);
+}
+
+void shmb_status_reply_add(shmb_frame_buf *b, const char *key,
+                           const char *value) {
+  size_t klen = strlen(key), vlen = strlen(value);
+  uint32_t count;
+  if (b->err)
+    return;
+  count = read_u32_at(b, STATUS_COUNT_AT - 2) >> 16;
+  if (count == UINT16_MAX || klen > UINT16_MAX || vlen > UINT16_MAX) {
+    b->err = SHMB_ETOOBIG;
+    return;
+  }
+  shmb_put_u16(b, (uint16_t)klen);
+  shmb_put_u16(b, (uint16_t)vlen);
+  shmb_put_bytes(b, key, klen);
+  shmb_put_bytes(b, value, vlen);
+  if (!b->err)
+    patch_u16(b, STATUS_COUNT_AT, (uint16_t)(count + 1));
+}

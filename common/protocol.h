@@ -1,0 +1,259 @@
+/*
+ * The control pipe's wire protocol: framing, the request and reply layouts,
+ * and bounds-checked encoders and decoders over (buffer, length).
+ *
+ * Every frame, in both directions, is a 16-byte header and a payload. All
+ * integers are little-endian; strings are UTF-8 with a u16 length and no NUL.
+ *
+ *   0       4     5      6        8            12           16
+ *   +-------+-----+------+--------+------------+------------+~~~~~~~~~~~+
+ *   | magic | ver | op   | flags  | request_id | length     | payload   |
+ *   | "SHMB"| u8  | u8   | u16 =0 | u32        | u32        | length B  |
+ *   +-------+-----+------+--------+------------+------------+~~~~~~~~~~~+
+ *
+ * A reply carries the request's opcode with SHMB_OP_REPLY set and the same
+ * request_id. Every reply payload starts with an i32 status. When the status
+ * is negative the rest is an error body, whatever the opcode:
+ *
+ *   | status i32 | reserved u16 | message_len u16 | message |
+ *
+ * Requests and their replies (status 0), with the right each one needs:
+ *
+ *   HELLO  (none)  req:  | min_version u8 | max_version u8 | reserved u16 |
+ *                  rep:  | status i32 | version u8 | reserved u8[3] |
+ *                        | max_frame u32 | server_len u16 | reserved u16 |
+ *                        | reserved u32 | server version string |
+ *   LIST   (none; the reply holds only sections the caller may read)
+ *                  req:  empty
+ *                  rep:  | status i32 | count u32 | count entries of:
+ *                        | size u64 | access u32 | reserved u16 |
+ *                        | name_len u16 | name |
+ *   OPEN   (the desired access on that section)
+ *                  req:  | access u32 | reserved u16 | name_len u16 | name |
+ *                  rep:  | status i32 | access u32 | size u64 |
+ *                        | flags u32 | reserved u16 | object_len u16 | object |
+ *   STATUS (none; counters only, no section names)
+ *                  req:  empty
+ *                  rep:  | status i32 | reserved u16 | count u16 |
+ *                        count pairs of | key_len u16 | value_len u16 |
+ *                        | key | value |
+ *
+ * A frame the service cannot decode gets an SHMB_OP_ERROR reply (request_id 0
+ * when the header itself was bad) and the connection is closed.
+ */
+#ifndef SHMB_COMMON_PROTOCOL_H
+#define SHMB_COMMON_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHMB_PROTO_MAGIC 0x424D4853u /* "SHMB" as a little-endian u32 */
+#define SHMB_PROTO_VERSION 1
+#define SHMB_HEADER_SIZE 16
+#define SHMB_MAX_FRAME (256u * 1024u) /* header included, both directions */
+#define SHMB_MAX_PAYLOAD (SHMB_MAX_FRAME - SHMB_HEADER_SIZE)
+/* No request needs more; the service refuses larger ones early. */
+#define SHMB_MAX_REQUEST_PAYLOAD 1024u
+#define SHMB_NAME_MAX 64
+#define SHMB_OBJECT_NAME_MAX 256
+#define SHMB_ERROR_MESSAGE_MAX 512
+
+#define SHMB_WIRE_ACCESS_READ 0x1u
+#define SHMB_WIRE_ACCESS_WRITE 0x2u
+#define SHMB_WIRE_ACCESS_MASK 0x3u
+
+enum shmb_opcode {
+  SHMB_OP_HELLO = 0x01,
+  SHMB_OP_LIST = 0x02,
+  SHMB_OP_OPEN = 0x03,
+  SHMB_OP_STATUS = 0x04,
+  SHMB_OP_ERROR = 0x7f,
+  SHMB_OP_REPLY = 0x80
+};
+
+typedef struct shmb_frame_header {
+  uint32_t magic;
+  uint8_t version;
+  uint8_t opcode;
+  uint16_t flags;
+  uint32_t request_id;
+  uint32_t length;
+} shmb_frame_header;
+_Static_assert(sizeof(shmb_frame_header) == SHMB_HEADER_SIZE, "frame header");
+
+/* Fixed parts of the payloads drawn above; they document the layout and pin
+ * its size. The codec reads and writes fields one by one, never via memcpy of
+ * these structs, so host padding and byte order cannot leak onto the wire. */
+typedef struct shmb_wire_hello_req {
+  uint8_t min_version, max_version;
+  uint16_t reserved;
+} shmb_wire_hello_req;
+_Static_assert(sizeof(shmb_wire_hello_req) == 4, "HELLO request");
+
+typedef struct shmb_wire_hello_rep {
+  int32_t status;
+  uint8_t version, reserved[3];
+  uint32_t max_frame;
+  uint16_t server_len, reserved2;
+  uint32_t reserved3;
+} shmb_wire_hello_rep;
+_Static_assert(sizeof(shmb_wire_hello_rep) == 20, "HELLO reply");
+
+typedef struct shmb_wire_list_entry {
+  uint64_t size;
+  uint32_t access;
+  uint16_t reserved, name_len;
+} shmb_wire_list_entry;
+_Static_assert(sizeof(shmb_wire_list_entry) == 16, "LIST entry");
+
+typedef struct shmb_wire_open_req {
+  uint32_t access;
+  uint16_t reserved, name_len;
+} shmb_wire_open_req;
+_Static_assert(sizeof(shmb_wire_open_req) == 8, "OPEN request");
+
+typedef struct shmb_wire_open_rep {
+  int32_t status;
+  uint32_t access;
+  uint64_t size;
+  uint32_t flags;
+  uint16_t reserved, object_len;
+} shmb_wire_open_rep;
+_Static_assert(sizeof(shmb_wire_open_rep) == 24, "OPEN reply");
+
+typedef struct shmb_wire_status_rep {
+  int32_t status;
+  uint16_t reserved, count;
+} shmb_wire_status_rep;
+_Static_assert(sizeof(shmb_wire_status_rep) == 8, "STATUS reply");
+
+typedef struct shmb_wire_error_rep {
+  int32_t status;
+  uint16_t reserved, message_len;
+} shmb_wire_error_rep;
+_Static_assert(sizeof(shmb_wire_error_rep) == 8, "error reply");
+
+/* ---- Reading ---------------------------------------------------------- */
+
+/* Looks at the start of a byte stream. Returns 0 when a whole valid frame is
+ * there (its size is SHMB_HEADER_SIZE + hdr->length), a positive count of
+ * bytes still missing, or a negative code: SHMB_EPROTO (bad magic or flags),
+ * SHMB_EVERSION, SHMB_ETOOBIG (length above max_payload). The header is
+ * checked as soon as its 16 bytes are in, so an oversized length is refused
+ * before its payload arrives. hdr is filled whenever 16 bytes are present. */
+int shmb_frame_peek(const uint8_t *buf, size_t len, size_t max_payload,
+                    shmb_frame_header *hdr);
+
+typedef struct shmb_request {
+  shmb_frame_header hdr;
+  uint8_t min_version, max_version; /* HELLO */
+  uint32_t access;                  /* OPEN */
+  char name[SHMB_NAME_MAX + 1];     /* OPEN, NUL-terminated */
+} shmb_request;
+
+/* Decodes one whole request frame (as found by shmb_frame_peek). Returns 0,
+ * SHMB_EOPCODE, SHMB_EPROTO (lengths that do not add up, reserved fields not
+ * zero), SHMB_EBADNAME or SHMB_EINVAL (access bits). */
+int shmb_request_decode(const uint8_t *frame, size_t len, shmb_request *req);
+
+/* Reply decoding, for the client. Each takes the payload (after the header);
+ * a negative status in the payload is returned as is, with its message copied
+ * into msg (may be NULL). Strings in the results point into the payload. */
+typedef struct shmb_str {
+  const char *ptr;
+  size_t len;
+} shmb_str;
+
+int shmb_reply_status_code(const uint8_t *payload, size_t len, char *msg,
+                           size_t msglen);
+
+typedef struct shmb_hello_reply {
+  uint8_t version;
+  uint32_t max_frame;
+  shmb_str server;
+} shmb_hello_reply;
+int shmb_hello_reply_decode(const uint8_t *payload, size_t len,
+                            shmb_hello_reply *out);
+
+typedef struct shmb_open_reply {
+  uint32_t access;
+  uint64_t size;
+  uint32_t flags;
+  shmb_str object;
+} shmb_open_reply;
+int shmb_open_reply_decode(const uint8_t *payload, size_t len,
+                           shmb_open_reply *out);
+
+/* LIST and STATUS replies are walked with a cursor: *_begin checks the
+ * status and count, *_next yields one item (0), or SHMB_EPROTO. */
+typedef struct shmb_cursor {
+  const uint8_t *p;
+  size_t left;
+  uint32_t remaining;
+} shmb_cursor;
+
+typedef struct shmb_list_item {
+  uint64_t size;
+  uint32_t access;
+  shmb_str name;
+} shmb_list_item;
+int shmb_list_reply_begin(const uint8_t *payload, size_t len, shmb_cursor *c);
+int shmb_list_reply_next(shmb_cursor *c, shmb_list_item *item);
+
+typedef struct shmb_kv {
+  shmb_str key, value;
+} shmb_kv;
+int shmb_status_reply_begin(const uint8_t *payload, size_t len, shmb_cursor *c);
+int shmb_status_reply_next(shmb_cursor *c, shmb_kv *kv);
+
+/* ---- Writing ---------------------------------------------------------- */
+
+/* A growable frame under construction. Any failure (memory, a field too
+ * long, the frame past SHMB_MAX_FRAME) sticks in err and the frame is never
+ * produced, so callers check once at the end. */
+typedef struct shmb_frame_buf {
+  uint8_t *data;
+  size_t len, cap;
+  int err;
+} shmb_frame_buf;
+
+void shmb_frame_begin(shmb_frame_buf *b, uint8_t opcode, uint32_t request_id);
+void shmb_put_u8(shmb_frame_buf *b, uint8_t v);
+void shmb_put_u16(shmb_frame_buf *b, uint16_t v);
+void shmb_put_u32(shmb_frame_buf *b, uint32_t v);
+void shmb_put_u64(shmb_frame_buf *b, uint64_t v);
+/* A u16 length then the bytes. */
+void shmb_put_str(shmb_frame_buf *b, const char *s, size_t len);
+void shmb_put_bytes(shmb_frame_buf *b, const void *p, size_t len);
+/* Patches the length field. Returns 0 with the frame in b->data/b->len (the
+ * caller owns b->data and frees it with free()), or the sticky error. */
+int shmb_frame_end(shmb_frame_buf *b);
+void shmb_frame_discard(shmb_frame_buf *b);
+
+/* Whole frames. Each returns 0 and a malloc'd frame, or a negative code. */
+int shmb_encode_hello(uint32_t id, uint8_t min_version, uint8_t max_version,
+                      uint8_t **out, size_t *outlen);
+int shmb_encode_list(uint32_t id, uint8_t **out, size_t *outlen);
+int shmb_encode_status(uint32_t id, uint8_t **out, size_t *outlen);
+int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
+                     uint8_t **out, size_t *outlen);
+int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
+                      const char *message, uint8_t **out, size_t *outlen);
+
+/* Replies, for the service. LIST and STATUS replies grow item by item: the
+ * count in the frame is kept up to date by each _add. */
+int shmb_encode_hello_reply(uint32_t id, uint8_t version, const char *server,
+                            uint8_t **out, size_t *outlen);
+int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
+                           const char *object, uint8_t **out, size_t *outlen);
+void shmb_list_reply_start(shmb_frame_buf *b, uint32_t id);
+void shmb_list_reply_add(shmb_frame_buf *b, const char *name, uint64_t size,
+                         uint32_t access);
+void shmb_status_reply_start(shmb_frame_buf *b, uint32_t id);
+void shmb_status_reply_add(shmb_frame_buf *b, const char *key,
+                           const char *value);
+
+/* Section names: 1 to SHMB_NAME_MAX characters of A-Z a-z 0-9 . _ - */
+int shmb_name_valid(const char *name, size_t len);
+
+#endif /* SHMB_COMMON_PROTOCOL_H */

@@ -1,0 +1,101 @@
+/*
+ * Client identity and access checks: ImpersonateNamedPipeClient,
+ * OpenThreadToken, RevertToSelf, then AccessCheck against the section's own
+ * descriptor, so the broker and the kernel judge with the same rules.
+ */
+#include "access.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "descriptor.h"
+#include "errors.h"
+#include "log.h"
+#include "protocol.h"
+
+static void token_sid(HANDLE token, char *out, size_t outlen) {
+  BYTE buf[SECURITY_MAX_SID_SIZE + sizeof(TOKEN_USER)];
+  DWORD len;
+  char *s = NULL;
+  if (GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len))
+    s = svc_sid_string(((TOKEN_USER *)buf)->User.Sid);
+  snprintf(out, outlen, "%s", s ? s : "(unknown SID)");
+  free(s);
+}
+
+int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller) {
+  BOOL opened;
+  DWORD e;
+
+  caller->token = NULL;
+  snprintf(caller->sid, sizeof(caller->sid), "(unknown SID)");
+  if (!ImpersonateNamedPipeClient(pipe)) {
+    shmb_log_warn("cannot impersonate the client (pid %lu): Win32 error %lu; "
+                  "refusing its request", pid, (unsigned long)GetLastError());
+    return SHMB_EACCES;
+  }
+  /* OpenAsSelf: open the token with the service's own rights, not the
+   * client's, which may be too weak to open its own thread token. */
+  opened = OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE,
+                           &caller->token);
+  e = GetLastError();
+  if (!RevertToSelf()) {
+    shmb_log_error("RevertToSelf failed (Win32 error %lu) while serving pid "
+                   "%lu: stopping rather than run as the client",
+                   (unsigned long)GetLastError(), pid);
+    ExitProcess(3);
+  }
+  if (!opened) {
+    shmb_log_warn("cannot open the token of the client (pid %lu): Win32 "
+                  "error %lu; refusing its request", pid, (unsigned long)e);
+    caller->token = NULL;
+    return SHMB_EACCES;
+  }
+  token_sid(caller->token, caller->sid, sizeof(caller->sid));
+  return 0;
+}
+
+void svc_caller_release(svc_caller *caller) {
+  if (caller->token)
+    CloseHandle(caller->token);
+  caller->token = NULL;
+}
+
+uint32_t svc_access_granted(const svc_caller *caller, PSECURITY_DESCRIPTOR sd) {
+  GENERIC_MAPPING mapping = svc_section_mapping;
+  PRIVILEGE_SET privs;
+  DWORD privlen = sizeof(privs);
+  DWORD granted = 0;
+  BOOL status = FALSE;
+  uint32_t wire = 0;
+
+  if (!caller->token)
+    return 0;
+  if (!AccessCheck(sd, caller->token, MAXIMUM_ALLOWED, &mapping, &privs,
+                   &privlen, &granted, &status)) {
+    shmb_log_warn("AccessCheck failed for %s (Win32 error %lu): nothing "
+                  "granted", caller->sid, (unsigned long)GetLastError());
+    return 0;
+  }
+  if (!status)
+    return 0;
+  if (granted & SECTION_MAP_READ) {
+    wire |= SHMB_WIRE_ACCESS_READ;
+    if (granted & SECTION_MAP_WRITE)
+      wire |= SHMB_WIRE_ACCESS_WRITE;
+  }
+  return wire;
+}
+
+const char *svc_access_name(uint32_t wire_access) {
+  switch (wire_access & SHMB_WIRE_ACCESS_MASK) {
+  case SHMB_WIRE_ACCESS_READ:
+    return "read";
+  case SHMB_WIRE_ACCESS_WRITE:
+    return "write";
+  case SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE:
+    return "read,write";
+  default:
+    return "none";
+  }
+}

@@ -1,0 +1,269 @@
+/*
+ * Client connections on the loop thread.
+ *
+ * Each connection has a fixed buffer the size of the largest request, so a
+ * client cannot make us allocate by announcing a large frame: the header is
+ * checked as soon as it is in and anything past the limit is refused. A
+ * timer closes connections that do not complete a request within
+ * client_timeout (idle or trickling one byte at a time), and a client that
+ * stops reading its replies stops being read (bounded write queue). A frame
+ * that cannot be decoded gets its error reply and the connection is closed;
+ * every other connection is unaffected.
+ */
+#include "conn.h"
+
+#include <io.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "log.h"
+#include "protocol.h"
+#include "requests.h"
+
+/* Replies queued but not yet taken by the client before we stop reading. */
+#define WRITE_QUEUE_LIMIT (2u * SHMB_MAX_FRAME)
+
+typedef struct svc_conn {
+  uv_pipe_t pipe;
+  uv_timer_t timer;
+  svc *s;
+  unsigned long pid;
+  int open_handles; /* freed when both handles have closed */
+  int closed;       /* uv_close called */
+  int closing;      /* last reply queued; close once written */
+  int counted;      /* counts against max_clients */
+  int reading;
+  size_t write_bytes;
+  struct svc_conn *prev, *next;
+  size_t len;
+  uint8_t buf[SHMB_HEADER_SIZE + SHMB_MAX_REQUEST_PAYLOAD];
+} svc_conn;
+
+typedef struct write_req {
+  uv_write_t req;
+  svc_conn *c;
+  uint8_t *frame;
+  size_t len;
+  int close_after;
+} write_req;
+
+static void on_handle_closed(uv_handle_t *h) {
+  svc_conn *c = h->data;
+  if (--c->open_handles == 0)
+    free(c);
+}
+
+static void conn_close(svc_conn *c) {
+  svc *s = c->s;
+  if (c->closed)
+    return;
+  c->closed = 1;
+  if (c->counted)
+    s->nclients--;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
+}
+
+static HANDLE conn_os_handle(svc_conn *c) {
+  uv_os_fd_t fd = INVALID_HANDLE_VALUE;
+  uv_fileno((uv_handle_t *)&c->pipe, &fd);
+  return fd;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  svc_conn *c = h->data;
+  b->base = (char *)c->buf + c->len;
+  b->len = sizeof(c->buf) - c->len;
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+static void process(svc_conn *c);
+
+static void set_reading(svc_conn *c, int on) {
+  if (c->closed || c->reading == on)
+    return;
+  c->reading = on;
+  if (on)
+    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+  else
+    uv_read_stop((uv_stream_t *)&c->pipe);
+}
+
+static void on_written(uv_write_t *req, int status) {
+  write_req *w = (write_req *)req;
+  svc_conn *c = w->c;
+  c->write_bytes -= w->len;
+  free(w->frame);
+  if (status < 0 || w->close_after)
+    conn_close(c);
+  else if (!c->closing && !c->reading &&
+           c->write_bytes <= WRITE_QUEUE_LIMIT / 2) {
+    set_reading(c, 1);
+    process(c); /* requests that arrived while we waited */
+  }
+  free(w);
+}
+
+/* Queues a reply frame (ownership passes here). */
+static void send_frame(svc_conn *c, uint8_t *frame, size_t len,
+                       int close_after) {
+  write_req *w = malloc(sizeof(*w));
+  uv_buf_t b = uv_buf_init((char *)frame, (unsigned)len);
+
+  if (!w) {
+    free(frame);
+    conn_close(c);
+    return;
+  }
+  w->c = c;
+  w->frame = frame;
+  w->len = len;
+  w->close_after = close_after;
+  if (close_after) {
+    c->closing = 1;
+    set_reading(c, 0);
+  }
+  if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+    free(frame);
+    free(w);
+    conn_close(c);
+    return;
+  }
+  c->write_bytes += len;
+  if (c->write_bytes > WRITE_QUEUE_LIMIT)
+    set_reading(c, 0);
+}
+
+static void protocol_error(svc_conn *c, int err, uint32_t id) {
+  uint8_t *frame;
+  size_t len;
+  if (svc_protocol_error_reply(c->s, conn_os_handle(c), c->pid, err, id,
+                               &frame, &len) != 0) {
+    conn_close(c);
+    return;
+  }
+  send_frame(c, frame, len, 1);
+}
+
+/* Serves every whole request in the buffer. */
+static void process(svc_conn *c) {
+  while (!c->closing && !c->closed && c->reading) {
+    shmb_frame_header hdr;
+    shmb_request req;
+    uint8_t *reply;
+    size_t flen, rlen;
+    int rc = shmb_frame_peek(c->buf, c->len, SHMB_MAX_REQUEST_PAYLOAD, &hdr);
+
+    if (rc > 0)
+      return;
+    if (rc < 0) {
+      /* The id is echoed only from a header that is ours at all. */
+      protocol_error(c, rc, hdr.magic == SHMB_PROTO_MAGIC ? hdr.request_id : 0);
+      return;
+    }
+    flen = SHMB_HEADER_SIZE + (size_t)hdr.length;
+    if ((rc = shmb_request_decode(c->buf, flen, &req)) != 0) {
+      protocol_error(c, rc, hdr.request_id);
+      return;
+    }
+    if (svc_request_reply(c->s, conn_os_handle(c), c->pid, &req, &reply,
+                          &rlen) != 0) {
+      conn_close(c);
+      return;
+    }
+    memmove(c->buf, c->buf + flen, c->len - flen);
+    c->len -= flen;
+    /* A whole request restarts the clock; a trickled one does not. */
+    uv_timer_again(&c->timer);
+    send_frame(c, reply, rlen, 0);
+  }
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
+  svc_conn *c = st->data;
+  if (n < 0) {
+    if (n != UV_EOF)
+      shmb_log_debug("client pid %lu: read error %s", c->pid, uv_strerror((int)n));
+    conn_close(c);
+    return;
+  }
+  c->len += (size_t)n;
+  process(c);
+}
+
+static void on_timeout(uv_timer_t *t) {
+  svc_conn *c = t->data;
+  c->s->counters.timeouts++;
+  shmb_log_info("closing client pid %lu: no complete request within %u ms",
+                c->pid, c->s->cfg->client_timeout_ms);
+  conn_close(c);
+}
+
+void svc_conn_accept(void *svc_arg, HANDLE pipe, unsigned long pid) {
+  svc *s = svc_arg;
+  svc_conn *c;
+  int fd;
+
+  if (s->stopping || !(c = calloc(1, sizeof(*c)))) {
+    CloseHandle(pipe);
+    return;
+  }
+  /* libuv opens pipes from C runtime descriptors on Windows. */
+  fd = _open_osfhandle((intptr_t)pipe, 0);
+  if (fd < 0) {
+    CloseHandle(pipe);
+    free(c);
+    return;
+  }
+  c->s = s;
+  c->pid = pid;
+  c->pipe.data = c->timer.data = c;
+  uv_pipe_init(s->loop, &c->pipe, 0);
+  uv_timer_init(s->loop, &c->timer);
+  c->open_handles = 2;
+  if (uv_pipe_open(&c->pipe, fd) != 0) {
+    _close(fd);
+    c->closed = 1;
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
+    return;
+  }
+  if (fd <= 2)
+    _close(fd); /* libuv duplicated the handle and forgot this descriptor */
+  c->next = s->conns;
+  if (s->conns)
+    s->conns->prev = c;
+  s->conns = c;
+
+  uv_timer_start(&c->timer, on_timeout, s->cfg->client_timeout_ms,
+                 s->cfg->client_timeout_ms);
+  if (s->nclients >= s->cfg->max_clients) {
+    uint8_t *frame;
+    size_t len;
+    s->counters.clients_refused++;
+    shmb_log_warn("refusing client pid %lu: %u clients connected "
+                  "(max_clients)", pid, s->nclients);
+    if (shmb_encode_error(SHMB_OP_ERROR, 0, SHMB_EBUSY, NULL, &frame, &len) ==
+        0)
+      send_frame(c, frame, len, 1);
+    else
+      conn_close(c);
+    return;
+  }
+  c->counted = 1;
+  s->nclients++;
+  shmb_log_debug("client pid %lu connected (%u clients)", pid, s->nclients);
+  set_reading(c, 1);
+}
+
+void svc_conn_close_all(svc *s) {
+  while (s->conns)
+    conn_close(s->conns);
+}

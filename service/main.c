@@ -1,0 +1,136 @@
+/*
+ * shmbrokerd's entry point. Console mode runs the service core in the
+ * foreground, logging to stderr, until Ctrl+C. Running under the service
+ * control manager plugs into the same svc_start / svc_stop.
+ *
+ * Exit codes: 0 clean stop, 1 the config could not be loaded, 2 usage,
+ * 3 the sections or the pipe could not be set up.
+ */
+#include <windows.h>
+
+#include <shellapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "errors.h"
+#include "log.h"
+#include "svc.h"
+#include "wstr.h"
+
+typedef struct options {
+  int console;
+  const char *config;
+} options;
+
+static void usage(FILE *to) {
+  fprintf(to,
+          "usage: shmbrokerd --console --config FILE\n"
+          "  --console      run in the foreground, log to stderr; Ctrl+C "
+          "stops\n"
+          "  --config FILE  the configuration file (docs/config.md)\n"
+          "  --version      print the version\n");
+}
+
+/* argv as UTF-8, from the wide command line (paths may be non-ASCII). */
+static char **utf8_argv(int *argc) {
+  LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), argc);
+  char **argv;
+  if (!wargv || !(argv = calloc((size_t)*argc + 1, sizeof(*argv))))
+    return NULL;
+  for (int i = 0; i < *argc; i++)
+    if (!(argv[i] = shmb__utf8_from_wide(wargv[i])))
+      return NULL;
+  LocalFree(wargv);
+  return argv;
+}
+
+static int parse_args(int argc, char **argv, options *o) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--console") == 0) {
+      o->console = 1;
+    } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      o->config = argv[++i];
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("shmbrokerd %s\n", SVC_VERSION);
+      exit(0);
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      exit(0);
+    } else {
+      fprintf(stderr, "shmbrokerd: unknown or incomplete option '%s'\n",
+              argv[i]);
+      return -1;
+    }
+  }
+  if (!o->config) {
+    fprintf(stderr, "shmbrokerd: --config FILE is required\n");
+    return -1;
+  }
+  if (!o->console) {
+    fprintf(stderr, "shmbrokerd: only --console mode is available in this "
+                    "version\n");
+    return -1;
+  }
+  return 0;
+}
+
+typedef struct console {
+  svc s;
+  uv_signal_t sigint, sigbreak;
+} console;
+
+static void close_once(uv_signal_t *h) {
+  if (!uv_is_closing((uv_handle_t *)h))
+    uv_close((uv_handle_t *)h, NULL);
+}
+
+/* Ctrl+C or Ctrl+Break: stop serving; the loop ends when all is closed. */
+static void on_signal(uv_signal_t *h, int signum) {
+  console *con = h->data;
+  shmb_log_info("signal %d: stopping", signum);
+  svc_stop(&con->s);
+  close_once(&con->sigint);
+  close_once(&con->sigbreak);
+}
+
+int main(void) {
+  static console con;
+  uv_loop_t loop;
+  shmb_config *cfg;
+  char err[SHMB_CONFIG_ERR_MAX];
+  options o = {0};
+  char **argv;
+  int argc, rc;
+
+  if (!(argv = utf8_argv(&argc))) {
+    fprintf(stderr, "shmbrokerd: cannot read the command line\n");
+    return 2;
+  }
+  if (parse_args(argc, argv, &o) != 0) {
+    usage(stderr);
+    return 2;
+  }
+  if ((rc = svc_config_load(o.config, &cfg, err, sizeof(err))) != 0) {
+    shmb_log_error("cannot load the configuration: %s", err);
+    return 1;
+  }
+  uv_loop_init(&loop);
+  if ((rc = svc_start(&con.s, &loop, o.config, cfg, err, sizeof(err))) != 0) {
+    shmb_log_error("cannot start: %s (%s)", err, shmb_err_name(rc));
+    uv_loop_close(&loop);
+    return 3;
+  }
+  uv_signal_init(&loop, &con.sigint);
+  uv_signal_init(&loop, &con.sigbreak);
+  con.sigint.data = con.sigbreak.data = &con;
+  uv_signal_start(&con.sigint, on_signal, SIGINT);
+  uv_signal_start(&con.sigbreak, on_signal, SIGBREAK);
+
+  uv_run(&loop, UV_RUN_DEFAULT);
+  svc_release(&con.s);
+  uv_loop_close(&loop);
+  shmb_log_info("stopped");
+  return 0;
+}

@@ -1,0 +1,654 @@
+/*
+ * Tests for the config parser (common/config.c). The file grants access to
+ * shared memory, so the parser must refuse whatever it does not understand
+ * and tell the administrator exactly where: every error path is driven here
+ * and its message must start with "FILE:LINE: " for the right line and say
+ * what is wrong. The accepted dialect (comments that leave SDDL's ';' alone,
+ * CRLF, a UTF-8 BOM, defaults) and the size and duration parsers are pinned
+ * down with the decoded values. Inputs are copied into buffers of their exact
+ * length, with no terminating NUL, so a sanitizer build catches over-reads.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "errors.h"
+#include "log.h"
+
+#define CONF "shmbroker.conf"
+
+static const char example[] =
+    "[service]\n"
+    "pipe = \\\\.\\pipe\\shmbroker          ; optional, this is the default\n"
+    "namespace = Global                 ; Global (default) or Local\n"
+    "log_level = info                   ; error, warn, info, debug\n"
+    "\n"
+    "[section telemetry]                ; name: 1-64 of A-Z a-z 0-9 . _ -\n"
+    "size = 64MiB                       ; required\n"
+    "sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GR;;;AU)   ; required: who may read "
+    "or write\n"
+    "description = frames from the camera service ; optional\n";
+
+#define EXAMPLE_SDDL "O:SYG:SYD:P(A;;GA;;;SY)(A;;GR;;;AU)"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int parse_exact(const char *text, size_t len, shmb_config **cfg,
+                       char *err, size_t errlen) {
+  char *copy = malloc(len ? len : 1);
+  int rc;
+  ck_assert_ptr_nonnull(copy);
+  if (len)
+    memcpy(copy, text, len);
+  rc = shmb_config_parse(copy, len, CONF, cfg, err, errlen);
+  free(copy);
+  return rc;
+}
+
+static shmb_config *parse_ok_n(const char *text, size_t len) {
+  shmb_config *cfg = NULL;
+  char err[SHMB_CONFIG_ERR_MAX];
+  int rc = parse_exact(text, len, &cfg, err, sizeof(err));
+  ck_assert_msg(rc == 0, "parse failed (%d): %s", rc, err);
+  ck_assert_ptr_nonnull(cfg);
+  return cfg;
+}
+
+static shmb_config *parse_ok(const char *text) {
+  return parse_ok_n(text, strlen(text));
+}
+
+/* The parse must fail with "shmbroker.conf:LINE: " followed by a message
+ * containing needle. */
+static void expect_error_n(const char *text, size_t len, unsigned line,
+                           const char *needle) {
+  shmb_config dummy, *cfg = &dummy; /* must be reset to NULL */
+  char err[SHMB_CONFIG_ERR_MAX], prefix[64];
+  int rc = parse_exact(text, len, &cfg, err, sizeof(err));
+  ck_assert_msg(rc == SHMB_ECONFIG, "rc %d, message '%s'", rc, err);
+  ck_assert_ptr_null(cfg);
+  snprintf(prefix, sizeof(prefix), CONF ":%u: ", line);
+  ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0,
+                "expected '%s' at the start of '%s'", prefix, err);
+  ck_assert_msg(strstr(err + strlen(prefix), needle) != NULL,
+                "expected '%s' in '%s'", needle, err);
+}
+
+static void expect_error(const char *text, unsigned line, const char *needle) {
+  expect_error_n(text, strlen(text), line, needle);
+}
+
+/* "[section NAME]" with valid size and sddl, to put errors after. */
+#define SECTION(name) "[section " name "]\nsize = 4KiB\nsddl = D:P(A;;GR;;;AU)\n"
+
+/* ---- accepted input ----------------------------------------------------- */
+
+static void check_example(const shmb_config *cfg) {
+  const shmb_section_config *sec;
+  ck_assert_str_eq(cfg->pipe, "\\\\.\\pipe\\shmbroker");
+  ck_assert_int_eq(cfg->ns, SHMB_NS_GLOBAL);
+  ck_assert_int_eq(cfg->log_level, SHMB_LOG_INFO);
+  ck_assert_uint_eq(cfg->max_clients, 256);
+  ck_assert_uint_eq(cfg->client_timeout_ms, 30000);
+  ck_assert_uint_eq(cfg->nsections, 1);
+  sec = &cfg->sections[0];
+  ck_assert_str_eq(sec->name, "telemetry");
+  ck_assert_uint_eq(sec->size, 64ull * 1024 * 1024);
+  ck_assert_str_eq(sec->sddl, EXAMPLE_SDDL);
+  ck_assert_ptr_nonnull(sec->description);
+  ck_assert_str_eq(sec->description, "frames from the camera service");
+  ck_assert_uint_eq(sec->line, 6);
+}
+
+START_TEST(test_config_example_parses) {
+  shmb_config *cfg = parse_ok(example);
+  check_example(cfg);
+  shmb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_defaults) {
+  static const char *const texts[] = {
+      "", "\n\n", "; only a comment\n# and another\n", "[service]\n",
+      "  ; indented comment\n[service]\n\t# tab\n"};
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    shmb_config *cfg = parse_ok(texts[i]);
+    ck_assert_str_eq(cfg->pipe, "\\\\.\\pipe\\shmbroker");
+    ck_assert_str_eq(cfg->pipe, SHMB_DEFAULT_PIPE);
+    ck_assert_int_eq(cfg->ns, SHMB_NS_GLOBAL);
+    ck_assert_int_eq(cfg->log_level, SHMB_LOG_INFO);
+    ck_assert_uint_eq(cfg->max_clients, 256);
+    ck_assert_uint_eq(cfg->client_timeout_ms, 30000);
+    ck_assert_uint_eq(cfg->nsections, 0);
+    shmb_config_free(cfg);
+  }
+  shmb_config_free(NULL);
+}
+END_TEST
+
+START_TEST(test_config_all_service_keys) {
+  shmb_config *cfg = parse_ok("[service]\n"
+                              "pipe = \\\\.\\pipe\\other-broker\n"
+                              "namespace = Local\n"
+                              "log_level = debug\n"
+                              "max_clients = 65536\n"
+                              "client_timeout = 2min\n");
+  ck_assert_str_eq(cfg->pipe, "\\\\.\\pipe\\other-broker");
+  ck_assert_int_eq(cfg->ns, SHMB_NS_LOCAL);
+  ck_assert_int_eq(cfg->log_level, SHMB_LOG_DEBUG);
+  ck_assert_uint_eq(cfg->max_clients, 65536);
+  ck_assert_uint_eq(cfg->client_timeout_ms, 120000);
+  shmb_config_free(cfg);
+  cfg = parse_ok("[service]\nlog_level = error\nmax_clients = 1\n"
+                 "client_timeout = 500ms\n");
+  ck_assert_int_eq(cfg->log_level, SHMB_LOG_ERROR);
+  ck_assert_uint_eq(cfg->max_clients, 1);
+  ck_assert_uint_eq(cfg->client_timeout_ms, 500);
+  shmb_config_free(cfg);
+  cfg = parse_ok("[service]\nlog_level = warn\nclient_timeout = 30 s\n");
+  ck_assert_int_eq(cfg->log_level, SHMB_LOG_WARN);
+  ck_assert_uint_eq(cfg->client_timeout_ms, 30000);
+  shmb_config_free(cfg);
+}
+END_TEST
+
+/* The text with every "\n" turned into "\r\n"; the caller frees it. */
+static char *to_crlf(const char *text, size_t *outlen) {
+  size_t len = strlen(text), n = 0;
+  char *out = malloc(2 * len + 1);
+  ck_assert_ptr_nonnull(out);
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '\n')
+      out[n++] = '\r';
+    out[n++] = text[i];
+  }
+  out[n] = '\0';
+  *outlen = n;
+  return out;
+}
+
+START_TEST(test_config_crlf_line_endings) {
+  size_t len;
+  char *crlf = to_crlf(example, &len);
+  shmb_config *cfg = parse_ok_n(crlf, len);
+  check_example(cfg); /* no '\r' left at the end of any value */
+  shmb_config_free(cfg);
+  free(crlf);
+  crlf = to_crlf("[service]\n\n; comment\nnamespace = global\n", &len);
+  expect_error_n(crlf, len, 4, "namespace must be Global or Local");
+  free(crlf);
+  /* CRLF and the last line without any line ending. */
+  cfg = parse_ok("[service]\r\nnamespace = Local");
+  ck_assert_int_eq(cfg->ns, SHMB_NS_LOCAL);
+  shmb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_utf8_bom) {
+  static const char bom[] = "\xEF\xBB\xBF";
+  char text[sizeof(example) + 3];
+  shmb_config *cfg;
+  memcpy(text, bom, 3);
+  memcpy(text + 3, example, sizeof(example));
+  cfg = parse_ok(text);
+  check_example(cfg);
+  shmb_config_free(cfg);
+  /* Line numbers are not shifted by the mark. */
+  expect_error("\xEF\xBB\xBF[services]\n", 1, "unknown header [services]");
+  expect_error("\xEF\xBB\xBF\n[service]\nnamespace = x\n", 3,
+               "namespace must be");
+  /* A mark anywhere but the start is not skipped. */
+  expect_error("[service]\n\xEF\xBB\xBF[section a]\n", 2, "expected");
+}
+END_TEST
+
+START_TEST(test_config_inline_comments) {
+  shmb_config *cfg = parse_ok("[service]   ; trailing comment on a header\n"
+                              "namespace = Local ;comment\n");
+  ck_assert_int_eq(cfg->ns, SHMB_NS_LOCAL);
+  shmb_config_free(cfg);
+  /* No white space before the '#': part of the value. */
+  expect_error("[service]\nnamespace = Local#x\n", 2, "not 'Local#x'");
+  expect_error("[service]\nnamespace = Local;x ;y\n", 2, "not 'Local;x'");
+  cfg = parse_ok("[section a]\t# tab before the comment\n"
+                 "size = 1MiB\t;tab\n"
+                 "sddl = D:(A;;GR;;;WD)(A;;GW;;;SY) # hash comment\n"
+                 "description = C#; or so; semicolons stay ;cut here\n");
+  ck_assert_uint_eq(cfg->nsections, 1);
+  ck_assert_str_eq(cfg->sections[0].name, "a");
+  ck_assert_uint_eq(cfg->sections[0].size, 1u << 20);
+  ck_assert_str_eq(cfg->sections[0].sddl, "D:(A;;GR;;;WD)(A;;GW;;;SY)");
+  ck_assert_str_eq(cfg->sections[0].description, "C#; or so; semicolons stay");
+  shmb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_whitespace_and_missing_final_newline) {
+  shmb_config *cfg = parse_ok("\t[ section   cam-1.A_b ]  \n"
+                              "  size\t=\t3 KiB  \n"
+                              "\tsddl=D:P(A;;GA;;;SY)\n"
+                              "description = a = b");
+  ck_assert_str_eq(cfg->sections[0].name, "cam-1.A_b");
+  ck_assert_uint_eq(cfg->sections[0].size, 3 * 1024);
+  ck_assert_str_eq(cfg->sections[0].sddl, "D:P(A;;GA;;;SY)");
+  ck_assert_str_eq(cfg->sections[0].description, "a = b");
+  ck_assert_uint_eq(cfg->sections[0].line, 1);
+  shmb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_sections_in_order_and_find) {
+  shmb_config *cfg = parse_ok("[section one]\nsize = 1\nsddl = D:(A;;GR;;;AU)\n"
+                              "[service]\nnamespace = Local\n"
+                              "[section Two]\nsddl = D:(A;;GW;;;AU)\n"
+                              "size = 2GiB\n"
+                              "\n[section three]\nsize = 3B\nsddl = D:\n");
+  const shmb_section_config *sec;
+  ck_assert_int_eq(cfg->ns, SHMB_NS_LOCAL);
+  ck_assert_uint_eq(cfg->nsections, 3);
+  ck_assert_str_eq(cfg->sections[0].name, "one");
+  ck_assert_str_eq(cfg->sections[1].name, "Two");
+  ck_assert_str_eq(cfg->sections[2].name, "three");
+  ck_assert_uint_eq(cfg->sections[0].line, 1);
+  ck_assert_uint_eq(cfg->sections[1].line, 6);
+  ck_assert_uint_eq(cfg->sections[2].line, 10);
+  ck_assert_ptr_null(cfg->sections[0].description);
+  sec = shmb_config_find(cfg, "Two");
+  ck_assert_ptr_eq(sec, &cfg->sections[1]);
+  ck_assert_uint_eq(sec->size, 2ull << 30);
+  ck_assert_str_eq(sec->sddl, "D:(A;;GW;;;AU)");
+  sec = shmb_config_find(cfg, "three");
+  ck_assert_ptr_eq(sec, &cfg->sections[2]);
+  ck_assert_uint_eq(sec->size, 3);
+  ck_assert_ptr_eq(shmb_config_find(cfg, "one"), &cfg->sections[0]);
+  /* Exact names only. */
+  ck_assert_ptr_null(shmb_config_find(cfg, "two"));
+  ck_assert_ptr_null(shmb_config_find(cfg, "THREE"));
+  ck_assert_ptr_null(shmb_config_find(cfg, "on"));
+  ck_assert_ptr_null(shmb_config_find(cfg, ""));
+  shmb_config_free(cfg);
+  cfg = parse_ok("");
+  ck_assert_ptr_null(shmb_config_find(cfg, "one"));
+  shmb_config_free(cfg);
+}
+END_TEST
+
+/* ---- errors, each with its line ----------------------------------------- */
+
+START_TEST(test_config_error_unknown_key) {
+  expect_error("[service]\nszie = 5\n", 2, "unknown key 'szie' in [service]");
+  expect_error("[service]\nPipe = \\\\.\\pipe\\x\n", 2, "unknown key 'Pipe'");
+  expect_error("\n" SECTION("telemetry") "szie = 64MiB\n", 5,
+               "unknown key 'szie' in [section telemetry]");
+  expect_error("[section a]\nnamespace = Global\n", 2,
+               "unknown key 'namespace' in [section a]");
+  expect_error("[service]\nsize = 1\n", 2, "unknown key 'size' in [service]");
+}
+END_TEST
+
+START_TEST(test_config_error_unknown_header) {
+  expect_error("\n[services]\n", 2, "unknown header [services]");
+  expect_error("[Service]\n", 1, "unknown header [Service]");
+  expect_error("[service]\n[section]\n", 2, "unknown header [section]");
+  expect_error("[sectionfoo]\n", 1, "unknown header [sectionfoo]");
+  expect_error("[]\n", 1, "unknown header []");
+}
+END_TEST
+
+START_TEST(test_config_error_key_outside_header) {
+  expect_error("; comment\n\nnamespace = Global\n[service]\n", 3,
+               "key 'namespace' outside any [service] or [section NAME]");
+}
+END_TEST
+
+START_TEST(test_config_error_duplicate_key) {
+  static const char *const service_keys[] = {
+      "pipe = \\\\.\\pipe\\a", "namespace = Local", "log_level = warn",
+      "max_clients = 5", "client_timeout = 5s"};
+  char text[256];
+  for (size_t i = 0; i < 5; i++) {
+    snprintf(text, sizeof(text), "[service]\n%s\n\n%s\n", service_keys[i],
+             service_keys[i]);
+    expect_error(text, 4, "given twice");
+  }
+  expect_error("[service]\nnamespace = Local\nnamespace = Local\n", 3,
+               "key 'namespace' given twice");
+  expect_error(SECTION("a") "size = 1\n", 4, "key 'size' given twice");
+  expect_error(SECTION("a") "sddl = D:\n", 4, "key 'sddl' given twice");
+  expect_error(SECTION("a") "description = x\ndescription = y\n", 5,
+               "key 'description' given twice");
+  /* The same key under two different sections is fine. */
+  shmb_config_free(parse_ok(SECTION("a") SECTION("b")));
+}
+END_TEST
+
+START_TEST(test_config_error_duplicate_service_header) {
+  expect_error("[service]\nnamespace = Local\n[service]\n", 3,
+               "[service] given twice");
+}
+END_TEST
+
+START_TEST(test_config_error_duplicate_section) {
+  expect_error(SECTION("telemetry") "\n" SECTION("telemetry"), 5,
+               "[section telemetry] given twice (first on line 1");
+  expect_error("\n" SECTION("telemetry") SECTION("Telemetry"), 5,
+               "[section Telemetry] given twice (first on line 2");
+  expect_error(SECTION("a") SECTION("b") SECTION("B"), 7,
+               "(first on line 4");
+}
+END_TEST
+
+START_TEST(test_config_error_missing_size) {
+  /* Reported at the section's header, whether the section ends at the next
+   * header or at the end of the file. */
+  expect_error("[service]\n\n[section a]\nsddl = D:\n\n[section b]\n", 3,
+               "[section a] has no size");
+  expect_error(SECTION("a") "\n[section b]\nsddl = D:\n\n", 5,
+               "[section b] has no size");
+  expect_error(SECTION("a") "[section b]", 4, "[section b] has no size");
+}
+END_TEST
+
+START_TEST(test_config_error_missing_sddl) {
+  expect_error("[section a]\nsize = 1MiB\n[service]\n", 1,
+               "[section a] has no sddl");
+  expect_error(SECTION("a") "\n\n[section b]\nsize = 1\ndescription = d\n", 6,
+               "[section b] has no sddl");
+}
+END_TEST
+
+START_TEST(test_config_error_bad_size) {
+  static const char *const bad[] = {
+      "0", "0B", "0MiB", "-1", "+1", "1.5MiB", "12XB", "1KB", "1kib", "1 mib",
+      "1TiB", "MiB", "0x10", "1 2", "1025GiB", "1048577MiB", "1099511627777",
+      "99999999999999999999999", "18446744073709551616"};
+  char text[256], needle[128];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(text, sizeof(text), "[section a]\nsddl = D:\n\nsize = %s\n",
+             bad[i]);
+    snprintf(needle, sizeof(needle), "1 TiB, not '%s'", bad[i]);
+    expect_error(text, 4, "size must be a number with an optional unit");
+    expect_error(text, 4, needle);
+  }
+  expect_error("[section a]\nsize = 1 PiB\nsddl = D:\n", 2, "not '1 PiB'");
+  /* The largest size allowed, written three ways. */
+  shmb_config_free(parse_ok("[section a]\nsize = 1024GiB\nsddl = D:\n"
+                            "[section b]\nsize = 1048576 MiB\nsddl = D:\n"
+                            "[section c]\nsize = 1099511627776\nsddl = D:\n"));
+}
+END_TEST
+
+START_TEST(test_config_error_bad_namespace) {
+  expect_error("[service]\nnamespace = global\n", 2,
+               "namespace must be Global or Local, not 'global'");
+  expect_error("[service]\nnamespace = Session\n", 2, "not 'Session'");
+}
+END_TEST
+
+START_TEST(test_config_error_bad_log_level) {
+  expect_error("[service]\nlog_level = verbose\n", 2,
+               "log_level must be error, warn, info or debug, not 'verbose'");
+  expect_error("[service]\nlog_level = INFO\n", 2, "not 'INFO'");
+  expect_error("[service]\nlog_level = 2\n", 2, "log_level must be");
+}
+END_TEST
+
+START_TEST(test_config_error_bad_pipe_name) {
+  static const char *const bad[] = {
+      "shmbroker", "\\\\.\\pipe\\", "\\\\.\\pipe\\a b", "\\\\server\\pipe\\x",
+      "\\\\.\\PIPE\\x", "//./pipe/x", "\\\\.\\pipe\\caf\xc3\xa9"};
+  char text[512], name[SHMB_PIPE_NAME_MAX + 2];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(text, sizeof(text), "[service]\n\npipe = %s\n", bad[i]);
+    expect_error(text, 3, "pipe must look like");
+  }
+  /* At most SHMB_PIPE_NAME_MAX characters in all. */
+  memset(name, 'p', sizeof(name));
+  memcpy(name, "\\\\.\\pipe\\", 9);
+  name[SHMB_PIPE_NAME_MAX + 1] = '\0';
+  snprintf(text, sizeof(text), "[service]\npipe = %s\n", name);
+  expect_error(text, 2, "pipe must look like");
+  name[SHMB_PIPE_NAME_MAX] = '\0';
+  snprintf(text, sizeof(text), "[service]\npipe = %s\n", name);
+  {
+    shmb_config *cfg = parse_ok(text);
+    ck_assert_str_eq(cfg->pipe, name);
+    shmb_config_free(cfg);
+  }
+}
+END_TEST
+
+START_TEST(test_config_error_bad_max_clients_and_timeout) {
+  static const char *const clients[] = {"0", "65537", "-1", "abc", "12x",
+                                        "99999999999999999999999", "+5"};
+  static const char *const timeouts[] = {"30", "0s", "0ms", "1h", "25h",
+                                         "1441min", "86401s", "86400001ms",
+                                         "5 sec", "1.5s", "-1s"};
+  char text[128];
+  for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
+    snprintf(text, sizeof(text), "[service]\nmax_clients = %s\n", clients[i]);
+    expect_error(text, 2, "max_clients must be a number from 1 to 65536");
+  }
+  for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+    snprintf(text, sizeof(text), "[service]\n\nclient_timeout = %s\n",
+             timeouts[i]);
+    expect_error(text, 3, "client_timeout must be a duration");
+  }
+}
+END_TEST
+
+START_TEST(test_config_error_nul_byte) {
+  static const char text[] = "[service]\nnamespace = Glo\0bal\n";
+  expect_error_n(text, sizeof(text) - 1, 2, "control character 0x00");
+  /* Refused before any line is read: an earlier bad line does not win. */
+  static const char text2[] = "[bogus]\n\n\n\0\n";
+  expect_error_n(text2, sizeof(text2) - 1, 4, "control character 0x00");
+}
+END_TEST
+
+START_TEST(test_config_error_control_char) {
+  expect_error("[service]\n\nnamespace = \x01Global\n", 3,
+               "control character 0x01");
+  expect_error("[section a]\nsize = 1\nsddl = D:\ndescription = \x1b[31m\n", 4,
+               "control character 0x1b");
+  expect_error("[service]\x7f\n", 1, "control character 0x7f");
+  expect_error("[service]\rnamespace = Local\n", 1, "control character 0x0d");
+  expect_error("[service]\n\r", 2, "control character 0x0d");
+  expect_error("[service]\n\x0c\n", 2, "control character 0x0c");
+}
+END_TEST
+
+START_TEST(test_config_error_missing_equals) {
+  expect_error("[service]\nnamespace Global\n", 2,
+               "expected 'key = value', a [header] or a comment");
+  expect_error(SECTION("a") "description: x\n", 4, "expected 'key = value'");
+}
+END_TEST
+
+START_TEST(test_config_error_empty_value) {
+  expect_error("[service]\nnamespace =\n", 2, "key 'namespace' has no value");
+  expect_error("[service]\nnamespace =   \t\n", 2, "has no value");
+  expect_error("[service]\nnamespace = ; just a comment\n", 2, "has no value");
+  expect_error(SECTION("a") "description = # nothing\n", 4, "has no value");
+  /* Last line, no line ending: nothing may be read past the text. */
+  expect_error("[service]\nnamespace =", 2, "key 'namespace' has no value");
+  expect_error("[service]\r\nnamespace =\r\n", 2, "has no value");
+}
+END_TEST
+
+START_TEST(test_config_error_missing_key) {
+  expect_error("[service]\n= Global\n", 2, "missing key before '='");
+  expect_error("[service]\n  \t= Global\n", 2, "missing key before '='");
+}
+END_TEST
+
+START_TEST(test_config_error_header_without_bracket) {
+  expect_error("[service\nnamespace = Local\n", 1, "header must end with ']'");
+  expect_error("\n\n[section a\n", 3, "header must end with ']'");
+  expect_error("[\n", 1, "header must end with ']'");
+  expect_error("[section a];comment\n", 1, "header must end with ']'");
+}
+END_TEST
+
+START_TEST(test_config_error_bad_section_name) {
+  char text[128], name[SHMB_NAME_MAX + 2];
+  expect_error("[section a b]\n", 1, "invalid section name 'a b'");
+  expect_error("[service]\n[section caf\xc3\xa9]\n", 2, "invalid section name");
+  expect_error("[section a/b]\n", 1, "invalid section name 'a/b'");
+  memset(name, 'n', sizeof(name));
+  name[SHMB_NAME_MAX + 1] = '\0';
+  snprintf(text, sizeof(text), "[section %s]\nsize = 1\nsddl = D:\n", name);
+  expect_error(text, 1, "invalid section name");
+  name[SHMB_NAME_MAX] = '\0';
+  snprintf(text, sizeof(text), "[section %s]\nsize = 1\nsddl = D:\n", name);
+  {
+    shmb_config *cfg = parse_ok(text);
+    ck_assert_str_eq(cfg->sections[0].name, name);
+    shmb_config_free(cfg);
+  }
+}
+END_TEST
+
+START_TEST(test_config_error_file_too_large) {
+  size_t len = SHMB_CONFIG_MAX_BYTES + 1;
+  char *big = malloc(len);
+  ck_assert_ptr_nonnull(big);
+  memset(big, '\n', len);
+  expect_error_n(big, len, 1, "file is larger than");
+  free(big);
+}
+END_TEST
+
+START_TEST(test_config_error_message_buffers) {
+  shmb_config *cfg = NULL;
+  char err[16];
+  /* No file name: a placeholder stands in. */
+  ck_assert_int_eq(shmb_config_parse("[x]\n", 4, NULL, &cfg, err, sizeof(err)),
+                   SHMB_ECONFIG);
+  ck_assert_str_eq(err, "<config>:1: unk");
+  /* A short buffer is cut, never overrun; no buffer at all is allowed. */
+  memset(err, 'Z', sizeof(err));
+  ck_assert_int_eq(
+      shmb_config_parse("\n\n[x]\n", 6, "c.conf", &cfg, err, 6), SHMB_ECONFIG);
+  ck_assert_str_eq(err, "c.con");
+  ck_assert_int_eq(err[6], 'Z');
+  ck_assert_int_eq(shmb_config_parse("[x]\n", 4, "c.conf", &cfg, NULL, 0),
+                   SHMB_ECONFIG);
+  ck_assert_ptr_null(cfg);
+}
+END_TEST
+
+/* ---- value parsers ------------------------------------------------------ */
+
+START_TEST(test_config_parse_size) {
+  static const struct {
+    const char *s;
+    uint64_t v;
+  } good[] = {{"1", 1},
+              {"1B", 1},
+              {"1 B", 1},
+              {"7 ", 7},
+              {"1KiB", 1024},
+              {"1 KiB", 1024},
+              {"64MiB", 64ull << 20},
+              {"3GiB", 3ull << 30},
+              {"1024GiB", 1ull << 40},
+              {"1048576MiB", 1ull << 40},
+              {"1073741824KiB", 1ull << 40},
+              {"1099511627776", 1ull << 40},
+              {"1099511627776B", 1ull << 40},
+              {"007", 7}};
+  static const char *const bad[] = {
+      "", " 1", "0", "0B", "0GiB", "B", "KiB", "1b", "1KB", "1kib", "1MB",
+      "1TiB", "1 TiB", "1.0", "-1", "+1", "1\t", "1KiB ", "1 2",
+      "1025GiB", "1048577MiB", "1073741825KiB", "1099511627777",
+      "18446744073709551615", "18446744073709551616",
+      "999999999999999999999999999999"};
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    uint64_t v = 0;
+    ck_assert_msg(shmb_parse_size(good[i].s, &v) == 0, "'%s'", good[i].s);
+    ck_assert_uint_eq(v, good[i].v);
+  }
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    uint64_t v = 12345;
+    ck_assert_msg(shmb_parse_size(bad[i], &v) == SHMB_EINVAL, "'%s'", bad[i]);
+    ck_assert_uint_eq(v, 12345); /* untouched on failure */
+  }
+}
+END_TEST
+
+START_TEST(test_config_parse_duration) {
+  static const struct {
+    const char *s;
+    unsigned v;
+  } good[] = {{"1ms", 1},          {"500ms", 500},
+              {"30s", 30000},      {"30 s", 30000},
+              {"2min", 120000},    {"1440min", 86400000},
+              {"86400s", 86400000}, {"86400000ms", 86400000},
+              {"0030s", 30000}};
+  static const char *const bad[] = {
+      "", "30", "s", "ms", "0ms", "0s", "0min", "1h", "1d", "1MS", "1S",
+      "1 sec", "1.5s", "-1s", "+1s", " 1s", "1s ", "1441min", "86401s",
+      "86400001ms", "4294967296ms", "99999999999999999999999999ms"};
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    unsigned v = 0;
+    ck_assert_msg(shmb_parse_duration_ms(good[i].s, &v) == 0, "'%s'",
+                  good[i].s);
+    ck_assert_uint_eq(v, good[i].v);
+  }
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    unsigned v = 777;
+    ck_assert_msg(shmb_parse_duration_ms(bad[i], &v) == SHMB_EINVAL, "'%s'",
+                  bad[i]);
+    ck_assert_uint_eq(v, 777);
+  }
+}
+END_TEST
+
+Suite *config_suite(void) {
+  Suite *s = suite_create("config");
+  TCase *ok = tcase_create("accepted");
+  TCase *bad = tcase_create("refused");
+  TCase *val = tcase_create("values");
+
+  tcase_add_test(ok, test_config_example_parses);
+  tcase_add_test(ok, test_config_defaults);
+  tcase_add_test(ok, test_config_all_service_keys);
+  tcase_add_test(ok, test_config_crlf_line_endings);
+  tcase_add_test(ok, test_config_utf8_bom);
+  tcase_add_test(ok, test_config_inline_comments);
+  tcase_add_test(ok, test_config_whitespace_and_missing_final_newline);
+  tcase_add_test(ok, test_config_sections_in_order_and_find);
+  suite_add_tcase(s, ok);
+
+  tcase_add_test(bad, test_config_error_unknown_key);
+  tcase_add_test(bad, test_config_error_unknown_header);
+  tcase_add_test(bad, test_config_error_key_outside_header);
+  tcase_add_test(bad, test_config_error_duplicate_key);
+  tcase_add_test(bad, test_config_error_duplicate_service_header);
+  tcase_add_test(bad, test_config_error_duplicate_section);
+  tcase_add_test(bad, test_config_error_missing_size);
+  tcase_add_test(bad, test_config_error_missing_sddl);
+  tcase_add_test(bad, test_config_error_bad_size);
+  tcase_add_test(bad, test_config_error_bad_namespace);
+  tcase_add_test(bad, test_config_error_bad_log_level);
+  tcase_add_test(bad, test_config_error_bad_pipe_name);
+  tcase_add_test(bad, test_config_error_bad_max_clients_and_timeout);
+  tcase_add_test(bad, test_config_error_nul_byte);
+  tcase_add_test(bad, test_config_error_control_char);
+  tcase_add_test(bad, test_config_error_missing_equals);
+  tcase_add_test(bad, test_config_error_empty_value);
+  tcase_add_test(bad, test_config_error_missing_key);
+  tcase_add_test(bad, test_config_error_header_without_bracket);
+  tcase_add_test(bad, test_config_error_bad_section_name);
+  tcase_add_test(bad, test_config_error_file_too_large);
+  tcase_add_test(bad, test_config_error_message_buffers);
+  suite_add_tcase(s, bad);
+
+  tcase_add_test(val, test_config_parse_size);
+  tcase_add_test(val, test_config_parse_duration);
+  suite_add_tcase(s, val);
+  return s;
+}
