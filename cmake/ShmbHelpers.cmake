@@ -8,6 +8,7 @@ function(shmb_target_defaults target)
   if(SHMB_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+
   if(WIN32)
     target_compile_definitions(${target} PRIVATE _WIN32_WINNT=0x0A00
       WINVER=0x0A00 WIN32_LEAN_AND_MEAN NOMINMAX __USE_MINGW_ANSI_STDIO=1)

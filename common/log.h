@@ -32,7 +32,7 @@ const char *shmb_log_level_name(int level);
 #endif
 
 void shmb_log(int level, const char *fmt, ...) SHMB__PRINTF(2, 3);
-void shmb_vlog(int level, const char *fmt, va_list ap);
+void shmb_vlog(int level, const char *fmt, va_list ap) SHMB__PRINTF(2, 0);
 
 /* Wall-clock time as "YYYY-MM-DD HH:MM:SS.mmm" (UTC); platform files. */
 void shmb__wallclock(char buf[32]);

@@ -104,6 +104,8 @@ static int narrow_dacl(PACL in, PACL *out, char *err, size_t errlen) {
 
   if (!GetAclInformation(in, &info, sizeof(info), AclSizeInformation))
     return SHMB_ESYSTEM;
+  int allows = 0;
+
   size = sizeof(ACL) + info.AclBytesInUse; /* narrowing never grows an ACL */
   if (!(acl = LocalAlloc(LMEM_FIXED, size)))
     return SHMB_ENOMEM;
@@ -129,6 +131,7 @@ static int narrow_dacl(PACL in, PACL *out, char *err, size_t errlen) {
       if (mask == 0)
         continue; /* e.g. execute only: nothing a client may have */
       added = AddAccessAllowedAce(acl, ACL_REVISION, mask, sid);
+      allows++;
     } else if (ace->AceType == ACCESS_DENIED_ACE_TYPE) {
       ACCESS_DENIED_ACE *d = (ACCESS_DENIED_ACE *)ace;
       mask = d->Mask;
@@ -143,6 +146,13 @@ static int narrow_dacl(PACL in, PACL *out, char *err, size_t errlen) {
     }
     if (!added)
       goto out_free_acl;
+  }
+  if (allows == 0) {
+    /* Nobody could open it: a mistake, not a policy (Wine also turns
+     * D:NO_ACCESS_CONTROL into an empty DACL rather than a NULL one). */
+    snprintf(err, errlen, "sddl grants no one read or write access");
+    LocalFree(acl);
+    return SHMB_ECONFIG;
   }
   *out = acl;
   return 0;

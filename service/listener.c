@@ -53,6 +53,15 @@ static HANDLE create_instance(svc_listener *l, int first) {
                           &sa);
 }
 
+/* FILE_FLAG_FIRST_PIPE_INSTANCE is what guarantees that the pipe is ours,
+ * but Wine does not enforce it; asking whether the name exists first makes
+ * the refusal visible there too (with a race that only Windows closes). */
+static int pipe_name_taken(const wchar_t *name) {
+  if (WaitNamedPipeW(name, 1))
+    return 1;
+  return GetLastError() != ERROR_FILE_NOT_FOUND;
+}
+
 static int enqueue(svc_listener *l, HANDLE pipe) {
   pending *grown;
   ULONG pid = 0;
@@ -204,6 +213,13 @@ int svc_listener_start(uv_loop_t *loop, const char *pipe_name,
   strcpy(l->name_utf8, pipe_name);
   if ((rc = svc_pipe_sd(&l->sd, err, errlen)) != 0)
     goto out_free_listener;
+  if (pipe_name_taken(l->name)) {
+    snprintf(err, errlen, "pipe %s already exists: another process owns "
+             "it (a second shmbrokerd, or a squatter); refusing to start",
+             pipe_name);
+    rc = SHMB_EEXIST;
+    goto out_free_listener;
+  }
   l->waiting = create_instance(l, 1);
   if (!l->waiting) {
     e = GetLastError();

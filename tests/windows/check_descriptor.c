@@ -1,0 +1,706 @@
+/*
+ * Tests for the service's security descriptors (service/descriptor.c) and
+ * its access check (service/access.c). These are the code that decides who
+ * may touch shared memory, so the tests look at the descriptors the way the
+ * kernel does: ACE by ACE, through GetSecurityDescriptorDacl and GetAce,
+ * never by comparing SDDL strings (which would pass a wrong mask that prints
+ * the same, and fail on harmless re-ordering of the text). Every kind of
+ * descriptor the service must refuse is tried, and the refusal must be
+ * SHMB_ECONFIG with a message an administrator can act on. The access check
+ * runs AccessCheck with a token made by hand from this process's own (the
+ * pipe is not needed for that), and only relies on the token's user SID and
+ * on SY never matching it: under Wine the test user belongs to groups such as
+ * AU and BA, on Windows it may not.
+ */
+#include <windows.h>
+
+#include <check.h>
+#ifdef __MINGW32__
+/* mingw's gcc checks check.h's format(printf) as Microsoft's printf, which
+ * has no %jd, and so refuses every ck_assert_int_*. */
+#pragma GCC diagnostic ignored "-Wformat"
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
+#endif
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "descriptor.h"
+#include "errors.h"
+#include "protocol.h"
+
+#define CLIENT_RIGHTS (SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE)
+#define DANGEROUS_RIGHTS (WRITE_DAC | WRITE_OWNER | DELETE)
+
+/* The SID this process runs as, as a string (free()). */
+static char *self_sid_text(void) {
+  PSID sid = NULL;
+  char *s;
+  ck_assert_int_eq(svc_self_sid(&sid), 0);
+  s = svc_sid_string(sid);
+  LocalFree(sid);
+  ck_assert_ptr_nonnull(s);
+  ck_assert_msg(strncmp(s, "S-1-", 4) == 0, "odd SID string '%s'", s);
+  return s;
+}
+
+/* Copies tmpl to out with every "{me}" replaced by me (the SDDL templates
+ * below name the test user that way; its SID is only known at run time). */
+static void with_sid(const char *tmpl, const char *me, char *out, size_t n) {
+  size_t len = 0, mlen = strlen(me);
+  while (*tmpl) {
+    if (strncmp(tmpl, "{me}", 4) == 0) {
+      ck_assert_msg(len + mlen < n, "template too long");
+      memcpy(out + len, me, mlen);
+      len += mlen;
+      tmpl += 4;
+    } else {
+      ck_assert_msg(len + 1 < n, "template too long");
+      out[len++] = *tmpl++;
+    }
+  }
+  out[len] = '\0';
+}
+
+/* svc_sd_from_sddl that must succeed. */
+static PSECURITY_DESCRIPTOR sd_ok(const char *sddl) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  char err[512] = "";
+  int rc = svc_sd_from_sddl(sddl, &sd, NULL, err, sizeof(err));
+  ck_assert_msg(rc == 0, "svc_sd_from_sddl(\"%s\") = %s: %s", sddl,
+                shmb_err_name(rc), err);
+  ck_assert_ptr_nonnull(sd);
+  ck_assert(IsValidSecurityDescriptor(sd));
+  return sd;
+}
+
+/* svc_sd_from_sddl that must refuse with SHMB_ECONFIG, a message holding
+ * `expect`, and no descriptor. */
+static void sd_refused(const char *sddl, const char *expect) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  char *normalised = NULL;
+  char err[512] = "";
+  int rc = svc_sd_from_sddl(sddl, &sd, &normalised, err, sizeof(err));
+  ck_assert_msg(rc == SHMB_ECONFIG, "svc_sd_from_sddl(\"%s\") = %s, expected "
+                "SHMB_ECONFIG (err '%s')", sddl, shmb_err_name(rc), err);
+  ck_assert_ptr_null(sd);
+  ck_assert_ptr_null(normalised);
+  ck_assert_msg(strstr(err, expect) != NULL,
+                "message for \"%s\" is '%s', expected it to mention '%s'",
+                sddl, err, expect);
+}
+
+static PACL dacl_of(PSECURITY_DESCRIPTOR sd) {
+  BOOL present = FALSE, defaulted = FALSE;
+  PACL dacl = NULL;
+  ck_assert(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+  ck_assert_msg(present, "descriptor has no DACL");
+  ck_assert_msg(dacl != NULL, "descriptor has a NULL DACL");
+  return dacl;
+}
+
+static DWORD ace_count(PACL acl) {
+  ACL_SIZE_INFORMATION info;
+  ck_assert(GetAclInformation(acl, &info, sizeof(info), AclSizeInformation));
+  return info.AceCount;
+}
+
+/* One allow or deny ACE, by index; any other type fails the test. */
+typedef struct ace_view {
+  BYTE type;
+  ACCESS_MASK mask;
+  PSID sid;
+} ace_view;
+
+static ace_view ace_at(PACL acl, DWORD i) {
+  ACE_HEADER *h = NULL;
+  ace_view v;
+  ck_assert(GetAce(acl, i, (void **)&h));
+  v.type = h->AceType;
+  if (h->AceType == ACCESS_ALLOWED_ACE_TYPE) {
+    v.mask = ((ACCESS_ALLOWED_ACE *)h)->Mask;
+    v.sid = &((ACCESS_ALLOWED_ACE *)h)->SidStart;
+  } else {
+    ck_assert_msg(h->AceType == ACCESS_DENIED_ACE_TYPE,
+                  "ACE %lu has type %u", (unsigned long)i, h->AceType);
+    v.mask = ((ACCESS_DENIED_ACE *)h)->Mask;
+    v.sid = &((ACCESS_DENIED_ACE *)h)->SidStart;
+  }
+  ck_assert(IsValidSid(v.sid));
+  return v;
+}
+
+/* The one ACE of a type for a well-known SID: its mask; fails the test if
+ * there is none or more than one. */
+static ACCESS_MASK only_ace_for(PACL acl, BYTE type, WELL_KNOWN_SID_TYPE who) {
+  ACCESS_MASK mask = 0;
+  int found = 0;
+  for (DWORD i = 0; i < ace_count(acl); i++) {
+    ace_view v = ace_at(acl, i);
+    if (v.type == type && IsWellKnownSid(v.sid, who)) {
+      mask = v.mask;
+      found++;
+    }
+  }
+  ck_assert_msg(found == 1, "%d ACEs of type %u for well-known SID %d, "
+                "expected 1", found, type, (int)who);
+  return mask;
+}
+
+static int sid_is_self(PSID sid) {
+  PSID self = NULL;
+  int eq;
+  ck_assert_int_eq(svc_self_sid(&self), 0);
+  eq = EqualSid(sid, self) != 0;
+  LocalFree(self);
+  return eq;
+}
+
+static int sd_is_protected(PSECURITY_DESCRIPTOR sd) {
+  SECURITY_DESCRIPTOR_CONTROL control = 0;
+  DWORD revision;
+  ck_assert(GetSecurityDescriptorControl(sd, &control, &revision));
+  return (control & SE_DACL_PROTECTED) != 0;
+}
+
+/* ----- svc_sd_from_sddl: what a valid SDDL becomes ----- */
+
+START_TEST(test_descriptor_owner_group_are_self) {
+  /* The administrator's O: and G: are replaced, not trusted. */
+  PSECURITY_DESCRIPTOR sd = sd_ok("O:BAG:BAD:(A;;GR;;;AU)");
+  PSID owner = NULL, group = NULL;
+  BOOL defaulted;
+
+  ck_assert(GetSecurityDescriptorOwner(sd, &owner, &defaulted));
+  ck_assert(GetSecurityDescriptorGroup(sd, &group, &defaulted));
+  ck_assert_ptr_nonnull(owner);
+  ck_assert_ptr_nonnull(group);
+  ck_assert_msg(sid_is_self(owner), "owner is not the process's own SID");
+  ck_assert_msg(sid_is_self(group), "group is not the process's own SID");
+  ck_assert_msg(!IsWellKnownSid(owner, WinBuiltinAdministratorsSid),
+                "the SDDL's O:BA survived");
+  ck_assert_msg(sd_is_protected(sd), "DACL is not protected");
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_owner_added_when_absent) {
+  /* Without O: and G:, AccessCheck would fail (1338): they must be set. */
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GR;;;AU)");
+  PSID owner = NULL, group = NULL;
+  BOOL defaulted;
+
+  ck_assert(GetSecurityDescriptorOwner(sd, &owner, &defaulted));
+  ck_assert(GetSecurityDescriptorGroup(sd, &group, &defaulted));
+  ck_assert_msg(owner && sid_is_self(owner), "owner missing or not self");
+  ck_assert_msg(group && sid_is_self(group), "group missing or not self");
+  ck_assert(sd_is_protected(sd));
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_normalised_text) {
+  /* The normalised SDDL (for the log) describes the same descriptor. */
+  PSECURITY_DESCRIPTOR sd = NULL;
+  char *normalised = NULL, *me = self_sid_text();
+  char err[512] = "", owner[512];
+  int rc = svc_sd_from_sddl("D:(A;;GA;;;AU)", &sd, &normalised, err,
+                            sizeof(err));
+
+  ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
+  ck_assert_ptr_nonnull(normalised);
+  /* SDDL prints LocalSystem by its alias; other accounts as S-1-... */
+  if (strcmp(me, "S-1-5-18") == 0)
+    snprintf(owner, sizeof(owner), "O:SYG:SYD:P");
+  else
+    snprintf(owner, sizeof(owner), "O:%sG:%sD:P", me, me);
+  ck_assert_msg(strncmp(normalised, owner, strlen(owner)) == 0,
+                "normalised '%s' does not start with '%s'", normalised, owner);
+  ck_assert_msg(strstr(normalised, "GA") == NULL,
+                "normalised '%s' still grants GA", normalised);
+  free(normalised);
+  free(me);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_generic_all_narrowed) {
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GA;;;AU)");
+  PACL dacl = dacl_of(sd);
+  ace_view v;
+
+  ck_assert_uint_eq(ace_count(dacl), 1);
+  v = ace_at(dacl, 0);
+  ck_assert_uint_eq(v.type, ACCESS_ALLOWED_ACE_TYPE);
+  ck_assert(IsWellKnownSid(v.sid, WinAuthenticatedUserSid));
+  ck_assert_uint_eq(v.mask, CLIENT_RIGHTS);
+  ck_assert_uint_eq(v.mask, 0x7); /* QUERY 1 | MAP_WRITE 2 | MAP_READ 4 */
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_specific_all_access_narrowed) {
+  /* The same rights spelled as specific bits (SECTION_ALL_ACCESS) and as
+   * file rights (FA) must be narrowed just like GA. */
+  static const char *const sddls[] = {
+      "D:(A;;0xF001F;;;AU)",
+      "D:(A;;FA;;;AU)",
+      "D:(A;;0x1FFFFFFF;;;AU)",
+  };
+  for (size_t i = 0; i < sizeof(sddls) / sizeof(sddls[0]); i++) {
+    PSECURITY_DESCRIPTOR sd = sd_ok(sddls[i]);
+    ACCESS_MASK m = only_ace_for(dacl_of(sd), ACCESS_ALLOWED_ACE_TYPE,
+                                 WinAuthenticatedUserSid);
+    ck_assert_msg(m == CLIENT_RIGHTS, "%s: mask 0x%lx, expected 0x%lx",
+                  sddls[i], (unsigned long)m, (unsigned long)CLIENT_RIGHTS);
+    LocalFree(sd);
+  }
+}
+END_TEST
+
+START_TEST(test_descriptor_generic_read_maps_to_query_read) {
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GR;;;AU)");
+  ACCESS_MASK m = only_ace_for(dacl_of(sd), ACCESS_ALLOWED_ACE_TYPE,
+                               WinAuthenticatedUserSid);
+  ck_assert_uint_eq(m, SECTION_QUERY | SECTION_MAP_READ);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_generic_write_maps_to_map_write) {
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GW;;;AU)(A;;GRGW;;;BA)");
+  PACL dacl = dacl_of(sd);
+  ck_assert_uint_eq(only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE,
+                                 WinAuthenticatedUserSid),
+                    SECTION_MAP_WRITE);
+  ck_assert_uint_eq(only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE,
+                                 WinBuiltinAdministratorsSid),
+                    CLIENT_RIGHTS);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_dangerous_rights_never_allowed) {
+  /* SD = DELETE, WD = WRITE_DAC, WO = WRITE_OWNER, RC = READ_CONTROL. An
+   * ACE with nothing but those grants a client nothing and disappears. */
+  PSECURITY_DESCRIPTOR sd =
+      sd_ok("D:(A;;GA;;;BA)(A;;WDWOSD;;;AU)(A;;GRWDWOSDRC;;;WD)"
+            "(A;;0xF0000;;;IU)");
+  PACL dacl = dacl_of(sd);
+  DWORD n = ace_count(dacl);
+
+  ck_assert_uint_eq(n, 2);
+  for (DWORD i = 0; i < n; i++) {
+    ace_view v = ace_at(dacl, i);
+    ck_assert_uint_eq(v.type, ACCESS_ALLOWED_ACE_TYPE);
+    ck_assert_msg((v.mask & DANGEROUS_RIGHTS) == 0,
+                  "allow ACE %lu keeps 0x%lx", (unsigned long)i,
+                  (unsigned long)(v.mask & DANGEROUS_RIGHTS));
+    ck_assert_msg((v.mask & ~(ACCESS_MASK)CLIENT_RIGHTS) == 0,
+                  "allow ACE %lu grants 0x%lx beyond the client rights",
+                  (unsigned long)i, (unsigned long)v.mask);
+    ck_assert(!IsWellKnownSid(v.sid, WinAuthenticatedUserSid));
+    ck_assert(!IsWellKnownSid(v.sid, WinInteractiveSid));
+  }
+  ck_assert_uint_eq(only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE, WinWorldSid),
+                    SECTION_QUERY | SECTION_MAP_READ);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_deny_aces_kept) {
+  /* Deny ACEs keep everything they deny (generic bits mapped), including
+   * rights a client could never be granted, and keep their place. */
+  PSECURITY_DESCRIPTOR sd =
+      sd_ok("D:(D;;GW;;;NU)(D;;WDWOSD;;;WD)(A;;GA;;;AU)");
+  PACL dacl = dacl_of(sd);
+  ace_view v;
+
+  ck_assert_uint_eq(ace_count(dacl), 3);
+  v = ace_at(dacl, 0);
+  ck_assert_uint_eq(v.type, ACCESS_DENIED_ACE_TYPE);
+  ck_assert(IsWellKnownSid(v.sid, WinNetworkSid));
+  ck_assert_uint_eq(v.mask, STANDARD_RIGHTS_WRITE | SECTION_MAP_WRITE);
+  v = ace_at(dacl, 1);
+  ck_assert_uint_eq(v.type, ACCESS_DENIED_ACE_TYPE);
+  ck_assert(IsWellKnownSid(v.sid, WinWorldSid));
+  ck_assert_uint_eq(v.mask, DANGEROUS_RIGHTS);
+  v = ace_at(dacl, 2);
+  ck_assert_uint_eq(v.type, ACCESS_ALLOWED_ACE_TYPE);
+  ck_assert_uint_eq(v.mask, CLIENT_RIGHTS);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_deny_generic_all_is_total) {
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:(D;;GA;;;NU)(A;;GR;;;AU)");
+  ACCESS_MASK m =
+      only_ace_for(dacl_of(sd), ACCESS_DENIED_ACE_TYPE, WinNetworkSid);
+  ck_assert_msg((m & SECTION_ALL_ACCESS) == SECTION_ALL_ACCESS,
+                "deny GA became 0x%lx", (unsigned long)m);
+  ck_assert_msg((m & GENERIC_ALL) == 0, "generic bit left unmapped: 0x%lx",
+                (unsigned long)m);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_execute_only_allow_dropped) {
+  PSECURITY_DESCRIPTOR sd =
+      sd_ok("D:(A;;GX;;;AU)(A;;0x8;;;IU)(A;;GR;;;BA)");
+  PACL dacl = dacl_of(sd);
+  ace_view v;
+
+  ck_assert_uint_eq(ace_count(dacl), 1);
+  v = ace_at(dacl, 0);
+  ck_assert(IsWellKnownSid(v.sid, WinBuiltinAdministratorsSid));
+  ck_assert_uint_eq(v.mask, SECTION_QUERY | SECTION_MAP_READ);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_execute_stripped_from_allow) {
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GRGX;;;AU)");
+  ACCESS_MASK m = only_ace_for(dacl_of(sd), ACCESS_ALLOWED_ACE_TYPE,
+                               WinAuthenticatedUserSid);
+  ck_assert_uint_eq(m & SECTION_MAP_EXECUTE, 0);
+  ck_assert_uint_eq(m, SECTION_QUERY | SECTION_MAP_READ);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_inherit_only_dropped) {
+  /* An inherit-only ACE does not apply to the section itself. */
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;OICIIO;GA;;;AU)(A;;GR;;;BA)");
+  PACL dacl = dacl_of(sd);
+  ck_assert_uint_eq(ace_count(dacl), 1);
+  ck_assert(IsWellKnownSid(ace_at(dacl, 0).sid, WinBuiltinAdministratorsSid));
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_empty_dacl_kept_empty) {
+  /* "D:" (an empty DACL) grants nobody anything: allowed, and stays so. */
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:");
+  ck_assert_uint_eq(ace_count(dacl_of(sd)), 0);
+  LocalFree(sd);
+}
+END_TEST
+
+/* ----- svc_sd_from_sddl: refusals ----- */
+
+START_TEST(test_descriptor_invalid_text_refused) {
+  sd_refused("this is not SDDL", "not a valid security descriptor");
+  sd_refused("D:(A;;GR;;;AU", "not a valid security descriptor");
+  sd_refused("D:(A;;GR;;;NOT-A-SID)", "not a valid security descriptor");
+  sd_refused("D:(Z;;GR;;;AU)", "not a valid security descriptor");
+}
+END_TEST
+
+START_TEST(test_descriptor_invalid_text_quoted) {
+  /* The message repeats the text so the administrator sees which one. */
+  sd_refused("D:(A;;GR;;;AU", "D:(A;;GR;;;AU");
+}
+END_TEST
+
+START_TEST(test_descriptor_no_dacl_refused) {
+  sd_refused("O:SYG:SY", "no DACL");
+}
+END_TEST
+
+/* What the platform's own SDDL parser makes of text (LocalFree), or NULL. */
+static PSECURITY_DESCRIPTOR platform_parse(const char *sddl) {
+  wchar_t w[512];
+  PSECURITY_DESCRIPTOR sd = NULL;
+  ck_assert(MultiByteToWideChar(CP_UTF8, 0, sddl, -1, w, 512) > 0);
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
+          w, SDDL_REVISION_1, &sd, NULL))
+    return NULL;
+  return sd;
+}
+
+static void check_null_dacl_text(const char *sddl) {
+  PSECURITY_DESCRIPTOR raw = platform_parse(sddl);
+  BOOL present = FALSE, defaulted;
+  PACL dacl = NULL;
+
+  ck_assert_ptr_nonnull(raw);
+  ck_assert(GetSecurityDescriptorDacl(raw, &present, &dacl, &defaulted));
+  LocalFree(raw);
+  if (present && dacl == NULL) {
+    /* Windows: a NULL DACL, which would let everyone in. */
+    sd_refused(sddl, "NULL DACL");
+  } else {
+    /* Wine 8 parses NO_ACCESS_CONTROL as an empty DACL (nobody gets in),
+     * so the NULL-DACL refusal cannot be reached; what must hold all the
+     * same is that the result grants nobody anything. */
+    PSECURITY_DESCRIPTOR sd = sd_ok(sddl);
+    ck_assert_uint_eq(ace_count(dacl_of(sd)), 0);
+    LocalFree(sd);
+  }
+}
+
+START_TEST(test_descriptor_null_dacl_refused) {
+  check_null_dacl_text("D:NO_ACCESS_CONTROL");
+  check_null_dacl_text("O:SYG:SYD:NO_ACCESS_CONTROL");
+}
+END_TEST
+
+START_TEST(test_descriptor_sacl_refused) {
+  sd_refused("D:(A;;GR;;;AU)S:(AU;SA;GA;;;WD)", "SACL");
+  sd_refused("S:(AU;SA;GA;;;WD)", "SACL");
+}
+END_TEST
+
+START_TEST(test_descriptor_object_ace_refused) {
+  static const char *const sddls[] = {
+      "D:(A;;GR;;;BA)(OA;;GR;bf967aba-0de6-11d0-a285-00aa003049e2;;AU)",
+      "D:(A;;GR;;;BA)(OA;;GR;;;AU)",
+      "D:(OD;;GW;;;AU)(A;;GR;;;BA)",
+  };
+  for (size_t i = 0; i < sizeof(sddls) / sizeof(sddls[0]); i++) {
+    PSECURITY_DESCRIPTOR raw = platform_parse(sddls[i]);
+    if (raw) {
+      /* Windows: parsed, then refused by the ACE type check. */
+      LocalFree(raw);
+      sd_refused(sddls[i], "only allow (A) and deny (D)");
+    } else {
+      /* Wine 8 cannot parse object ACEs at all (error 1705). */
+      sd_refused(sddls[i], "not a valid security descriptor");
+    }
+  }
+}
+END_TEST
+
+START_TEST(test_descriptor_foreign_ace_types_refused) {
+  /* Parsed by Windows and Wine alike, so the ACE type check is reached
+   * everywhere: an audit ACE and a mandatory label put in the DACL. */
+  sd_refused("D:(A;;GR;;;BA)(AU;SA;GA;;;WD)", "only allow (A) and deny (D)");
+  sd_refused("D:(ML;;NW;;;LW)(A;;GR;;;BA)", "only allow (A) and deny (D)");
+}
+END_TEST
+
+/* ----- svc_pipe_sd ----- */
+
+START_TEST(test_descriptor_pipe_owner_self) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID owner = NULL;
+  BOOL defaulted;
+  char err[512] = "";
+  int rc = svc_pipe_sd(&sd, err, sizeof(err));
+
+  ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
+  ck_assert(IsValidSecurityDescriptor(sd));
+  ck_assert(GetSecurityDescriptorOwner(sd, &owner, &defaulted));
+  ck_assert_msg(owner && sid_is_self(owner), "pipe owner is not self");
+  ck_assert(sd_is_protected(sd));
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_pipe_clients_cannot_create_instances) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PACL dacl;
+  ACCESS_MASK m;
+  char err[512] = "";
+
+  ck_assert_int_eq(svc_pipe_sd(&sd, err, sizeof(err)), 0);
+  dacl = dacl_of(sd);
+  m = only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE, WinAuthenticatedUserSid);
+  ck_assert_msg((m & FILE_CREATE_PIPE_INSTANCE) == 0,
+                "AU may create pipe instances (mask 0x%lx)", (unsigned long)m);
+  ck_assert_uint_eq(FILE_CREATE_PIPE_INSTANCE, 0x4);
+  ck_assert_msg((m & (GENERIC_ALL | GENERIC_WRITE)) == 0,
+                "AU mask 0x%lx has a generic right that includes 0x4",
+                (unsigned long)m);
+  ck_assert_uint_eq(m & (FILE_READ_DATA | FILE_WRITE_DATA),
+                    FILE_READ_DATA | FILE_WRITE_DATA);
+  ck_assert_uint_eq(m & (WRITE_DAC | WRITE_OWNER | DELETE), 0);
+  /* Nobody else broad (Everyone, Users, Interactive) is granted anything. */
+  for (DWORD i = 0; i < ace_count(dacl); i++) {
+    ace_view v = ace_at(dacl, i);
+    if (v.type != ACCESS_ALLOWED_ACE_TYPE)
+      continue;
+    ck_assert(!IsWellKnownSid(v.sid, WinWorldSid));
+    ck_assert(!IsWellKnownSid(v.sid, WinBuiltinUsersSid));
+    ck_assert(!IsWellKnownSid(v.sid, WinInteractiveSid));
+    ck_assert(!IsWellKnownSid(v.sid, WinAnonymousSid));
+  }
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_descriptor_pipe_network_denied) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PACL dacl;
+  ACCESS_MASK m;
+  ace_view first;
+  char err[512] = "";
+
+  ck_assert_int_eq(svc_pipe_sd(&sd, err, sizeof(err)), 0);
+  dacl = dacl_of(sd);
+  m = only_ace_for(dacl, ACCESS_DENIED_ACE_TYPE, WinNetworkSid);
+  ck_assert_msg((m & GENERIC_ALL) ||
+                    (m & FILE_ALL_ACCESS) == FILE_ALL_ACCESS,
+                "network deny mask 0x%lx is not total", (unsigned long)m);
+  /* First, so no allow ACE is seen before it. */
+  first = ace_at(dacl, 0);
+  ck_assert_uint_eq(first.type, ACCESS_DENIED_ACE_TYPE);
+  ck_assert(IsWellKnownSid(first.sid, WinNetworkSid));
+  LocalFree(sd);
+}
+END_TEST
+
+/* ----- svc_access_granted ----- */
+
+/* A caller built from this process's token, as svc_caller_identify would
+ * build it from a pipe client: an identification-level impersonation
+ * token. */
+static void caller_from_self(svc_caller *c) {
+  HANDLE primary = NULL;
+  char *me = self_sid_text();
+
+  memset(c, 0, sizeof(*c));
+  ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY,
+                             &primary));
+  ck_assert_msg(DuplicateToken(primary, SecurityIdentification, &c->token),
+                "DuplicateToken: Win32 error %lu",
+                (unsigned long)GetLastError());
+  CloseHandle(primary);
+  snprintf(c->sid, sizeof(c->sid), "%s", me);
+  free(me);
+}
+
+/* svc_access_granted for this process's token against an SDDL template
+ * ("{me}" is the token's user SID), normalised as the service would. */
+static uint32_t granted_for(const char *tmpl) {
+  char *me = self_sid_text();
+  char sddl[1024];
+  PSECURITY_DESCRIPTOR sd;
+  svc_caller c;
+  uint32_t wire;
+
+  with_sid(tmpl, me, sddl, sizeof(sddl));
+  free(me);
+  sd = sd_ok(sddl);
+  caller_from_self(&c);
+  wire = svc_access_granted(&c, sd);
+  svc_caller_release(&c);
+  ck_assert_ptr_null(c.token);
+  LocalFree(sd);
+  return wire;
+}
+
+START_TEST(test_access_read_grant_gives_read_only) {
+  ck_assert_uint_eq(granted_for("O:SYG:SYD:P(A;;GR;;;{me})"),
+                    SHMB_WIRE_ACCESS_READ);
+}
+END_TEST
+
+START_TEST(test_access_read_write_grant_gives_both) {
+  ck_assert_uint_eq(granted_for("O:SYG:SYD:P(A;;GRGW;;;{me})"),
+                    SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
+}
+END_TEST
+
+START_TEST(test_access_generic_all_gives_both) {
+  ck_assert_uint_eq(granted_for("D:P(A;;GA;;;{me})"),
+                    SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
+}
+END_TEST
+
+START_TEST(test_access_system_only_gives_nothing) {
+  ck_assert_uint_eq(granted_for("O:SYG:SYD:P(A;;GA;;;SY)"), 0);
+}
+END_TEST
+
+START_TEST(test_access_write_without_read_gives_nothing) {
+  /* Write is only useful with a mapped view, which needs map-read. */
+  ck_assert_uint_eq(granted_for("D:P(A;;GW;;;{me})"), 0);
+}
+END_TEST
+
+START_TEST(test_access_deny_write_wins) {
+  ck_assert_uint_eq(granted_for("D:P(D;;GW;;;{me})(A;;GRGW;;;{me})"),
+                    SHMB_WIRE_ACCESS_READ);
+}
+END_TEST
+
+START_TEST(test_access_no_token_gives_nothing) {
+  PSECURITY_DESCRIPTOR sd = sd_ok("D:P(A;;GA;;;WD)");
+  svc_caller c;
+  memset(&c, 0, sizeof(c));
+  ck_assert_uint_eq(svc_access_granted(&c, sd), 0);
+  LocalFree(sd);
+}
+END_TEST
+
+START_TEST(test_access_check_failure_gives_nothing) {
+  /* A descriptor without owner and group makes AccessCheck fail (1338);
+   * the answer must be "nothing", although the DACL grants everything. */
+  char *me = self_sid_text();
+  char sddl[512];
+  wchar_t wsddl[512];
+  PSECURITY_DESCRIPTOR raw = NULL;
+  svc_caller c;
+
+  snprintf(sddl, sizeof(sddl), "D:(A;;GA;;;%s)", me);
+  free(me);
+  ck_assert(MultiByteToWideChar(CP_UTF8, 0, sddl, -1, wsddl, 512) > 0);
+  ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(
+      wsddl, SDDL_REVISION_1, &raw, NULL));
+  caller_from_self(&c);
+  ck_assert_uint_eq(svc_access_granted(&c, raw), 0);
+  svc_caller_release(&c);
+  LocalFree(raw);
+}
+END_TEST
+
+Suite *descriptor_suite(void) {
+  Suite *s = suite_create("descriptor");
+  TCase *tc = tcase_create("section_sd");
+  tcase_add_test(tc, test_descriptor_owner_group_are_self);
+  tcase_add_test(tc, test_descriptor_owner_added_when_absent);
+  tcase_add_test(tc, test_descriptor_normalised_text);
+  tcase_add_test(tc, test_descriptor_generic_all_narrowed);
+  tcase_add_test(tc, test_descriptor_specific_all_access_narrowed);
+  tcase_add_test(tc, test_descriptor_generic_read_maps_to_query_read);
+  tcase_add_test(tc, test_descriptor_generic_write_maps_to_map_write);
+  tcase_add_test(tc, test_descriptor_dangerous_rights_never_allowed);
+  tcase_add_test(tc, test_descriptor_deny_aces_kept);
+  tcase_add_test(tc, test_descriptor_deny_generic_all_is_total);
+  tcase_add_test(tc, test_descriptor_execute_only_allow_dropped);
+  tcase_add_test(tc, test_descriptor_execute_stripped_from_allow);
+  tcase_add_test(tc, test_descriptor_inherit_only_dropped);
+  tcase_add_test(tc, test_descriptor_empty_dacl_kept_empty);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("refusals");
+  tcase_add_test(tc, test_descriptor_invalid_text_refused);
+  tcase_add_test(tc, test_descriptor_invalid_text_quoted);
+  tcase_add_test(tc, test_descriptor_no_dacl_refused);
+  tcase_add_test(tc, test_descriptor_null_dacl_refused);
+  tcase_add_test(tc, test_descriptor_sacl_refused);
+  tcase_add_test(tc, test_descriptor_object_ace_refused);
+  tcase_add_test(tc, test_descriptor_foreign_ace_types_refused);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("pipe_sd");
+  tcase_add_test(tc, test_descriptor_pipe_owner_self);
+  tcase_add_test(tc, test_descriptor_pipe_clients_cannot_create_instances);
+  tcase_add_test(tc, test_descriptor_pipe_network_denied);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("access");
+  tcase_add_test(tc, test_access_read_grant_gives_read_only);
+  tcase_add_test(tc, test_access_read_write_grant_gives_both);
+  tcase_add_test(tc, test_access_generic_all_gives_both);
+  tcase_add_test(tc, test_access_system_only_gives_nothing);
+  tcase_add_test(tc, test_access_write_without_read_gives_nothing);
+  tcase_add_test(tc, test_access_deny_write_wins);
+  tcase_add_test(tc, test_access_no_token_gives_nothing);
+  tcase_add_test(tc, test_access_check_failure_gives_nothing);
+  suite_add_tcase(s, tc);
+  return s;
+}
