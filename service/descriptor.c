@@ -6,7 +6,9 @@
  * and DELETE), omit the owner, or have no DACL at all, which would open the
  * memory to everyone. So it is rebuilt: owner and group are the service's own
  * account, every allow ACE keeps only map-read, map-write and query, deny
- * ACEs stay as written, and any construct we do not understand is refused.
+ * ACEs stay as written (and must come first, in Windows' canonical order),
+ * and any construct we do not understand is refused, as is a descriptor
+ * under which no one could read or write.
  */
 #include "descriptor.h"
 
@@ -104,7 +106,7 @@ static int narrow_dacl(PACL in, PACL *out, char *err, size_t errlen) {
 
   if (!GetAclInformation(in, &info, sizeof(info), AclSizeInformation))
     return SHMB_ESYSTEM;
-  int allows = 0;
+  int allows = 0, seen_allow = 0;
 
   size = sizeof(ACL) + info.AclBytesInUse; /* narrowing never grows an ACL */
   if (!(acl = LocalAlloc(LMEM_FIXED, size)))
@@ -128,12 +130,22 @@ static int narrow_dacl(PACL in, PACL *out, char *err, size_t errlen) {
       sid = &a->SidStart;
       MapGenericMask(&mask, (PGENERIC_MAPPING)&svc_section_mapping);
       mask &= SVC_SECTION_CLIENT_RIGHTS;
+      seen_allow = 1;
       if (mask == 0)
         continue; /* e.g. execute only: nothing a client may have */
       added = AddAccessAllowedAce(acl, ACL_REVISION, mask, sid);
-      allows++;
+      if (mask & (SECTION_MAP_READ | SECTION_MAP_WRITE))
+        allows++;
     } else if (ace->AceType == ACCESS_DENIED_ACE_TYPE) {
       ACCESS_DENIED_ACE *d = (ACCESS_DENIED_ACE *)ace;
+      if (seen_allow) {
+        /* AccessCheck stops at the first ACE that grants everything asked
+         * for, so a deny after an allow may never be reached. */
+        snprintf(err, errlen, "sddl has a deny (D) ACE after an allow (A) "
+                 "ACE; put deny ACEs first (Windows' canonical order)");
+        LocalFree(acl);
+        return SHMB_ECONFIG;
+      }
       mask = d->Mask;
       sid = &d->SidStart;
       MapGenericMask(&mask, (PGENERIC_MAPPING)&svc_section_mapping);

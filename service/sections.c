@@ -55,6 +55,14 @@ int svc_section_create(svc_section *sec, const char *object, uint64_t size,
              "squatted the name; refusing it", object);
     return SHMB_EEXIST;
   }
+  if (!h && (e == ERROR_ACCESS_DENIED || e == ERROR_INVALID_HANDLE)) {
+    /* The name exists but is not ours to open (a squatter's descriptor
+     * locks us out) or is another kind of object: squatted all the same. */
+    snprintf(err, errlen, "object %s already exists and is not ours (Win32 "
+             "error %lu): another process squatted the name; refusing it",
+             object, (unsigned long)e);
+    return SHMB_EEXIST;
+  }
   if (!h) {
     snprintf(err, errlen, "cannot create object %s of %llu bytes (Win32 "
              "error %lu)", object, (unsigned long long)size, (unsigned long)e);

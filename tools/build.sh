@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# Configures and builds both trees: build/windows (cross-built with
-# mingw-w64; programs in build/windows/bin) and build/native (common/ and
-# its tests on Linux). Run tools/bootstrap.sh first (test.sh and demo.sh do).
+# Configures and builds the trees under build/ (or $SHMB_BUILD_DIR):
+#   windows      cross-built with mingw-w64; programs in build/windows/bin
+#   native       common/ and its tests on Linux
+#   native-asan  the same under AddressSanitizer and UBSan
+# Usage: tools/build.sh [windows] [native] [native-asan]  (default: all three)
+# Run tools/bootstrap.sh first (test.sh and demo.sh do).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SHMB_BUILD_DIR:-$top/build}
 jobs=$(nproc)
+trees=("$@")
+[ ${#trees[@]} -gt 0 ] || trees=(windows native native-asan)
 
-cmake -S "$top" -B "$build/windows" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
-    -DSHMB_DEPS_PREFIX="$build/deps/win64" >/dev/null
-cmake --build "$build/windows" -j"$jobs"
-
-if [ "${SHMB_SKIP_NATIVE:-0}" != 1 ]; then
-    cmake -S "$top" -B "$build/native" -DCMAKE_BUILD_TYPE=Debug >/dev/null
-    cmake --build "$build/native" -j"$jobs"
-fi
+for tree in "${trees[@]}"; do
+    case $tree in
+    windows)
+        args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo
+              -DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake"
+              -DSHMB_DEPS_PREFIX="$build/deps/win64") ;;
+    native) args=(-DCMAKE_BUILD_TYPE=Debug) ;;
+    native-asan) args=(-DCMAKE_BUILD_TYPE=Debug -DSHMB_SANITIZE=ON) ;;
+    *) echo "build.sh: unknown tree '$tree'" >&2; exit 2 ;;
+    esac
+    echo "[build] $tree" >&2
+    cmake -S "$top" -B "$build/$tree" "${args[@]}" >/dev/null
+    cmake --build "$build/$tree" -j"$jobs" >"$build/$tree.build.log" 2>&1 \
+        || { cat "$build/$tree.build.log" >&2; exit 1; }
+done

@@ -74,11 +74,20 @@ start_service() {
     fail "shmbrokerd did not start listening within 20 s"
 }
 
+# stop_service: Ctrl+C (Wine delivers SIGINT as CTRL_C_EVENT), then a hard
+# kill if it has not stopped within 10 s. Sets svc_status to its exit code.
+svc_status=
 stop_service() {
-    if [ -n "$svc_pid" ] && kill -0 "$svc_pid" 2>/dev/null; then
-        kill "$svc_pid" 2>/dev/null || true
-        wait "$svc_pid" 2>/dev/null || true
-    fi
+    svc_status=
+    [ -n "$svc_pid" ] || return 0
+    kill -INT "$svc_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$svc_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$svc_pid" 2>/dev/null || true
+    svc_status=0
+    wait "$svc_pid" 2>/dev/null || svc_status=$?
     svc_pid=
 }
 trap stop_service EXIT

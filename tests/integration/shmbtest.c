@@ -10,6 +10,8 @@
  *                             "error <Win32 error>"
  *   frame PIPE KIND           send one crafted frame, print the reply's
  *                             status name and "closed" or "open"
+ *   idle PIPE MS              connect, send nothing, and print "closed" if
+ *                             the service hangs up within MS, else "open"
  */
 #include <windows.h>
 
@@ -114,24 +116,47 @@ static size_t craft(const char *kind, uint8_t *f, size_t cap,
   return 0;
 }
 
-static int frame(const char *pipe, const char *kind) {
+/* Connects without saying anything (no HELLO). */
+static int raw_connect(const char *pipe, shmb_client *c) {
   shmb_connect_options opts = {pipe, NULL, 5000};
+  int rc;
+  memset(c, 0, sizeof(*c));
+  c->io_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if ((rc = shmb__transport_open(c, &opts)) != 0)
+    printf("connect %s\n", shmb_err_name(rc));
+  return rc;
+}
+
+/* "closed" when the service hangs up within ms, "open" otherwise. */
+static const char *hangs_up_within(shmb_client *c, unsigned ms) {
+  uint8_t extra;
+  c->timeout_ms = ms;
+  return shmb__read_all(c, &extra, 1) == SHMB_EDISCONNECTED ? "closed"
+                                                            : "open";
+}
+
+static int idle(const char *pipe, const char *ms) {
   shmb_client c;
-  uint8_t f[128], hdrbuf[SHMB_HEADER_SIZE], body[1024], extra;
+  if (raw_connect(pipe, &c) != 0)
+    return 1;
+  printf("%s\n", hangs_up_within(&c, (unsigned)strtoul(ms, NULL, 10)));
+  CloseHandle(c.pipe);
+  return 0;
+}
+
+static int frame(const char *pipe, const char *kind) {
+  shmb_client c;
+  uint8_t f[128], hdrbuf[SHMB_HEADER_SIZE], body[1024];
   shmb_frame_header hdr;
-  int one, rc;
+  int one, rc = 0;
   size_t len = craft(kind, f, sizeof(f), &one);
 
   if (len == 0) {
     fprintf(stderr, "shmbtest: unknown frame kind '%s'\n", kind);
     return 2;
   }
-  memset(&c, 0, sizeof(c));
-  c.io_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-  if ((rc = shmb__transport_open(&c, &opts)) != 0) {
-    printf("connect %s\n", shmb_err_name(rc));
+  if (raw_connect(pipe, &c) != 0)
     return 1;
-  }
   for (size_t i = 0; i < len && rc == 0; i += one ? 1 : len)
     rc = shmb__write_all(&c, f + i, one ? 1 : len);
   if (rc == 0)
@@ -146,10 +171,8 @@ static int frame(const char *pipe, const char *kind) {
   }
   rc = shmb_reply_status_code(body, hdr.length, NULL, 0);
   /* After an error the service must hang up: a further read sees the end. */
-  c.timeout_ms = 2000;
   printf("%s %s\n", rc == 0 ? "ok" : shmb_err_name(rc),
-         shmb__read_all(&c, &extra, 1) == SHMB_EDISCONNECTED ? "closed"
-                                                            : "open");
+         hangs_up_within(&c, 2000));
   CloseHandle(c.pipe);
   return 0;
 }
@@ -161,7 +184,9 @@ int main(int argc, char **argv) {
     return map(argv[2], argv[3]);
   if (argc == 4 && strcmp(argv[1], "frame") == 0)
     return frame(argv[2], argv[3]);
+  if (argc == 4 && strcmp(argv[1], "idle") == 0)
+    return idle(argv[2], argv[3]);
   fprintf(stderr, "usage: shmbtest whoami | map OBJECT read|write | frame "
-                  "PIPE KIND\n");
+                  "PIPE KIND | idle PIPE MS\n");
   return 2;
 }

@@ -380,13 +380,7 @@ START_TEST(test_descriptor_inherit_only_dropped) {
 }
 END_TEST
 
-START_TEST(test_descriptor_empty_dacl_kept_empty) {
-  /* "D:" (an empty DACL) grants nobody anything: allowed, and stays so. */
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:");
-  ck_assert_uint_eq(ace_count(dacl_of(sd)), 0);
-  LocalFree(sd);
-}
-END_TEST
+
 
 /* ----- svc_sd_from_sddl: refusals ----- */
 
@@ -432,18 +426,28 @@ static void check_null_dacl_text(const char *sddl) {
     /* Windows: a NULL DACL, which would let everyone in. */
     sd_refused(sddl, "NULL DACL");
   } else {
-    /* Wine 8 parses NO_ACCESS_CONTROL as an empty DACL (nobody gets in),
-     * so the NULL-DACL refusal cannot be reached; what must hold all the
-     * same is that the result grants nobody anything. */
-    PSECURITY_DESCRIPTOR sd = sd_ok(sddl);
-    ck_assert_uint_eq(ace_count(dacl_of(sd)), 0);
-    LocalFree(sd);
+    /* Wine 8 parses NO_ACCESS_CONTROL as an empty DACL, so the NULL-DACL
+     * branch cannot be reached there; the empty DACL is refused instead. */
+    sd_refused(sddl, "grants no one");
   }
 }
 
 START_TEST(test_descriptor_null_dacl_refused) {
   check_null_dacl_text("D:NO_ACCESS_CONTROL");
   check_null_dacl_text("O:SYG:SYD:NO_ACCESS_CONTROL");
+}
+END_TEST
+
+START_TEST(test_descriptor_grants_no_one_refused) {
+  /* A DACL that lets nobody map the section is a mistake, whether it is
+   * empty, only denies, or only allows what gets stripped. */
+  sd_refused("D:", "grants no one");
+  sd_refused("D:P", "grants no one");
+  sd_refused("D:(D;;GA;;;NU)", "grants no one");
+  sd_refused("D:(A;;GX;;;AU)(A;;WDWOSD;;;BA)", "grants no one");
+  sd_refused("D:(A;IO;GA;;;AU)", "grants no one");
+  /* Query alone opens nothing that could be mapped. */
+  sd_refused("D:(A;;0x1;;;AU)", "grants no one");
 }
 END_TEST
 
@@ -627,6 +631,15 @@ START_TEST(test_access_deny_write_wins) {
 }
 END_TEST
 
+START_TEST(test_descriptor_deny_after_allow_refused) {
+  /* AccessCheck may never reach a deny placed after an allow that already
+   * grants what was asked, so non-canonical order is refused. */
+  sd_refused("D:(A;;GA;;;AU)(D;;GW;;;NU)", "deny (D) ACE after an allow");
+  sd_refused("D:(A;;GX;;;AU)(D;;GW;;;NU)(A;;GR;;;BA)",
+             "deny (D) ACE after an allow");
+}
+END_TEST
+
 START_TEST(test_access_no_token_gives_nothing) {
   PSECURITY_DESCRIPTOR sd = sd_ok("D:P(A;;GA;;;WD)");
   svc_caller c;
@@ -673,7 +686,6 @@ Suite *descriptor_suite(void) {
   tcase_add_test(tc, test_descriptor_execute_only_allow_dropped);
   tcase_add_test(tc, test_descriptor_execute_stripped_from_allow);
   tcase_add_test(tc, test_descriptor_inherit_only_dropped);
-  tcase_add_test(tc, test_descriptor_empty_dacl_kept_empty);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("refusals");
@@ -681,6 +693,7 @@ Suite *descriptor_suite(void) {
   tcase_add_test(tc, test_descriptor_invalid_text_quoted);
   tcase_add_test(tc, test_descriptor_no_dacl_refused);
   tcase_add_test(tc, test_descriptor_null_dacl_refused);
+  tcase_add_test(tc, test_descriptor_grants_no_one_refused);
   tcase_add_test(tc, test_descriptor_sacl_refused);
   tcase_add_test(tc, test_descriptor_object_ace_refused);
   tcase_add_test(tc, test_descriptor_foreign_ace_types_refused);
@@ -699,6 +712,7 @@ Suite *descriptor_suite(void) {
   tcase_add_test(tc, test_access_system_only_gives_nothing);
   tcase_add_test(tc, test_access_write_without_read_gives_nothing);
   tcase_add_test(tc, test_access_deny_write_wins);
+  tcase_add_test(tc, test_descriptor_deny_after_allow_refused);
   tcase_add_test(tc, test_access_no_token_gives_nothing);
   tcase_add_test(tc, test_access_check_failure_gives_nothing);
   suite_add_tcase(s, tc);

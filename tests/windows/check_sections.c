@@ -222,9 +222,11 @@ START_TEST(test_sections_create_squatted_locked_name) {
 
   memset(&sec, 0, sizeof(sec));
   rc = svc_section_create(&sec, object, 4096, sd, err, sizeof(err));
-  ck_assert_msg(rc != 0, "a locked squatted name was accepted");
+  ck_assert_msg(rc == SHMB_EEXIST, "rc %s, expected SHMB_EEXIST",
+                shmb_err_name(rc));
   ck_assert_ptr_null(sec.mapping);
-  ck_assert_msg(strstr(err, object) != NULL, "message '%s'", err);
+  ck_assert_msg(strstr(err, object) != NULL && strstr(err, "squatted"),
+                "message '%s'", err);
   CloseHandle(squatter);
   LocalFree(sd);
   LocalFree(locked);
@@ -248,8 +250,10 @@ START_TEST(test_sections_create_name_of_other_type) {
 
   memset(&sec, 0, sizeof(sec));
   rc = svc_section_create(&sec, object, 4096, sd, err, sizeof(err));
-  ck_assert_msg(rc != 0, "a name held by an event was accepted");
+  ck_assert_msg(rc == SHMB_EEXIST, "rc %s, expected SHMB_EEXIST",
+                shmb_err_name(rc));
   ck_assert_ptr_null(sec.mapping);
+  ck_assert_msg(strstr(err, "squatted") != NULL, "message '%s'", err);
   CloseHandle(event);
   LocalFree(sd);
 }
