@@ -159,6 +159,46 @@ static int once(parser *p, unsigned *seen, unsigned bit, const char *key) {
   return 0;
 }
 
+/* A string key: once per header, copied, its line remembered (line may be
+ * NULL). */
+static int set_str(parser *p, unsigned *seen, unsigned bit, const char *key,
+                   const char *val, char **dst, unsigned *line) {
+  int rc = once(p, seen, bit, key);
+  if (rc != 0)
+    return rc;
+  if (!(*dst = dup_str(val)))
+    return SHMB_ENOMEM;
+  if (line)
+    *line = p->line;
+  return 0;
+}
+
+/* Windows absolute paths only: "C:\..." or "\\server\share\...". A
+ * relative path would depend on the service's working directory. */
+static int absolute_windows_path(const char *v) {
+  if (((v[0] >= 'A' && v[0] <= 'Z') || (v[0] >= 'a' && v[0] <= 'z')) &&
+      v[1] == ':' && v[2] == '\\' && v[3] != '\0')
+    return 1;
+  return v[0] == '\\' && v[1] == '\\' && v[2] != '\0';
+}
+
+/* Comma-separated accounts: no empty entries ("a,,b", "a,"). */
+static int valid_account_list(const char *v) {
+  const char *q = v;
+  for (;;) {
+    const char *comma = strchr(q, ',');
+    const char *end = comma ? comma : q + strlen(q);
+    const char *a = q;
+    while (a < end && (*a == ' ' || *a == '\t'))
+      a++;
+    if (a == end)
+      return 0;
+    if (!comma)
+      return 1;
+    q = comma + 1;
+  }
+}
+
 static int service_key(parser *p, const char *key, const char *val) {
   shmb_config *cfg = p->cfg;
   int rc, level;
@@ -206,6 +246,18 @@ static int service_key(parser *p, const char *key, const char *val) {
     if (shmb_parse_duration_ms(val, &cfg->client_timeout_ms) != 0)
       return fail(p, "client_timeout must be a duration such as 500ms, 30s "
                      "or 2min (at most a day), not '%s'", val);
+  } else if (strcmp(key, "log_file") == 0) {
+    if (!absolute_windows_path(val))
+      return fail(p, "log_file must be an absolute path such as "
+                     "C:\\ProgramData\\shmbroker\\shmbroker.log, not '%s'",
+                  val);
+    return set_str(p, &p->service_seen, 5, key, val, &cfg->log_file, NULL);
+  } else if (strcmp(key, "admins") == 0) {
+    if (!valid_account_list(val))
+      return fail(p, "admins must be a comma-separated list of accounts "
+                     "with no empty entry, not '%s'", val);
+    return set_str(p, &p->service_seen, 6, key, val, &cfg->admins,
+                   &cfg->admins_line);
   } else {
     return fail(p, "unknown key '%s' in [service]", key);
   }
@@ -214,24 +266,43 @@ static int service_key(parser *p, const char *key, const char *val) {
 
 static int section_key(parser *p, const char *key, const char *val) {
   shmb_section_config *sec = p->sec;
+  unsigned *seen = &p->section_seen;
   int rc;
 
   if (strcmp(key, "size") == 0) {
-    if ((rc = once(p, &p->section_seen, 0, key)) != 0)
+    if ((rc = once(p, seen, 0, key)) != 0)
       return rc;
     if (shmb_parse_size(val, &sec->size) != 0)
       return fail(p, "size must be a number with an optional unit B, KiB, "
                      "MiB or GiB, from 1 byte to 1 TiB, not '%s'", val);
   } else if (strcmp(key, "sddl") == 0) {
-    if ((rc = once(p, &p->section_seen, 1, key)) != 0)
-      return rc;
-    if (!(sec->sddl = dup_str(val)))
-      return SHMB_ENOMEM;
+    return set_str(p, seen, 1, key, val, &sec->sddl, &sec->sddl_line);
   } else if (strcmp(key, "description") == 0) {
-    if ((rc = once(p, &p->section_seen, 2, key)) != 0)
+    return set_str(p, seen, 2, key, val, &sec->description, NULL);
+  } else if (strcmp(key, "read") == 0 || strcmp(key, "write") == 0) {
+    int w = key[0] == 'w';
+    if (!valid_account_list(val))
+      return fail(p, "%s must be a comma-separated list of accounts with no "
+                     "empty entry, not '%s'", key, val);
+    return set_str(p, seen, w ? 4 : 3, key, val, w ? &sec->write : &sec->read,
+                   w ? &sec->write_line : &sec->read_line);
+  } else if (strcmp(key, "backing") == 0) {
+    if ((rc = once(p, seen, 5, key)) != 0)
       return rc;
-    if (!(sec->description = dup_str(val)))
-      return SHMB_ENOMEM;
+    if (strcmp(val, "pagefile") == 0)
+      return 0;
+    if (strncmp(val, "file:", 5) != 0 || !absolute_windows_path(val + 5))
+      return fail(p, "backing must be pagefile or file:PATH with an "
+                     "absolute PATH such as file:D:\\data\\%s.bin, not "
+                     "'%s'", sec->name, val);
+    return set_str(p, seen, 6, key, val + 5, &sec->backing_file, NULL);
+  } else if (strcmp(key, "flush_interval") == 0) {
+    if ((rc = once(p, seen, 7, key)) != 0)
+      return rc;
+    if (shmb_parse_duration_ms(val, &sec->flush_interval_ms) != 0)
+      return fail(p, "flush_interval must be a duration such as 500ms, 5s "
+                     "or 1min (at most a day), not '%s'", val);
+    sec->flush_line = p->line;
   } else {
     return fail(p, "unknown key '%s' in [section %s]", key, sec->name);
   }
@@ -246,11 +317,20 @@ static int section_done(parser *p) {
   if (!sec)
     return 0;
   p->line = sec->line;
-  if (sec->size == 0)
+  if (sec->size == 0) {
     rc = fail(p, "[section %s] has no size", sec->name);
-  else if (!sec->sddl)
-    rc = fail(p, "[section %s] has no sddl (who may read or write it)",
+  } else if (!sec->sddl && !sec->read && !sec->write) {
+    rc = fail(p, "[section %s] says neither sddl nor read/write: who may "
+                 "read or write it?", sec->name);
+  } else if (sec->sddl && (sec->read || sec->write)) {
+    p->line = sec->read ? sec->read_line : sec->write_line;
+    rc = fail(p, "[section %s] has both sddl (line %u) and read/write; use "
+                 "one or the other", sec->name, sec->sddl_line);
+  } else if (sec->flush_interval_ms && !sec->backing_file) {
+    p->line = sec->flush_line;
+    rc = fail(p, "[section %s]: flush_interval needs backing = file:PATH",
               sec->name);
+  }
   p->line = line;
   p->sec = NULL;
   return rc;
@@ -421,9 +501,14 @@ void shmb_config_free(shmb_config *cfg) {
   for (size_t i = 0; i < cfg->nsections; i++) {
     free(cfg->sections[i].sddl);
     free(cfg->sections[i].description);
+    free(cfg->sections[i].read);
+    free(cfg->sections[i].write);
+    free(cfg->sections[i].backing_file);
   }
   free(cfg->sections);
   free(cfg->pipe);
+  free(cfg->log_file);
+  free(cfg->admins);
   free(cfg);
 }
 

@@ -25,12 +25,18 @@
 
 enum shmb_namespace { SHMB_NS_GLOBAL, SHMB_NS_LOCAL };
 
+/* Who may use a section is said either with sddl or with read/write lists
+ * of accounts (comma-separated, as written; the service resolves them). */
 typedef struct shmb_section_config {
   char name[SHMB_NAME_MAX + 1];
   uint64_t size;
-  char *sddl;        /* as written by the administrator */
-  char *description; /* NULL when absent */
-  unsigned line;     /* of the [section NAME] header, for later messages */
+  char *sddl;         /* as written by the administrator, or NULL */
+  char *read, *write; /* account lists, or NULL */
+  char *backing_file; /* file:PATH's PATH; NULL for the paging file */
+  unsigned flush_interval_ms; /* 0: flush only at stop and reload */
+  char *description;  /* NULL when absent */
+  unsigned line;      /* of the [section NAME] header, for later messages */
+  unsigned sddl_line, read_line, write_line, flush_line;
 } shmb_section_config;
 
 typedef struct shmb_config {
@@ -39,6 +45,9 @@ typedef struct shmb_config {
   int log_level; /* SHMB_LOG_* from log.h */
   unsigned max_clients;
   unsigned client_timeout_ms;
+  char *log_file; /* service mode: also log here; NULL when absent */
+  char *admins;   /* who may reload over the pipe; NULL: the default */
+  unsigned admins_line;
   shmb_section_config *sections;
   size_t nsections;
 } shmb_config;

@@ -353,9 +353,9 @@ END_TEST
 
 START_TEST(test_config_error_missing_sddl) {
   expect_error("[section a]\nsize = 1MiB\n[service]\n", 1,
-               "[section a] has no sddl");
+               "[section a] says neither sddl nor read/write");
   expect_error(SECTION("a") "\n\n[section b]\nsize = 1\ndescription = d\n", 6,
-               "[section b] has no sddl");
+               "[section b] says neither sddl nor read/write");
 }
 END_TEST
 
