@@ -143,6 +143,7 @@ int shmb_request_decode(const uint8_t *frame, size_t len, shmb_request *req) {
     break;
   case SHMB_OP_LIST:
   case SHMB_OP_STATUS:
+  case SHMB_OP_RELOAD:
     break;
   case SHMB_OP_OPEN:
     if (get_u32(&c, &req->access) < 0 || get_zero_u16(&c) < 0 ||
@@ -220,6 +221,20 @@ int shmb_hello_reply_decode(const uint8_t *payload, size_t len,
   if (get_u32(&c, &out->max_frame) < 0 || get_u16(&c, &slen) < 0 ||
       get_zero_u16(&c) < 0 || get_u32(&c, &reserved32) < 0 ||
       reserved32 != 0 || get_bytes(&c, slen, &out->server) < 0 || c.left)
+    return SHMB_EPROTO;
+  return 0;
+}
+
+int shmb_message_reply_decode(const uint8_t *payload, size_t len,
+                              shmb_str *message) {
+  shmb_cursor c;
+  uint16_t mlen;
+  int rc = begin_ok(payload, len, &c);
+  if (rc != 0)
+    return rc;
+  if (get_zero_u16(&c) < 0 || get_u16(&c, &mlen) < 0 ||
+      get_bytes(&c, mlen, message) < 0 || c.left != 0 ||
+      memchr(message->ptr, '\0', mlen) != NULL)
     return SHMB_EPROTO;
   return 0;
 }
@@ -427,16 +442,24 @@ int shmb_encode_hello(uint32_t id, uint8_t min_version, uint8_t max_version,
   return finish(&b, out, outlen);
 }
 
-int shmb_encode_list(uint32_t id, uint8_t **out, size_t *outlen) {
+/* LIST, STATUS and RELOAD requests carry no payload. */
+static int encode_empty(uint8_t opcode, uint32_t id, uint8_t **out,
+                        size_t *outlen) {
   shmb_frame_buf b;
-  shmb_frame_begin(&b, SHMB_OP_LIST, id);
+  shmb_frame_begin(&b, opcode, id);
   return finish(&b, out, outlen);
 }
 
+int shmb_encode_list(uint32_t id, uint8_t **out, size_t *outlen) {
+  return encode_empty(SHMB_OP_LIST, id, out, outlen);
+}
+
 int shmb_encode_status(uint32_t id, uint8_t **out, size_t *outlen) {
-  shmb_frame_buf b;
-  shmb_frame_begin(&b, SHMB_OP_STATUS, id);
-  return finish(&b, out, outlen);
+  return encode_empty(SHMB_OP_STATUS, id, out, outlen);
+}
+
+int shmb_encode_reload(uint32_t id, uint8_t **out, size_t *outlen) {
+  return encode_empty(SHMB_OP_RELOAD, id, out, outlen);
 }
 
 int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
@@ -452,12 +475,12 @@ int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
   return finish(&b, out, outlen);
 }
 
-int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
-                      const char *message, uint8_t **out, size_t *outlen) {
+/* Status, reserved, then a text: the error body, and RELOAD's reply. */
+static int encode_text_reply(uint8_t opcode, uint32_t id, int status,
+                             const char *message, uint8_t **out,
+                             size_t *outlen) {
   shmb_frame_buf b;
   size_t mlen = message ? strlen(message) : 0;
-  if (status >= 0 || status <= SHMB__ERRNO_LAST)
-    return SHMB_EINVAL;
   if (mlen > SHMB_ERROR_MESSAGE_MAX)
     mlen = SHMB_ERROR_MESSAGE_MAX;
   shmb_frame_begin(&b, opcode, id);
@@ -465,6 +488,18 @@ int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
   shmb_put_u16(&b, 0);
   shmb_put_str(&b, message, mlen);
   return finish(&b, out, outlen);
+}
+
+int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
+                      const char *message, uint8_t **out, size_t *outlen) {
+  if (status >= 0 || status <= SHMB__ERRNO_LAST)
+    return SHMB_EINVAL;
+  return encode_text_reply(opcode, id, status, message, out, outlen);
+}
+
+int shmb_encode_message_reply(uint8_t opcode, uint32_t id, const char *message,
+                              uint8_t **out, size_t *outlen) {
+  return encode_text_reply(opcode, id, 0, message, out, outlen);
 }
 
 int shmb_encode_hello_reply(uint32_t id, uint8_t version, const char *server,

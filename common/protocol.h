@@ -32,6 +32,10 @@
  *                  req:  | access u32 | reserved u16 | name_len u16 | name |
  *                  rep:  | status i32 | access u32 | size u64 |
  *                        | flags u32 | reserved u16 | object_len u16 | object |
+ *   RELOAD (the service's own account or a member of its admins list)
+ *                  req:  empty
+ *                  rep:  | status i32 | reserved u16 | message_len u16 |
+ *                        | message | (what the reload changed)
  *   STATUS (none; counters only, no section names)
  *                  req:  empty
  *                  rep:  | status i32 | reserved u16 | count u16 |
@@ -67,6 +71,7 @@ enum shmb_opcode {
   SHMB_OP_LIST = 0x02,
   SHMB_OP_OPEN = 0x03,
   SHMB_OP_STATUS = 0x04,
+  SHMB_OP_RELOAD = 0x05,
   SHMB_OP_ERROR = 0x7f,
   SHMB_OP_REPLY = 0x80
 };
@@ -175,6 +180,10 @@ typedef struct shmb_hello_reply {
 int shmb_hello_reply_decode(const uint8_t *payload, size_t len,
                             shmb_hello_reply *out);
 
+/* The text of a successful message reply (RELOAD). */
+int shmb_message_reply_decode(const uint8_t *payload, size_t len,
+                              shmb_str *message);
+
 typedef struct shmb_open_reply {
   uint32_t access;
   uint64_t size;
@@ -235,6 +244,7 @@ int shmb_encode_hello(uint32_t id, uint8_t min_version, uint8_t max_version,
                       uint8_t **out, size_t *outlen);
 int shmb_encode_list(uint32_t id, uint8_t **out, size_t *outlen);
 int shmb_encode_status(uint32_t id, uint8_t **out, size_t *outlen);
+int shmb_encode_reload(uint32_t id, uint8_t **out, size_t *outlen);
 int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
                      uint8_t **out, size_t *outlen);
 int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
@@ -246,6 +256,9 @@ int shmb_encode_hello_reply(uint32_t id, uint8_t version, const char *server,
                             uint8_t **out, size_t *outlen);
 int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
                            const char *object, uint8_t **out, size_t *outlen);
+/* A successful reply that carries text (RELOAD), laid out like an error. */
+int shmb_encode_message_reply(uint8_t opcode, uint32_t id, const char *message,
+                              uint8_t **out, size_t *outlen);
 void shmb_list_reply_start(shmb_frame_buf *b, uint32_t id);
 void shmb_list_reply_add(shmb_frame_buf *b, const char *name, uint64_t size,
                          uint32_t access);

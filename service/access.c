@@ -87,6 +87,24 @@ uint32_t svc_access_granted(const svc_caller *caller, PSECURITY_DESCRIPTOR sd) {
   return wire;
 }
 
+int svc_caller_may(const svc_caller *caller, PSECURITY_DESCRIPTOR sd,
+                   DWORD right) {
+  GENERIC_MAPPING mapping = {right, right, right, right};
+  PRIVILEGE_SET privs;
+  DWORD privlen = sizeof(privs), granted = 0;
+  BOOL status = FALSE;
+
+  if (!caller->token || !sd)
+    return 0;
+  if (!AccessCheck(sd, caller->token, right, &mapping, &privs, &privlen,
+                   &granted, &status)) {
+    shmb_log_warn("AccessCheck failed for %s (Win32 error %lu): refused",
+                  caller->sid, (unsigned long)GetLastError());
+    return 0;
+  }
+  return status && (granted & right) == right;
+}
+
 const char *svc_access_name(uint32_t wire_access) {
   switch (wire_access & SHMB_WIRE_ACCESS_MASK) {
   case SHMB_WIRE_ACCESS_READ:

@@ -27,6 +27,11 @@ void svc_caller_release(svc_caller *caller);
  * An AccessCheck failure grants nothing (logged). */
 uint32_t svc_access_granted(const svc_caller *caller, PSECURITY_DESCRIPTOR sd);
 
+/* Whether sd grants the caller `right` (for service-level rights such as
+ * RELOAD, whose descriptor the service composes). */
+int svc_caller_may(const svc_caller *caller, PSECURITY_DESCRIPTOR sd,
+                   DWORD right);
+
 /* "read", "write" or "read,write" for logs and tools. */
 const char *svc_access_name(uint32_t wire_access);
 

@@ -76,7 +76,7 @@ char *svc_sd_to_sddl(PSECURITY_DESCRIPTOR sd) {
 }
 
 /* Parses SDDL text into a self-relative descriptor (LocalFree). */
-static int parse_sddl(const char *sddl, PSECURITY_DESCRIPTOR *sd, char *err,
+int svc_sd_parse(const char *sddl, PSECURITY_DESCRIPTOR *sd, char *err,
                       size_t errlen) {
   wchar_t *w = shmb__wide_from_utf8(sddl);
   BOOL ok;
@@ -208,7 +208,7 @@ int svc_sd_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *sd,
   PSID self = NULL;
   int rc;
 
-  if ((rc = parse_sddl(sddl, &parsed, err, errlen)) != 0)
+  if ((rc = svc_sd_parse(sddl, &parsed, err, errlen)) != 0)
     return rc;
   rc = SHMB_ECONFIG;
   if (!GetSecurityDescriptorSacl(parsed, &present, &dacl, &defaulted) ||
@@ -255,14 +255,14 @@ out_free_parsed:
   return rc;
 }
 
-int svc_pipe_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen) {
-  /* 0x12019b = FILE_GENERIC_READ | FILE_GENERIC_WRITE without
-   * FILE_CREATE_PIPE_INSTANCE: clients talk, only we create instances. */
-  static const char fmt[] =
-      "O:%sG:%sD:P(D;;GA;;;NU)(A;;GA;;;%s)(A;;GA;;;SY)(A;;0x12019b;;;AU)";
+/* A descriptor from an SDDL template in which every "{me}" stands for the
+ * service's own SID (owner, group, and its own full-access ACE). */
+static int sd_for_self(const char *tmpl, PSECURITY_DESCRIPTOR *sd, char *err,
+                       size_t errlen) {
+  static const char mark[] = "{me}";
   PSID self;
-  char *me, *text;
-  size_t n;
+  char *me, *text, *out;
+  const char *q;
   int rc;
 
   if ((rc = svc_self_sid(&self)) != 0) {
@@ -273,14 +273,36 @@ int svc_pipe_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen) {
   LocalFree(self);
   if (!me)
     return SHMB_ENOMEM;
-  n = sizeof(fmt) + 3 * strlen(me);
-  if (!(text = malloc(n))) {
+  if (!(text = malloc(strlen(tmpl) * (strlen(me) + 1) + 1))) {
     free(me);
     return SHMB_ENOMEM;
   }
-  snprintf(text, n, fmt, me, me, me);
+  for (q = tmpl, out = text; *q;) {
+    if (strncmp(q, mark, sizeof(mark) - 1) == 0) {
+      out += sprintf(out, "%s", me);
+      q += sizeof(mark) - 1;
+    } else {
+      *out++ = *q++;
+    }
+  }
+  *out = '\0';
   free(me);
-  rc = parse_sddl(text, sd, err, errlen);
+  rc = svc_sd_parse(text, sd, err, errlen);
   free(text);
   return rc;
+}
+
+int svc_pipe_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen) {
+  /* 0x12019b = FILE_GENERIC_READ | FILE_GENERIC_WRITE without
+   * FILE_CREATE_PIPE_INSTANCE: clients talk, only we create instances. */
+  return sd_for_self(
+      "O:{me}G:{me}D:P(D;;GA;;;NU)(A;;GA;;;{me})(A;;GA;;;SY)"
+      "(A;;0x12019b;;;AU)",
+      sd, err, errlen);
+}
+
+int svc_file_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen) {
+  /* Clients reach the data through the section, never the file. */
+  return sd_for_self("O:{me}G:{me}D:P(A;;FA;;;{me})(A;;FA;;;SY)(A;;FA;;;BA)",
+                     sd, err, errlen);
 }

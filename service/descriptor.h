@@ -32,10 +32,19 @@ int svc_sd_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *sd,
  * not create instances; network logons are denied. LocalFree the result. */
 int svc_pipe_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen);
 
+/* A backing file's descriptor: only the service's account, SYSTEM and
+ * Administrators have any access, so only they can change it. */
+int svc_file_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen);
+
 /* The SID of the account this process runs as (LocalFree), and as a string
  * (free()). */
 int svc_self_sid(PSID *sid);
 char *svc_sid_string(PSID sid);
+
+/* SDDL text to a self-relative descriptor (LocalFree), as written: no
+ * normalisation. For descriptors the service composes itself. */
+int svc_sd_parse(const char *sddl, PSECURITY_DESCRIPTOR *sd, char *err,
+                 size_t errlen);
 
 /* SDDL of a descriptor (free()), for logs and tests; NULL on failure. */
 char *svc_sd_to_sddl(PSECURITY_DESCRIPTOR sd);

@@ -1,7 +1,7 @@
 /*
- * shmbrokerd's entry point. Console mode runs the service core in the
- * foreground, logging to stderr, until Ctrl+C. Running under the service
- * control manager plugs into the same svc_start / svc_stop.
+ * shmbrokerd's entry point. Without --console it runs under the service
+ * control manager (scm.c); with it, in the foreground, logging to stderr,
+ * until Ctrl+C. Both run the same core through svc_run.
  *
  * Exit codes: 0 clean stop, 1 the config could not be loaded, 2 usage,
  * 3 the sections or the pipe could not be set up.
@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "scm.h"
 #include "svc.h"
 #include "wstr.h"
 
@@ -26,9 +27,12 @@ typedef struct options {
 
 static void usage(FILE *to) {
   fprintf(to,
-          "usage: shmbrokerd --console --config FILE\n"
+          "usage: shmbrokerd [--console] --config FILE\n"
           "  --console      run in the foreground, log to stderr; Ctrl+C "
           "stops\n"
+          "                 (without it, shmbrokerd expects to be started by "
+          "the\n"
+          "                 service control manager: see sc.exe)\n"
           "  --config FILE  the configuration file (docs/config.md)\n"
           "  --version      print the version\n");
 }
@@ -68,16 +72,10 @@ static int parse_args(int argc, char **argv, options *o) {
     fprintf(stderr, "shmbrokerd: --config FILE is required\n");
     return -1;
   }
-  if (!o->console) {
-    fprintf(stderr, "shmbrokerd: only --console mode is available in this "
-                    "version\n");
-    return -1;
-  }
   return 0;
 }
 
 typedef struct console {
-  svc s;
   uv_signal_t sigint, sigbreak;
 } console;
 
@@ -88,49 +86,42 @@ static void close_once(uv_signal_t *h) {
 
 /* Ctrl+C or Ctrl+Break: stop serving; the loop ends when all is closed. */
 static void on_signal(uv_signal_t *h, int signum) {
-  console *con = h->data;
   shmb_log_info("signal %d: stopping", signum);
-  svc_stop(&con->s);
+  svc_stop(h->data);
+}
+
+static void console_running(svc *s, void *arg) {
+  console *con = arg;
+  uv_signal_init(s->loop, &con->sigint);
+  uv_signal_init(s->loop, &con->sigbreak);
+  con->sigint.data = con->sigbreak.data = s;
+  uv_signal_start(&con->sigint, on_signal, SIGINT);
+  uv_signal_start(&con->sigbreak, on_signal, SIGBREAK);
+}
+
+static void console_stopping(svc *s, void *arg) {
+  console *con = arg;
   close_once(&con->sigint);
   close_once(&con->sigbreak);
 }
 
 int main(void) {
   static console con;
-  uv_loop_t loop;
-  shmb_config *cfg;
-  char err[SHMB_CONFIG_ERR_MAX];
+  static const svc_host host = {&con, NULL, console_running,
+                                console_stopping};
   options o = {0};
   char **argv;
-  int argc, rc;
+  int argc;
 
   if (!(argv = utf8_argv(&argc))) {
     fprintf(stderr, "shmbrokerd: cannot read the command line\n");
-    return 2;
+    return SVC_EXIT_USAGE;
   }
   if (parse_args(argc, argv, &o) != 0) {
     usage(stderr);
-    return 2;
+    return SVC_EXIT_USAGE;
   }
-  if ((rc = svc_config_load(o.config, &cfg, err, sizeof(err))) != 0) {
-    shmb_log_error("cannot load the configuration: %s", err);
-    return 1;
-  }
-  uv_loop_init(&loop);
-  if ((rc = svc_start(&con.s, &loop, o.config, cfg, err, sizeof(err))) != 0) {
-    shmb_log_error("cannot start: %s (%s)", err, shmb_err_name(rc));
-    uv_loop_close(&loop);
-    return 3;
-  }
-  uv_signal_init(&loop, &con.sigint);
-  uv_signal_init(&loop, &con.sigbreak);
-  con.sigint.data = con.sigbreak.data = &con;
-  uv_signal_start(&con.sigint, on_signal, SIGINT);
-  uv_signal_start(&con.sigbreak, on_signal, SIGBREAK);
-
-  uv_run(&loop, UV_RUN_DEFAULT);
-  svc_release(&con.s);
-  uv_loop_close(&loop);
-  shmb_log_info("stopped");
-  return 0;
+  if (!o.console)
+    return svc_scm_main(o.config);
+  return svc_run(o.config, &host);
 }

@@ -14,6 +14,7 @@
 #include "access.h"
 #include "errors.h"
 #include "log.h"
+#include "reload.h"
 
 static int error_reply(uint8_t opcode, uint32_t id, int err, const char *msg,
                        uint8_t **out, size_t *outlen) {
@@ -39,7 +40,7 @@ static int on_list(svc *s, const svc_caller *who, const shmb_request *req,
 
   shmb_list_reply_start(&b, req->hdr.request_id);
   for (size_t i = 0; i < s->reg->count; i++) {
-    svc_section *sec = &s->reg->sections[i];
+    svc_section *sec = s->reg->sections[i];
     uint32_t granted = svc_access_granted(who, sec->sd);
     if (granted & SHMB_WIRE_ACCESS_READ)
       shmb_list_reply_add(&b, sec->name, sec->size, granted);
@@ -102,6 +103,7 @@ static int on_status(svc *s, const shmb_request *req, uint8_t **out,
       {"clients_refused", k->clients_refused},
       {"timeouts", k->timeouts},
       {"reloads", k->reloads},
+      {"reloads_failed", k->reloads_failed},
   };
 
   shmb_status_reply_start(&b, req->hdr.request_id);
@@ -120,6 +122,25 @@ static int on_status(svc *s, const shmb_request *req, uint8_t **out,
   return 0;
 }
 
+static int on_reload(svc *s, const svc_caller *who, unsigned long pid,
+                     const shmb_request *req, uint8_t **out, size_t *outlen) {
+  uint8_t op = SHMB_OP_RELOAD | SHMB_OP_REPLY;
+  char why[256], msg[SHMB_ERROR_MESSAGE_MAX];
+
+  if (!svc_caller_may(who, s->admin_sd, 0x1)) {
+    shmb_log_warn("refused RELOAD for %s (pid %lu): not the service's "
+                  "account nor one of its admins", who->sid, pid);
+    return error_reply(op, req->hdr.request_id, SHMB_EACCES,
+                       "only the service's account and its admins may "
+                       "reload", out, outlen);
+  }
+  snprintf(why, sizeof(why), "%s (pid %lu)", who->sid, pid);
+  if (svc_reload(s, why, msg, sizeof(msg)) != 0)
+    return error_reply(op, req->hdr.request_id, SHMB_ECONFIG, msg, out,
+                       outlen);
+  return shmb_encode_message_reply(op, req->hdr.request_id, msg, out, outlen);
+}
+
 int svc_request_reply(svc *s, HANDLE pipe, unsigned long pid,
                       const shmb_request *req, uint8_t **out, size_t *outlen) {
   uint8_t op = req->hdr.opcode | SHMB_OP_REPLY;
@@ -133,6 +154,7 @@ int svc_request_reply(svc *s, HANDLE pipe, unsigned long pid,
     return on_status(s, req, out, outlen);
   case SHMB_OP_LIST:
   case SHMB_OP_OPEN:
+  case SHMB_OP_RELOAD:
     break;
   default: /* the decoder lets only known opcodes through */
     return error_reply(SHMB_OP_ERROR, req->hdr.request_id, SHMB_EOPCODE, NULL,
@@ -147,8 +169,10 @@ int svc_request_reply(svc *s, HANDLE pipe, unsigned long pid,
   }
   if (req->hdr.opcode == SHMB_OP_LIST)
     rc = on_list(s, &who, req, out, outlen);
-  else
+  else if (req->hdr.opcode == SHMB_OP_OPEN)
     rc = on_open(s, &who, pid, req, out, outlen);
+  else
+    rc = on_reload(s, &who, pid, req, out, outlen);
   svc_caller_release(&who);
   return rc;
 }

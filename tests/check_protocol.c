@@ -415,7 +415,7 @@ START_TEST(test_protocol_hello_min_above_max) {
 END_TEST
 
 START_TEST(test_protocol_decode_rejects_unknown_opcode) {
-  static const uint8_t bad[] = {0x00, 0x05, 0x10, SHMB_OP_ERROR,
+  static const uint8_t bad[] = {0x00, 0x06, 0x10, SHMB_OP_ERROR,
                                 SHMB_OP_REPLY,
                                 SHMB_OP_OPEN | SHMB_OP_REPLY, 0xff};
   for (size_t i = 0; i < sizeof(bad); i++) {
