@@ -229,3 +229,21 @@ void shmb_free_status(shmb_status_entry *entries, size_t count) {
   }
   free(entries);
 }
+
+int shmb_reload(shmb_client *client) {
+  shmb_str text;
+  uint8_t *payload;
+  size_t plen, n;
+  int rc = simple_request(client, SHMB_OP_RELOAD, shmb_encode_reload,
+                          &payload, &plen);
+  if (rc != 0)
+    return rc;
+  if ((rc = shmb_message_reply_decode(payload, plen, &text)) == 0) {
+    n = text.len < sizeof(client->message) - 1 ? text.len
+                                                : sizeof(client->message) - 1;
+    memcpy(client->message, text.ptr, n);
+    client->message[n] = '\0';
+  }
+  free(payload);
+  return rc;
+}

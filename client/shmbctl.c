@@ -36,6 +36,8 @@ static void usage(FILE *to) {
         "  read NAME [--offset N] [--length N]   raw bytes to stdout\n"
         "  write NAME [--offset N]      stdin into the section\n"
         "  status                       the service's status and counters\n"
+        "  reload                       re-read the service's config "
+        "(administrators)\n"
         "exit codes: 0 ok, 1 error, 2 usage, 3 access denied, 4 no such "
         "section,\n"
         "            5 service unreachable or not the expected server\n"
@@ -104,7 +106,8 @@ static int parse_args(int argc, char **argv, cli *a) {
   if (i >= argc)
     return -1;
   a->command = argv[i++];
-  if (strcmp(a->command, "list") == 0 || strcmp(a->command, "status") == 0)
+  if (strcmp(a->command, "list") == 0 || strcmp(a->command, "status") == 0 ||
+      strcmp(a->command, "reload") == 0)
     return i == argc ? 0 : -1;
   if (strcmp(a->command, "info") != 0 && strcmp(a->command, "read") != 0 &&
       strcmp(a->command, "write") != 0)
@@ -283,6 +286,14 @@ static int cmd_status(shmb_client *c) {
   return EXIT_OK;
 }
 
+static int cmd_reload(shmb_client *c) {
+  int rc = shmb_reload(c);
+  if (rc != 0)
+    return fail(c, rc, "reload");
+  printf("%s\n", shmb_last_message(c));
+  return EXIT_OK;
+}
+
 int main(int argc, char **argv) {
   cli a;
   shmb_client *c;
@@ -308,6 +319,8 @@ int main(int argc, char **argv) {
     rc = cmd_list(c);
   else if (strcmp(a.command, "status") == 0)
     rc = cmd_status(c);
+  else if (strcmp(a.command, "reload") == 0)
+    rc = cmd_reload(c);
   else if (strcmp(a.command, "info") == 0)
     rc = cmd_info(c, &a);
   else if (strcmp(a.command, "read") == 0)

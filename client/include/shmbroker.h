@@ -135,8 +135,15 @@ SHMB_EXTERN int shmb_status(shmb_client *client, shmb_status_entry **entries,
                             size_t *count);
 SHMB_EXTERN void shmb_free_status(shmb_status_entry *entries, size_t count);
 
-/* The message the service sent with its last refusal on this client ("" if
- * none). Valid until the next call on client. */
+/* Asks the service to re-read its config file. Allowed to the service's
+ * own account and its admins (SHMB_EACCES otherwise). On success
+ * shmb_last_message says what changed; SHMB_ECONFIG means the file did not
+ * parse or validate and nothing changed, with the reason in
+ * shmb_last_message. */
+SHMB_EXTERN int shmb_reload(shmb_client *client);
+
+/* The text the service sent with its last refusal, or with a successful
+ * reload ("" if none). Valid until the next call on client. */
 SHMB_EXTERN const char *shmb_last_message(const shmb_client *client);
 
 SHMB_EXTERN const char *shmb_strerror(int err);

@@ -119,3 +119,15 @@ size = 4KiB
 sddl = O:SYG:SYD:P(A;;GA;;;SY)
 EOF2
 }
+
+# winpath UNIX-PATH: the same file as Wine's Z: drive shows it.
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+
+# wait_for SECONDS CMD...: retries CMD every 0.2 s until it succeeds.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.2
+    done
+}

@@ -12,6 +12,13 @@
  *                             status name and "closed" or "open"
  *   idle PIPE MS              connect, send nothing, and print "closed" if
  *                             the service hangs up within MS, else "open"
+ *   hold PIPE NAME FILE       map section NAME read-only through the SDK,
+ *                             print "mapped", wait until FILE exists, then
+ *                             print the view's text (up to a NUL, 64 bytes)
+ *   paramchange SERVICE       ControlService(SERVICE_CONTROL_PARAMCHANGE),
+ *                             as `sc control SERVICE paramchange` would
+ *   writefile PATH            open PATH for writing: "ok" or "error N"
+ *   rename PATH NEW           MoveFileW(PATH, NEW): "ok" or "error N"
  */
 #include <windows.h>
 
@@ -177,6 +184,76 @@ static int frame(const char *pipe, const char *kind) {
   return 0;
 }
 
+static int hold(const char *pipe, const char *name, const char *file) {
+  shmb_connect_options opts = {pipe, NULL, 5000};
+  shmb_client *c;
+  shmb_section *sec;
+  char text[65];
+  int rc;
+
+  if ((rc = shmb_connect(&opts, &c)) != 0 ||
+      (rc = shmb_open(c, name, SHMB_ACCESS_READ, &sec)) != 0) {
+    printf("error %s\n", shmb_err_name(rc));
+    return 1;
+  }
+  shmb_disconnect(c);
+  printf("mapped\n");
+  fflush(stdout);
+  while (GetFileAttributesA(file) == INVALID_FILE_ATTRIBUTES)
+    Sleep(50);
+  snprintf(text, sizeof(text), "%.*s", (int)sizeof(text) - 1,
+           (const char *)shmb_section_data(sec));
+  printf("%s\n", text);
+  shmb_close(sec);
+  return 0;
+}
+
+static int paramchange(const char *service) {
+  wchar_t *w = shmb__wide_from_utf8(service);
+  SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc = NULL;
+  SERVICE_STATUS st;
+  if (scm)
+    svc = OpenServiceW(scm, w, SERVICE_PAUSE_CONTINUE);
+  free(w);
+  if (!svc || !ControlService(svc, SERVICE_CONTROL_PARAMCHANGE, &st))
+    printf("error %lu\n", (unsigned long)GetLastError());
+  else
+    printf("ok\n");
+  if (svc)
+    CloseServiceHandle(svc);
+  if (scm)
+    CloseServiceHandle(scm);
+  return 0;
+}
+
+static int print_result(BOOL ok) {
+  if (ok)
+    printf("ok\n");
+  else
+    printf("error %lu\n", (unsigned long)GetLastError());
+  return 0;
+}
+
+static int writefile(const char *path) {
+  wchar_t *w = shmb__wide_from_utf8(path);
+  HANDLE h = CreateFileW(w, GENERIC_WRITE,
+                         FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                         NULL, OPEN_EXISTING, 0, NULL);
+  free(w);
+  print_result(h != INVALID_HANDLE_VALUE);
+  if (h != INVALID_HANDLE_VALUE)
+    CloseHandle(h);
+  return 0;
+}
+
+static int rename_file(const char *from, const char *to) {
+  wchar_t *wf = shmb__wide_from_utf8(from), *wt = shmb__wide_from_utf8(to);
+  print_result(MoveFileW(wf, wt));
+  free(wf);
+  free(wt);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "whoami") == 0)
     return whoami();
@@ -186,7 +263,16 @@ int main(int argc, char **argv) {
     return frame(argv[2], argv[3]);
   if (argc == 4 && strcmp(argv[1], "idle") == 0)
     return idle(argv[2], argv[3]);
+  if (argc == 5 && strcmp(argv[1], "hold") == 0)
+    return hold(argv[2], argv[3], argv[4]);
+  if (argc == 3 && strcmp(argv[1], "paramchange") == 0)
+    return paramchange(argv[2]);
+  if (argc == 3 && strcmp(argv[1], "writefile") == 0)
+    return writefile(argv[2]);
+  if (argc == 4 && strcmp(argv[1], "rename") == 0)
+    return rename_file(argv[2], argv[3]);
   fprintf(stderr, "usage: shmbtest whoami | map OBJECT read|write | frame "
-                  "PIPE KIND | idle PIPE MS\n");
+                  "PIPE KIND | idle PIPE MS | hold PIPE NAME FILE | "
+                  "paramchange SERVICE | writefile PATH | rename PATH NEW\n");
   return 2;
 }
