@@ -62,7 +62,7 @@ static int on_open(svc *s, const svc_caller *who, unsigned long pid,
 
   if (!sec) {
     s->counters.opens_refused++;
-    shmb_log_info("refused OPEN of unknown section '%s' for %s (pid %lu)",
+    shmb_log_warn("refused OPEN of unknown section '%s' for %s (pid %lu)",
                   req->name, who->sid, pid);
     return error_reply(op, req->hdr.request_id, SHMB_ENOENT, NULL, out,
                        outlen);
