@@ -22,6 +22,7 @@
 
 typedef struct options {
   int console;
+  int insecure_config;
   const char *config;
 } options;
 
@@ -33,7 +34,13 @@ static void usage(FILE *to) {
           "                 (without it, shmbrokerd expects to be started by "
           "the\n"
           "                 service control manager: see sc.exe)\n"
-          "  --config FILE  the configuration file (docs/config.md)\n"
+          "  --config FILE  the configuration file (docs/config.md); only "
+          "SYSTEM,\n"
+          "                 Administrators and the service's account may be "
+          "able to\n"
+          "                 write it or its folder\n"
+          "  --insecure-config  with --console: skip that check "
+          "(development only)\n"
           "  --version      print the version\n");
 }
 
@@ -54,6 +61,8 @@ static int parse_args(int argc, char **argv, options *o) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--console") == 0) {
       o->console = 1;
+    } else if (strcmp(argv[i], "--insecure-config") == 0) {
+      o->insecure_config = 1;
     } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
       o->config = argv[++i];
     } else if (strcmp(argv[i], "--version") == 0) {
@@ -70,6 +79,11 @@ static int parse_args(int argc, char **argv, options *o) {
   }
   if (!o->config) {
     fprintf(stderr, "shmbrokerd: --config FILE is required\n");
+    return -1;
+  }
+  if (o->insecure_config && !o->console) {
+    fprintf(stderr, "shmbrokerd: --insecure-config is for --console "
+                    "(development) only\n");
     return -1;
   }
   return 0;
@@ -107,8 +121,7 @@ static void console_stopping(svc *s, void *arg) {
 
 int main(void) {
   static console con;
-  static const svc_host host = {&con, NULL, console_running,
-                                console_stopping};
+  static svc_host host = {&con, NULL, console_running, console_stopping, 0};
   options o = {0};
   char **argv;
   int argc;
@@ -123,5 +136,6 @@ int main(void) {
   }
   if (!o.console)
     return svc_scm_main(o.config);
+  host.insecure_config = o.insecure_config;
   return svc_run(o.config, &host);
 }

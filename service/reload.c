@@ -154,7 +154,7 @@ int svc_reload(svc *s, const char *why, char *msg, size_t msglen) {
   int rc;
 
   shmb_log_info("reload requested by %s", why);
-  rc = svc_config_load(s->config_path, &cfg, msg, msglen);
+  rc = svc_config_load_trusted(s, &cfg, msg, msglen);
   if (rc == 0) {
     if ((rc = plan_build(cfg, &p, msg, msglen)) == 0)
       rc = svc_admin_sd(cfg, &admin_sd, msg, msglen);

@@ -121,7 +121,7 @@ static void host_stopping(svc *s, void *arg) {
 
 static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   static const svc_host host = {NULL, host_progress, host_running,
-                                host_stopping};
+                                host_stopping, 0};
   int rc;
 
   ctx.handle = RegisterServiceCtrlHandlerExW(argc ? argv[0] : L"shmbroker",

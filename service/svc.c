@@ -16,6 +16,7 @@
 #include "log.h"
 #include "logsink.h"
 #include "reload.h"
+#include "trust.h"
 #include "wstr.h"
 
 int svc_config_load(const char *path, shmb_config **cfg, char *err,
@@ -58,6 +59,17 @@ int svc_config_load(const char *path, shmb_config **cfg, char *err,
   free(text);
   CloseHandle(f);
   return rc;
+}
+
+int svc_config_load_trusted(svc *s, shmb_config **cfg, char *err,
+                            size_t errlen) {
+  int rc;
+  if (s->host->insecure_config)
+    shmb_log_warn("--insecure-config: NOT checking who may write %s; never "
+                  "run like this in production", s->config_path);
+  else if ((rc = svc_config_trusted(s->config_path, err, errlen)) != 0)
+    return rc == SHMB_EACCES ? SHMB_ECONFIG : rc;
+  return svc_config_load(s->config_path, cfg, err, errlen);
 }
 
 typedef struct flusher {
@@ -138,7 +150,7 @@ int svc_run(const char *config_path, const svc_host *host) {
   memset(&s, 0, sizeof(s));
   s.host = host;
   s.config_path = (char *)config_path;
-  if ((rc = svc_config_load(config_path, &s.cfg, err, sizeof(err))) != 0) {
+  if ((rc = svc_config_load_trusted(&s, &s.cfg, err, sizeof(err))) != 0) {
     shmb_log_error("cannot load the configuration: %s", err);
     return SVC_EXIT_CONFIG;
   }

@@ -46,6 +46,8 @@ typedef struct svc_host {
   void (*running)(svc *s, void *arg);
   /* svc_stop was called: close the handles installed by running. */
   void (*stopping)(svc *s, void *arg);
+  /* Development only (console mode): skip the config file's trust check. */
+  int insecure_config;
 } svc_host;
 
 struct svc {
@@ -76,6 +78,11 @@ void svc_stop(svc *s);
 /* Reads and parses a config file (UTF-8 path). err gets "FILE:LINE: what". */
 int svc_config_load(const char *path, shmb_config **cfg, char *err,
                     size_t errlen);
+
+/* The service's config, checked first for who may write it (trust.h)
+ * unless the host said insecure_config. */
+int svc_config_load_trusted(svc *s, shmb_config **cfg, char *err,
+                            size_t errlen);
 
 /* Starts or stops the periodic flush of a file-backed section. */
 void svc_flusher_start(svc *s, svc_section *sec);

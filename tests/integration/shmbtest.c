@@ -19,9 +19,12 @@
  *                             as `sc control SERVICE paramchange` would
  *   writefile PATH            open PATH for writing: "ok" or "error N"
  *   rename PATH NEW           MoveFileW(PATH, NEW): "ok" or "error N"
+ *   setsddl PATH SDDL         put SDDL's DACL on a file or folder (protected)
+ *   getsddl PATH              print a file's owner and DACL as SDDL
  */
 #include <windows.h>
 
+#include <aclapi.h>
 #include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +257,52 @@ static int rename_file(const char *from, const char *to) {
   return 0;
 }
 
+static int setsddl(const char *path, const char *sddl) {
+  wchar_t *wp = shmb__wide_from_utf8(path), *ws = shmb__wide_from_utf8(sddl);
+  PSECURITY_DESCRIPTOR sd = NULL;
+  BOOL present, defaulted;
+  PACL dacl = NULL;
+  DWORD e = ERROR_INVALID_PARAMETER;
+  if (ConvertStringSecurityDescriptorToSecurityDescriptorW(ws, SDDL_REVISION_1,
+                                                           &sd, NULL) &&
+      GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted))
+    e = SetNamedSecurityInfoW(wp, SE_FILE_OBJECT,
+                              DACL_SECURITY_INFORMATION |
+                                  PROTECTED_DACL_SECURITY_INFORMATION,
+                              NULL, NULL, dacl, NULL);
+  if (e == ERROR_SUCCESS)
+    printf("ok\n");
+  else
+    printf("error %lu\n", (unsigned long)e);
+  LocalFree(sd);
+  free(wp);
+  free(ws);
+  return 0;
+}
+
+static int getsddl(const char *path) {
+  wchar_t *wp = shmb__wide_from_utf8(path);
+  PSECURITY_DESCRIPTOR sd = NULL;
+  LPSTR text;
+  DWORD e = GetNamedSecurityInfoW(wp, SE_FILE_OBJECT,
+                                  OWNER_SECURITY_INFORMATION |
+                                      DACL_SECURITY_INFORMATION,
+                                  NULL, NULL, NULL, NULL, &sd);
+  free(wp);
+  if (e != ERROR_SUCCESS ||
+      !ConvertSecurityDescriptorToStringSecurityDescriptorA(
+          sd, SDDL_REVISION_1,
+          OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &text,
+          NULL)) {
+    printf("error %lu\n", (unsigned long)(e ? e : GetLastError()));
+    return 0;
+  }
+  printf("%s\n", text);
+  LocalFree(text);
+  LocalFree(sd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "whoami") == 0)
     return whoami();
@@ -271,8 +320,13 @@ int main(int argc, char **argv) {
     return writefile(argv[2]);
   if (argc == 4 && strcmp(argv[1], "rename") == 0)
     return rename_file(argv[2], argv[3]);
+  if (argc == 4 && strcmp(argv[1], "setsddl") == 0)
+    return setsddl(argv[2], argv[3]);
+  if (argc == 3 && strcmp(argv[1], "getsddl") == 0)
+    return getsddl(argv[2]);
   fprintf(stderr, "usage: shmbtest whoami | map OBJECT read|write | frame "
                   "PIPE KIND | idle PIPE MS | hold PIPE NAME FILE | "
-                  "paramchange SERVICE | writefile PATH | rename PATH NEW\n");
+                  "paramchange SERVICE | writefile PATH | rename PATH NEW | "
+                  "setsddl PATH SDDL | getsddl PATH\n");
   return 2;
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The config file grants access, so the service refuses to start, and a
+# reload refuses, when anyone but SYSTEM, Administrators or the service's
+# account can write it or its folder, and says which account could; the
+# development switch --insecure-config (console mode only) skips the check,
+# loudly. Under Wine a file's DACL follows its Unix mode bits, so "Everyone
+# may write" is made with SetNamedSecurityInfo (shmbtest setsddl) and shows
+# up as world-writable.
+. "$(dirname "$0")/lib.sh"
+mkdir conf
+standard_config conf/shmb.conf
+start_service conf/shmb.conf
+pass "a config that only its owner can write is trusted"
+
+[ "$(shmbtest setsddl conf/shmb.conf "D:P(A;;FA;;;WD)")" = ok ] || fail "setsddl"
+expect_exit 1 ctl reload
+grep -q "shmb.conf can be written by .*S-1-1-0" last.err || fail "reload said: $(cat last.err)"
+expect_exit 0 ctl list
+grep -q "^readonly" last.txt || fail "the service stopped serving"
+pass "a config writable by Everyone makes a reload fail, naming Everyone (S-1-1-0)"
+stop_service
+
+run_service_expecting 1 --console --config conf/shmb.conf
+grep -q "shmb.conf can be written by .*S-1-1-0" out.log || fail "start said: $(cat out.log)"
+pass "and makes the start fail"
+
+run_service_expecting 2 --config conf/shmb.conf --insecure-config
+start_service_insecure() {
+    wine "$SHMB_BIN/shmbrokerd.exe" --console --insecure-config --config conf/shmb.conf \
+        >"$work/service.log" 2>&1 &
+    svc_pid=$!
+    wait_for 20 grep -q "listening on" "$work/service.log" || fail "no start with --insecure-config"
+}
+start_service_insecure
+grep -q "insecure-config: NOT checking who may write" service.log || fail "no loud warning"
+stop_service
+pass "--insecure-config (console only) starts anyway, with a warning"
+
+chmod 644 conf/shmb.conf
+chmod 777 conf
+run_service_expecting 1 --console --config conf/shmb.conf
+grep -q "conf can be written by .*S-1-1-0" out.log || fail "folder check said: $(cat out.log)"
+pass "a folder writable by Everyone is refused too"
+chmod 755 conf
