@@ -160,7 +160,10 @@ int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
   c->message[0] = '\0';
   if (!c->pipe)
     return SHMB_EDISCONNECTED;
-  if ((rc = shmb__write_all(c, frame, len)) != 0)
+  /* A service that refuses us (too many clients) replies and hangs up at
+   * once, maybe before our request is written: its reply is still there to
+   * read, and says more than "disconnected". */
+  if ((rc = shmb__write_all(c, frame, len)) != 0 && rc != SHMB_EDISCONNECTED)
     return rc;
   /* The request's id sits at offset 8 of the frame we just sent. */
   id = (uint32_t)frame[8] | ((uint32_t)frame[9] << 8) |

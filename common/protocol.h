@@ -32,7 +32,8 @@
  *                  req:  | access u32 | reserved u16 | name_len u16 | name |
  *                  rep:  | status i32 | access u32 | size u64 |
  *                        | flags u32 | reserved u16 | object_len u16 | object |
- *   RELOAD (the service's own account or a member of its admins list)
+ *   RELOAD (the config's admins; by default the service's own account and
+ *          BUILTIN\Administrators)
  *                  req:  empty
  *                  rep:  | status i32 | reserved u16 | message_len u16 |
  *                        | message | (what the reload changed)

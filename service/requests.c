@@ -128,11 +128,12 @@ static int on_reload(svc *s, const svc_caller *who, unsigned long pid,
   char why[256], msg[SHMB_ERROR_MESSAGE_MAX];
 
   if (!svc_caller_may(who, s->admin_sd, 0x1)) {
-    shmb_log_warn("refused RELOAD for %s (pid %lu): not the service's "
-                  "account nor one of its admins", who->sid, pid);
+    shmb_log_warn("refused RELOAD for %s (pid %lu): not one of the "
+                  "service's admins", who->sid, pid);
     return error_reply(op, req->hdr.request_id, SHMB_EACCES,
-                       "only the service's account and its admins may "
-                       "reload", out, outlen);
+                       "only the service's admins may reload (the admins "
+                       "key; by default the service's account and "
+                       "Administrators)", out, outlen);
   }
   snprintf(why, sizeof(why), "%s (pid %lu)", who->sid, pid);
   if (svc_reload(s, why, msg, sizeof(msg)) != 0)

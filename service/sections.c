@@ -82,6 +82,25 @@ int svc_section_create(svc_section *sec, const char *object, uint64_t size,
   return 0;
 }
 
+/* A file that existed before us keeps whatever descriptor it had unless we
+ * put ours on it: only SYSTEM, Administrators and the service may change
+ * it, whoever made it. Failing that is logged, not fatal: the share mode
+ * still keeps others from writing while we run. */
+static void restrict_existing_file(svc_section *sec, PSECURITY_DESCRIPTOR fsd) {
+  BOOL present, defaulted;
+  PACL dacl;
+  DWORD e = ERROR_INVALID_PARAMETER;
+  if (GetSecurityDescriptorDacl(fsd, &present, &dacl, &defaulted))
+    e = SetSecurityInfo(sec->file, SE_FILE_OBJECT,
+                        DACL_SECURITY_INFORMATION |
+                            PROTECTED_DACL_SECURITY_INFORMATION,
+                        NULL, NULL, dacl, NULL);
+  if (e != ERROR_SUCCESS)
+    shmb_log_warn("section %s: cannot restrict the descriptor of %s (Win32 "
+                  "error %lu)", sec->name, sec->backing_file,
+                  (unsigned long)e);
+}
+
 /* Opens (or creates at the configured size) the backing file, exclusively
  * for writing: others may read it but not write, delete or rename it while
  * we run. A file of another size is refused, never truncated or grown. */
@@ -100,10 +119,13 @@ static int open_backing_file(svc_section *sec, char *err, size_t errlen) {
     LocalFree(fsd);
     return SHMB_ENOMEM;
   }
-  sec->file = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ,
-                          &sa, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  sec->file = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE | WRITE_DAC,
+                          FILE_SHARE_READ, &sa, OPEN_ALWAYS,
+                          FILE_ATTRIBUTE_NORMAL, NULL);
   e = GetLastError();
   created = sec->file != INVALID_HANDLE_VALUE && e != ERROR_ALREADY_EXISTS;
+  if (sec->file != INVALID_HANDLE_VALUE && !created)
+    restrict_existing_file(sec, fsd);
   LocalFree(fsd);
   if (sec->file == INVALID_HANDLE_VALUE) {
     sec->file = NULL;

@@ -275,6 +275,99 @@ START_TEST(test_config_sections_in_order_and_find) {
 }
 END_TEST
 
+START_TEST(test_config_read_write_lists) {
+  shmb_config *cfg = parse_ok(
+      "[section cam]\n"
+      "size = 4KiB\n"
+      "read = BUILTIN\\Users,  NT AUTHORITY\\Authenticated Users ; comment\n"
+      "\n"
+      "write = S-1-5-18\n"
+      "[section r]\nsize = 1\nread = Everyone\n"
+      "[section w]\nsize = 1\nwrite = CONTOSO\\camera-svc\n");
+  const shmb_section_config *sec = &cfg->sections[0];
+  ck_assert_uint_eq(cfg->nsections, 3);
+  /* Kept as written (trimmed at the ends only): the service resolves them. */
+  ck_assert_str_eq(sec->read,
+                   "BUILTIN\\Users,  NT AUTHORITY\\Authenticated Users");
+  ck_assert_uint_eq(sec->read_line, 3);
+  ck_assert_str_eq(sec->write, "S-1-5-18");
+  ck_assert_uint_eq(sec->write_line, 5);
+  ck_assert_ptr_null(sec->sddl);
+  ck_assert_uint_eq(sec->sddl_line, 0);
+  ck_assert_ptr_null(sec->backing_file);
+  ck_assert_uint_eq(sec->flush_interval_ms, 0);
+  sec = &cfg->sections[1];
+  ck_assert_str_eq(sec->read, "Everyone");
+  ck_assert_uint_eq(sec->read_line, 8);
+  ck_assert_ptr_null(sec->write);
+  ck_assert_uint_eq(sec->write_line, 0);
+  sec = &cfg->sections[2];
+  ck_assert_ptr_null(sec->read);
+  ck_assert_str_eq(sec->write, "CONTOSO\\camera-svc");
+  ck_assert_uint_eq(sec->write_line, 11);
+  shmb_config_free(cfg);
+  /* An sddl section keeps its line and has no lists. */
+  cfg = parse_ok("\n" SECTION("s"));
+  ck_assert_uint_eq(cfg->sections[0].sddl_line, 4);
+  ck_assert_ptr_null(cfg->sections[0].read);
+  ck_assert_ptr_null(cfg->sections[0].write);
+  shmb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_backing) {
+  shmb_config *cfg = parse_ok(
+      "[section a]\nsize = 64MiB\nwrite = SYSTEM\n"
+      "backing = file:D:\\data\\a.bin\n"
+      "flush_interval = 5s\n"
+      "[section b]\nsize = 1\nread = Users\nbacking = pagefile\n"
+      "[section c]\nsize = 1\nread = Users\n"
+      "flush_interval = 250ms\n" /* before backing: order does not matter */
+      "backing = file:\\\\server\\share\\c.bin\n"
+      "[section d]\nsize = 1\nread = Users\nbacking = file:c:\\d.bin\n");
+  const shmb_section_config *sec = &cfg->sections[0];
+  ck_assert_str_eq(sec->backing_file, "D:\\data\\a.bin"); /* no "file:" */
+  ck_assert_uint_eq(sec->flush_interval_ms, 5000);
+  ck_assert_uint_eq(sec->flush_line, 5);
+  sec = &cfg->sections[1];
+  ck_assert_ptr_null(sec->backing_file); /* pagefile */
+  ck_assert_uint_eq(sec->flush_interval_ms, 0);
+  sec = &cfg->sections[2];
+  ck_assert_str_eq(sec->backing_file, "\\\\server\\share\\c.bin");
+  ck_assert_uint_eq(sec->flush_interval_ms, 250);
+  ck_assert_uint_eq(sec->flush_line, 13);
+  sec = &cfg->sections[3];
+  ck_assert_str_eq(sec->backing_file, "c:\\d.bin");
+  ck_assert_uint_eq(sec->flush_interval_ms, 0); /* flush at stop only */
+  shmb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_log_file_and_admins) {
+  shmb_config *cfg = parse_ok(
+      "[service]\n"
+      "log_file = C:\\ProgramData\\shmbroker\\shmbroker.log\n"
+      "\n"
+      "admins = BUILTIN\\Administrators, CONTOSO\\ops ; may reload\n");
+  ck_assert_str_eq(cfg->log_file, "C:\\ProgramData\\shmbroker\\shmbroker.log");
+  ck_assert_str_eq(cfg->admins, "BUILTIN\\Administrators, CONTOSO\\ops");
+  ck_assert_uint_eq(cfg->admins_line, 4);
+  shmb_config_free(cfg);
+  cfg = parse_ok("[service]\nlog_file = \\\\logs\\shmb\\x.log\n"
+                 "admins = S-1-5-32-544\n");
+  ck_assert_str_eq(cfg->log_file, "\\\\logs\\shmb\\x.log");
+  ck_assert_str_eq(cfg->admins, "S-1-5-32-544");
+  ck_assert_uint_eq(cfg->admins_line, 3);
+  shmb_config_free(cfg);
+  /* Absent: no log file; admins NULL means the service's default. */
+  cfg = parse_ok("[service]\n");
+  ck_assert_ptr_null(cfg->log_file);
+  ck_assert_ptr_null(cfg->admins);
+  ck_assert_uint_eq(cfg->admins_line, 0);
+  shmb_config_free(cfg);
+}
+END_TEST
+
 /* ---- errors, each with its line ----------------------------------------- */
 
 START_TEST(test_config_error_unknown_key) {
@@ -306,9 +399,10 @@ END_TEST
 START_TEST(test_config_error_duplicate_key) {
   static const char *const service_keys[] = {
       "pipe = \\\\.\\pipe\\a", "namespace = Local", "log_level = warn",
-      "max_clients = 5", "client_timeout = 5s"};
+      "max_clients = 5", "client_timeout = 5s", "log_file = C:\\x.log",
+      "admins = BUILTIN\\Administrators"};
   char text[256];
-  for (size_t i = 0; i < 5; i++) {
+  for (size_t i = 0; i < sizeof(service_keys) / sizeof(service_keys[0]); i++) {
     snprintf(text, sizeof(text), "[service]\n%s\n\n%s\n", service_keys[i],
              service_keys[i]);
     expect_error(text, 4, "given twice");
@@ -319,6 +413,18 @@ START_TEST(test_config_error_duplicate_key) {
   expect_error(SECTION("a") "sddl = D:\n", 4, "key 'sddl' given twice");
   expect_error(SECTION("a") "description = x\ndescription = y\n", 5,
                "key 'description' given twice");
+  expect_error("[section a]\nsize = 1\nread = Users\nread = Users\n", 4,
+               "key 'read' given twice");
+  expect_error("[section a]\nsize = 1\nwrite = SYSTEM\nread = Users\n"
+               "write = SYSTEM\n", 5, "key 'write' given twice");
+  expect_error(SECTION("a") "backing = pagefile\nbacking = pagefile\n", 5,
+               "key 'backing' given twice");
+  expect_error(SECTION("a") "backing = file:C:\\a.bin\n"
+               "backing = file:C:\\a.bin\n", 5, "key 'backing' given twice");
+  expect_error(SECTION("a") "backing = pagefile\nbacking = file:C:\\a.bin\n",
+               5, "key 'backing' given twice");
+  expect_error(SECTION("a") "backing = file:C:\\a.bin\nflush_interval = 1s\n"
+               "flush_interval = 2s\n", 6, "key 'flush_interval' given twice");
   /* The same key under two different sections is fine. */
   shmb_config_free(parse_ok(SECTION("a") SECTION("b")));
 }
@@ -540,6 +646,102 @@ START_TEST(test_config_error_message_buffers) {
 }
 END_TEST
 
+START_TEST(test_config_error_sddl_and_lists) {
+  /* Reported on the read (or else write) line, naming the sddl line,
+   * whichever comes first in the file. */
+  expect_error("[section a]\nsize = 1\nsddl = D:P(A;;GR;;;AU)\nread = Users\n",
+               4, "[section a] has both sddl (line 3) and read/write");
+  expect_error("[section a]\nsize = 1\nwrite = SYSTEM\n\nsddl = D:\n", 3,
+               "has both sddl (line 5) and read/write; use one or the other");
+  expect_error("[section a]\nread = Users\nsize = 1\nwrite = SYSTEM\n"
+               "sddl = D:\n[section b]\n", 2, "has both sddl (line 5)");
+}
+END_TEST
+
+START_TEST(test_config_error_no_grants) {
+  expect_error("\n[section a]\nsize = 1\nbacking = file:C:\\a.bin\n", 2,
+               "[section a] says neither sddl nor read/write: who may read "
+               "or write it?");
+}
+END_TEST
+
+START_TEST(test_config_error_flush_without_file) {
+  expect_error("[section a]\nsize = 1\nread = Users\n\nflush_interval = 5s\n",
+               5, "[section a]: flush_interval needs backing = file:PATH");
+  expect_error("[section a]\nsize = 1\nflush_interval = 1min\nread = Users\n"
+               "backing = pagefile\n[section b]\n", 3,
+               "flush_interval needs backing = file:PATH");
+}
+END_TEST
+
+START_TEST(test_config_error_bad_flush_interval) {
+  static const char *const bad[] = {"5", "0s", "1h", "1.5s", "86401s"};
+  char text[256];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(text, sizeof(text), "[section a]\nsize = 1\nread = Users\n"
+             "backing = file:C:\\a.bin\nflush_interval = %s\n", bad[i]);
+    expect_error(text, 5, "flush_interval must be a duration");
+  }
+}
+END_TEST
+
+START_TEST(test_config_error_bad_backing) {
+  static const char *const bad[] = {
+      "file:", "file:a.bin", "file:data\\a.bin", "file:C:a.bin", "file:C:\\",
+      "file:C:/a.bin", "file:/tmp/a.bin", "file:\\a.bin", "file:\\\\",
+      "file: C:\\a.bin", "File:C:\\a.bin", "file :C:\\a.bin", "C:\\a.bin",
+      "paging", "Pagefile", "pagefile:", "file", "memory"};
+  char text[256], needle[128];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(text, sizeof(text), "[section cam]\nsize = 1\nread = Users\n"
+             "backing = %s\n", bad[i]);
+    snprintf(needle, sizeof(needle), "not '%s'", bad[i]);
+    expect_error(text, 4, "backing must be pagefile or file:PATH with an "
+                 "absolute PATH such as file:D:\\data\\cam.bin");
+    expect_error(text, 4, needle);
+  }
+}
+END_TEST
+
+START_TEST(test_config_error_bad_log_file) {
+  static const char *const bad[] = {"shmbroker.log", "logs\\shmbroker.log",
+                                    "C:shmbroker.log", "C:\\", "/var/log/x",
+                                    "\\x.log", "\\\\", "file:C:\\x.log"};
+  char text[256], needle[128];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(text, sizeof(text), "[service]\n\nlog_file = %s\n", bad[i]);
+    snprintf(needle, sizeof(needle), "not '%s'", bad[i]);
+    expect_error(text, 3, "log_file must be an absolute path such as "
+                 "C:\\ProgramData\\shmbroker\\shmbroker.log");
+    expect_error(text, 3, needle);
+  }
+}
+END_TEST
+
+START_TEST(test_config_error_empty_list_entry) {
+  static const char *const bad[] = {"a,,b", "a,", ",", ",a", "a, ,b",
+                                    "a,\t,b", ", ,"};
+  char text[256], needle[128];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(needle, sizeof(needle), "with no empty entry, not '%s'", bad[i]);
+    snprintf(text, sizeof(text), "[section a]\nsize = 1\nread = %s\n", bad[i]);
+    expect_error(text, 3, "read must be a comma-separated list of accounts");
+    expect_error(text, 3, needle);
+    snprintf(text, sizeof(text), "[section a]\nsize = 1\nread = x\n\n"
+             "write = %s\n", bad[i]);
+    expect_error(text, 5, "write must be a comma-separated list of accounts");
+    expect_error(text, 5, needle);
+    snprintf(text, sizeof(text), "[service]\nadmins = %s\n", bad[i]);
+    expect_error(text, 2, "admins must be a comma-separated list of accounts");
+    expect_error(text, 2, needle);
+  }
+  /* Nothing at all is an empty value, as for any key. */
+  expect_error("[section a]\nsize = 1\nread =\n", 3, "key 'read' has no value");
+  expect_error("[service]\nadmins = ; nobody\n", 2,
+               "key 'admins' has no value");
+}
+END_TEST
+
 /* ---- value parsers ------------------------------------------------------ */
 
 START_TEST(test_config_parse_size) {
@@ -621,6 +823,9 @@ Suite *config_suite(void) {
   tcase_add_test(ok, test_config_inline_comments);
   tcase_add_test(ok, test_config_whitespace_and_missing_final_newline);
   tcase_add_test(ok, test_config_sections_in_order_and_find);
+  tcase_add_test(ok, test_config_read_write_lists);
+  tcase_add_test(ok, test_config_backing);
+  tcase_add_test(ok, test_config_log_file_and_admins);
   suite_add_tcase(s, ok);
 
   tcase_add_test(bad, test_config_error_unknown_key);
@@ -645,6 +850,13 @@ Suite *config_suite(void) {
   tcase_add_test(bad, test_config_error_bad_section_name);
   tcase_add_test(bad, test_config_error_file_too_large);
   tcase_add_test(bad, test_config_error_message_buffers);
+  tcase_add_test(bad, test_config_error_sddl_and_lists);
+  tcase_add_test(bad, test_config_error_no_grants);
+  tcase_add_test(bad, test_config_error_flush_without_file);
+  tcase_add_test(bad, test_config_error_bad_flush_interval);
+  tcase_add_test(bad, test_config_error_bad_backing);
+  tcase_add_test(bad, test_config_error_bad_log_file);
+  tcase_add_test(bad, test_config_error_empty_list_entry);
   suite_add_tcase(s, bad);
 
   tcase_add_test(val, test_config_parse_size);

@@ -31,6 +31,7 @@ pass() { echo "ok: $*"; }
 
 # shmbtest and shmbctl print Windows line ends.
 shmbtest() { wine "$SHMB_BIN/shmbtest.exe" "$@" | tr -d '\r'; }
+hostile() { wine "$SHMB_BIN/hostile.exe" "$@" | tr -d '\r'; }
 ctl() { wine "$SHMB_BIN/shmbctl.exe" --pipe "$pipe" "$@"; }
 
 # expect_exit CODE CMD...: runs CMD; its stdout in last.out (raw bytes) and

@@ -111,6 +111,6 @@ pass "status counts 1 reload and 1 refused reload"
 config_v2 "admins = S-1-5-18"
 expect_exit 0 ctl reload
 expect_exit 3 ctl reload
-grep -q "only the service's account and its admins" last.err || fail "message: $(cat last.err)"
+grep -q "only the service's admins may reload" last.err || fail "message: $(cat last.err)"
 grep -q "refused RELOAD for $me (pid [0-9]*)" service.log || fail "refusal not logged"
 pass "with admins = S-1-5-18 the test account may no longer reload (exit 3, logged)"

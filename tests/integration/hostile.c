@@ -1,0 +1,327 @@
+/*
+ * hostile: plays the clients a broker must survive, for the integration
+ * tests (malformed.sh, hostile.sh, impostor.sh, load.sh). Each command
+ * prints one line for the script to assert on; exit 0 means the tool itself
+ * worked, whatever it observed.
+ *
+ *   frame PIPE KIND       send KIND's bytes, print each reply's status name
+ *                         (or "ok") and then "closed" or "open"
+ *   idle PIPE MS          connect, send nothing: "closed" if the service
+ *                         hangs up within MS, else "open"
+ *   slow PIPE             send a valid frame one byte per second: "closed
+ *                         after N bytes" or "answered"
+ *   squat PIPE MS         create PIPE first (an impostor) and report what a
+ *                         client sent it: "received N bytes"
+ *   load PIPE NAME CLIENTS CYCLES
+ *                         CLIENTS threads each doing CYCLES of connect,
+ *                         open, map, touch, unmap, close, disconnect:
+ *                         "cycles=N errors=N seconds=S first_error=NAME"
+ *   procinfo PID          "handles=N private_kib=N" of a process
+ */
+#include <windows.h>
+
+#include <psapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "protocol.h"
+#include "transport.h"
+#include "wstr.h"
+
+/* ---- crafted frames --------------------------------------------------- */
+
+typedef struct crafted {
+  uint8_t bytes[512];
+  size_t len;
+  int replies;     /* replies to read before checking for hang-up */
+  int one_byte;    /* write one byte per call */
+  int stop_after;  /* bytes to send before going quiet (truncated frame) */
+} crafted;
+
+static void put_header(uint8_t *f, uint8_t op, uint32_t id, uint32_t len) {
+  uint32_t magic = SHMB_PROTO_MAGIC;
+  memcpy(f, &magic, 4); /* x86: little-endian, like the wire */
+  f[4] = SHMB_PROTO_VERSION;
+  f[5] = op;
+  f[6] = f[7] = 0;
+  memcpy(f + 8, &id, 4);
+  memcpy(f + 12, &len, 4);
+}
+
+/* An OPEN for read with a name of n bytes (may hold any byte). */
+static size_t put_open(uint8_t *f, const char *name, size_t n) {
+  put_header(f, SHMB_OP_OPEN, 7, (uint32_t)(8 + n));
+  memset(f + 16, 0, 8);
+  f[16] = SHMB_WIRE_ACCESS_READ;
+  f[22] = (uint8_t)n;
+  f[23] = (uint8_t)(n >> 8);
+  memcpy(f + 24, name, n);
+  return 24 + n;
+}
+
+static int craft(const char *kind, crafted *c) {
+  char name[80];
+  memset(c, 0, sizeof(*c));
+  c->replies = 1;
+  if (strcmp(kind, "garbage") == 0) {
+    for (size_t i = 0; i < 64; i++)
+      c->bytes[i] = (uint8_t)(i * 37 + 11);
+    c->len = 64;
+  } else if (strcmp(kind, "badmagic") == 0) {
+    put_header(c->bytes, SHMB_OP_LIST, 7, 0);
+    c->bytes[0] ^= 0xff;
+    c->len = SHMB_HEADER_SIZE;
+  } else if (strcmp(kind, "badversion") == 0) {
+    put_header(c->bytes, SHMB_OP_LIST, 7, 0);
+    c->bytes[4] = 99;
+    c->len = SHMB_HEADER_SIZE;
+  } else if (strcmp(kind, "oversize") == 0) {
+    put_header(c->bytes, SHMB_OP_LIST, 7, 0x7fffffff);
+    c->len = SHMB_HEADER_SIZE;
+  } else if (strcmp(kind, "unknownop") == 0) {
+    put_header(c->bytes, 0x42, 7, 0);
+    c->len = SHMB_HEADER_SIZE;
+  } else if (strcmp(kind, "badlength") == 0) { /* LIST with a payload */
+    put_header(c->bytes, SHMB_OP_LIST, 7, 4);
+    c->len = SHMB_HEADER_SIZE + 4;
+  } else if (strcmp(kind, "badname") == 0) {
+    c->len = put_open(c->bytes, "a/b", 3);
+  } else if (strcmp(kind, "split") == 0) { /* valid LIST, byte by byte */
+    put_header(c->bytes, SHMB_OP_LIST, 7, 0);
+    c->len = SHMB_HEADER_SIZE;
+    c->one_byte = 1;
+  } else if (strcmp(kind, "reuseid") == 0) { /* two LISTs, same id */
+    put_header(c->bytes, SHMB_OP_LIST, 7, 0);
+    put_header(c->bytes + SHMB_HEADER_SIZE, SHMB_OP_LIST, 7, 0);
+    c->len = 2 * SHMB_HEADER_SIZE;
+    c->replies = 2;
+  } else if (strcmp(kind, "truncated") == 0) { /* says 8, sends 4 */
+    c->len = put_open(c->bytes, "abcd", 4);
+    c->stop_after = (int)c->len - 4;
+    c->replies = 0;
+  } else if (strcmp(kind, "name64") == 0 || strcmp(kind, "name65") == 0) {
+    size_t n = kind[5] == '4' ? 64 : 65;
+    memset(name, 'n', n);
+    c->len = put_open(c->bytes, name, n);
+  } else if (strcmp(kind, "nonascii") == 0) {
+    c->len = put_open(c->bytes, "caf\xc3\xa9", 5);
+  } else if (strcmp(kind, "nul") == 0) {
+    c->len = put_open(c->bytes, "read\0only", 9);
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
+static int raw_connect(const char *pipe, shmb_client *c) {
+  shmb_connect_options opts = {pipe, NULL, 5000};
+  int rc;
+  memset(c, 0, sizeof(*c));
+  c->io_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if ((rc = shmb__transport_open(c, &opts)) != 0)
+    printf("connect %s\n", shmb_err_name(rc));
+  return rc;
+}
+
+static const char *hangs_up_within(shmb_client *c, unsigned ms) {
+  uint8_t extra;
+  c->timeout_ms = ms;
+  return shmb__read_all(c, &extra, 1) == SHMB_EDISCONNECTED ? "closed"
+                                                            : "open";
+}
+
+/* Reads one reply; prints its status name or "ok". */
+static int print_reply(shmb_client *c) {
+  uint8_t hdrbuf[SHMB_HEADER_SIZE], body[SHMB_MAX_PAYLOAD];
+  shmb_frame_header hdr;
+  int rc = shmb__read_all(c, hdrbuf, sizeof(hdrbuf));
+  if (rc == 0 &&
+      shmb_frame_peek(hdrbuf, sizeof(hdrbuf), sizeof(body), &hdr) < 0)
+    rc = SHMB_EPROTO;
+  if (rc == 0)
+    rc = shmb__read_all(c, body, hdr.length);
+  if (rc != 0) {
+    printf("io-%s ", shmb_err_name(rc));
+    return rc;
+  }
+  rc = shmb_reply_status_code(body, hdr.length, NULL, 0);
+  printf("%s(id %u) ", rc == 0 ? "ok" : shmb_err_name(rc),
+         (unsigned)hdr.request_id);
+  return 0;
+}
+
+static int frame(const char *pipe, const char *kind) {
+  shmb_client c;
+  crafted f;
+  size_t end;
+  int rc = 0;
+
+  if (craft(kind, &f) != 0) {
+    fprintf(stderr, "hostile: unknown frame kind '%s'\n", kind);
+    return 2;
+  }
+  if (raw_connect(pipe, &c) != 0)
+    return 1;
+  end = f.stop_after ? (size_t)f.stop_after : f.len;
+  for (size_t i = 0; i < end && rc == 0; i += f.one_byte ? 1 : end - i)
+    rc = shmb__write_all(&c, f.bytes + i, f.one_byte ? 1 : end - i);
+  for (int i = 0; i < f.replies && rc == 0; i++)
+    rc = print_reply(&c);
+  /* After an error the service hangs up; after a truncated frame it waits
+   * until client_timeout (the scripts set it short). */
+  printf("%s\n", hangs_up_within(&c, f.replies ? 2000 : 5000));
+  CloseHandle(c.pipe);
+  return 0;
+}
+
+static int idle(const char *pipe, const char *ms) {
+  shmb_client c;
+  if (raw_connect(pipe, &c) != 0)
+    return 1;
+  printf("%s\n", hangs_up_within(&c, (unsigned)strtoul(ms, NULL, 10)));
+  CloseHandle(c.pipe);
+  return 0;
+}
+
+static int slow(const char *pipe) {
+  shmb_client c;
+  crafted f;
+  size_t i;
+  craft("name64", &f);
+  if (raw_connect(pipe, &c) != 0)
+    return 1;
+  for (i = 0; i < f.len; i++) {
+    if (shmb__write_all(&c, f.bytes + i, 1) != 0)
+      break;
+    Sleep(1000);
+  }
+  if (i < f.len)
+    printf("closed after %zu bytes\n", i);
+  else
+    printf("answered\n");
+  CloseHandle(c.pipe);
+  return 0;
+}
+
+static int squat(const char *pipe, const char *ms) {
+  wchar_t *w = shmb__wide_from_utf8(pipe);
+  HANDLE h = CreateNamedPipeW(w, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_WAIT,
+                              PIPE_UNLIMITED_INSTANCES, 4096, 4096, 0, NULL);
+  char buf[4096];
+  DWORD got, total = 0;
+  free(w);
+  if (h == INVALID_HANDLE_VALUE) {
+    printf("error %lu\n", (unsigned long)GetLastError());
+    return 1;
+  }
+  printf("listening\n");
+  fflush(stdout);
+  /* Blocks until a client comes; the script always sends one (or kills us
+   * after MS via its own timeout). */
+  (void)ms;
+  if (ConnectNamedPipe(h, NULL) || GetLastError() == ERROR_PIPE_CONNECTED)
+    while (ReadFile(h, buf, sizeof(buf), &got, NULL) && got > 0)
+      total += got;
+  printf("received %lu bytes\n", (unsigned long)total);
+  CloseHandle(h);
+  return 0;
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+typedef struct load_job {
+  const char *pipe, *name;
+  unsigned cycles;
+  unsigned errors;
+  int first_error;
+  HANDLE thread;
+} load_job;
+
+static DWORD WINAPI load_thread(void *arg) {
+  load_job *j = arg;
+  shmb_connect_options opts = {j->pipe, NULL, 20000};
+  for (unsigned i = 0; i < j->cycles; i++) {
+    shmb_client *c;
+    shmb_section *s;
+    int rc = shmb_connect(&opts, &c);
+    if (rc == 0) {
+      if ((rc = shmb_open(c, j->name, SHMB_ACCESS_READ, &s)) == 0) {
+        volatile const char *p = shmb_section_data(s);
+        (void)p[0];
+        shmb_close(s);
+      }
+      shmb_disconnect(c);
+    }
+    if (rc != 0 && j->errors++ == 0)
+      j->first_error = rc;
+  }
+  return 0;
+}
+
+static int load(const char *pipe, const char *name, unsigned clients,
+                unsigned cycles) {
+  load_job *jobs = calloc(clients, sizeof(*jobs));
+  LARGE_INTEGER f, t0, t1;
+  unsigned errors = 0;
+  int first = 0;
+
+  if (!jobs)
+    return 1;
+  QueryPerformanceFrequency(&f);
+  QueryPerformanceCounter(&t0);
+  for (unsigned i = 0; i < clients; i++) {
+    jobs[i] = (load_job){pipe, name, cycles, 0, 0, NULL};
+    jobs[i].thread = CreateThread(NULL, 0, load_thread, &jobs[i], 0, NULL);
+  }
+  for (unsigned i = 0; i < clients; i++) {
+    WaitForSingleObject(jobs[i].thread, INFINITE);
+    CloseHandle(jobs[i].thread);
+    errors += jobs[i].errors;
+    if (!first && jobs[i].errors)
+      first = jobs[i].first_error;
+  }
+  QueryPerformanceCounter(&t1);
+  printf("cycles=%u errors=%u seconds=%.2f first_error=%s\n", clients * cycles,
+         errors, (double)(t1.QuadPart - t0.QuadPart) / (double)f.QuadPart,
+         first ? shmb_err_name(first) : "none");
+  free(jobs);
+  return 0;
+}
+
+static int procinfo(const char *pid) {
+  HANDLE p = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE,
+                         (DWORD)strtoul(pid, NULL, 10));
+  PROCESS_MEMORY_COUNTERS_EX pmc;
+  DWORD handles = 0;
+  if (!p || !GetProcessHandleCount(p, &handles) ||
+      !GetProcessMemoryInfo(p, (PROCESS_MEMORY_COUNTERS *)&pmc, sizeof(pmc))) {
+    printf("error %lu\n", (unsigned long)GetLastError());
+    return 1;
+  }
+  printf("handles=%lu private_kib=%llu\n", (unsigned long)handles,
+         (unsigned long long)pmc.PrivateUsage / 1024);
+  CloseHandle(p);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "frame") == 0)
+    return frame(argv[2], argv[3]);
+  if (argc == 4 && strcmp(argv[1], "idle") == 0)
+    return idle(argv[2], argv[3]);
+  if (argc == 3 && strcmp(argv[1], "slow") == 0)
+    return slow(argv[2]);
+  if (argc == 4 && strcmp(argv[1], "squat") == 0)
+    return squat(argv[2], argv[3]);
+  if (argc == 6 && strcmp(argv[1], "load") == 0)
+    return load(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10),
+                (unsigned)strtoul(argv[5], NULL, 10));
+  if (argc == 3 && strcmp(argv[1], "procinfo") == 0)
+    return procinfo(argv[2]);
+  fprintf(stderr, "usage: hostile frame PIPE KIND | idle PIPE MS | slow PIPE "
+                  "| squat PIPE MS | load PIPE NAME CLIENTS CYCLES | "
+                  "procinfo PID\n");
+  return 2;
+}
