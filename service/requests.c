@@ -8,6 +8,7 @@
 #include "requests.h"
 
 #include <inttypes.h>
+#include <psapi.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,11 +84,26 @@ static int on_open(svc *s, const svc_caller *who, unsigned long pid,
                                 sec->object, out, outlen);
 }
 
+/* The service's own footprint, for leak checks and benchmarks. */
+static void footprint(uint64_t *handles, uint64_t *private_kib) {
+  PROCESS_MEMORY_COUNTERS_EX pmc;
+  DWORD n = 0;
+  GetProcessHandleCount(GetCurrentProcess(), &n);
+  *handles = n;
+  *private_kib = 0;
+  if (GetProcessMemoryInfo(GetCurrentProcess(), (PROCESS_MEMORY_COUNTERS *)&pmc,
+                           sizeof(pmc)))
+    *private_kib = pmc.PrivateUsage / 1024;
+}
+
 static int on_status(svc *s, const shmb_request *req, uint8_t **out,
                      size_t *outlen) {
   shmb_frame_buf b;
   char v[64];
   const svc_counters *k = &s->counters;
+  uint64_t handles, private_kib;
+
+  footprint(&handles, &private_kib);
   const struct {
     const char *key;
     uint64_t value;
@@ -104,6 +120,8 @@ static int on_status(svc *s, const shmb_request *req, uint8_t **out,
       {"timeouts", k->timeouts},
       {"reloads", k->reloads},
       {"reloads_failed", k->reloads_failed},
+      {"handles", handles},
+      {"private_kib", private_kib},
   };
 
   shmb_status_reply_start(&b, req->hdr.request_id);

@@ -16,6 +16,10 @@
  *                             as `sc control SERVICE paramchange` would
  *   writefile PATH            open PATH for writing: "ok" or "error N"
  *   rename PATH NEW           MoveFileW(PATH, NEW): "ok" or "error N"
+ *   reconnect PIPE NAME FILE  map NAME, wait until FILE exists (the test
+ *                             has killed and restarted the service), then
+ *                             print what the old client gets, the view's
+ *                             text, and the object a new connection gets
  *   setsddl PATH SDDL         put SDDL's DACL on a file or folder (protected)
  *   getsddl PATH              print a file's owner and DACL as SDDL
  */
@@ -88,6 +92,40 @@ static int hold(const char *pipe, const char *name, const char *file) {
            (const char *)shmb_section_data(sec));
   printf("%s\n", text);
   shmb_close(sec);
+  return 0;
+}
+
+static int reconnect(const char *pipe, const char *name, const char *file) {
+  shmb_connect_options opts = {pipe, NULL, 5000};
+  shmb_client *c;
+  shmb_section *sec;
+  shmb_section_info *list;
+  shmb_open_info info;
+  size_t n;
+  int rc;
+
+  if ((rc = shmb_connect(&opts, &c)) != 0 ||
+      (rc = shmb_open(c, name, SHMB_ACCESS_READ, &sec)) != 0) {
+    printf("error %s\n", shmb_err_name(rc));
+    return 1;
+  }
+  printf("mapped %s\n", shmb_section_object(sec));
+  fflush(stdout);
+  while (GetFileAttributesA(file) == INVALID_FILE_ATTRIBUTES)
+    Sleep(50);
+  rc = shmb_list(c, &list, &n);
+  printf("old client: %s transport=%d\n", shmb_err_name(rc),
+         shmb_err_is_transport(rc));
+  if (rc == 0)
+    shmb_free_list(list);
+  shmb_disconnect(c);
+  printf("view: %.32s\n", (const char *)shmb_section_data(sec));
+  shmb_close(sec);
+  if ((rc = shmb_connect(&opts, &c)) == 0) {
+    rc = shmb_lookup(c, name, SHMB_ACCESS_READ, &info);
+    shmb_disconnect(c);
+  }
+  printf("new object %s\n", rc == 0 ? info.object : shmb_err_name(rc));
   return 0;
 }
 
@@ -190,6 +228,8 @@ int main(int argc, char **argv) {
     return map(argv[2], argv[3]);
   if (argc == 5 && strcmp(argv[1], "hold") == 0)
     return hold(argv[2], argv[3], argv[4]);
+  if (argc == 5 && strcmp(argv[1], "reconnect") == 0)
+    return reconnect(argv[2], argv[3], argv[4]);
   if (argc == 3 && strcmp(argv[1], "paramchange") == 0)
     return paramchange(argv[2]);
   if (argc == 3 && strcmp(argv[1], "writefile") == 0)
@@ -201,7 +241,7 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "getsddl") == 0)
     return getsddl(argv[2]);
   fprintf(stderr, "usage: shmbtest whoami | map OBJECT read|write | "
-                  "hold PIPE NAME FILE | "
+                  "hold PIPE NAME FILE | reconnect PIPE NAME FILE | "
                   "paramchange SERVICE | writefile PATH | rename PATH NEW | "
                   "setsddl PATH SDDL | getsddl PATH\n");
   return 2;

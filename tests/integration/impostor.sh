@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Impostors: a process that creates the control pipe before the service
+# makes it refuse to start, naming the pipe; a client that meets a server
+# that is not the expected account refuses it and sends nothing; object
+# names never repeat across restarts (SHMB_RESTARTS, default 100).
+. "$(dirname "$0")/lib.sh"
+standard_config shmb.conf
+
+wine "$SHMB_BIN/hostile.exe" squat "$pipe" 0 >squat.out &
+squatter=$!
+wait_for 10 grep -q listening squat.out || fail "the squatter did not start: $(cat squat.out)"
+run_service_expecting 3 --console --config shmb.conf
+grep -qF "pipe $pipe already exists" out.log || fail "message: $(cat out.log)"
+pass "a pipe created before the service makes it refuse to start, naming the pipe"
+
+expect_exit 5 ctl --server-sid S-1-5-18 list
+grep -q "not the expected account" last.err || fail "message: $(cat last.err)"
+wait "$squatter"
+grep -q "received 0 bytes" squat.out || fail "the impostor got: $(cat squat.out)"
+pass "a client refuses a server that is not the expected account, and sends it nothing"
+
+restarts=${SHMB_RESTARTS:-100}
+: >names.txt
+for i in $(seq 1 "$restarts"); do
+    start_service shmb.conf
+    for s in readonly readwrite; do
+        ctl info "$s" | tr -d '\r' | sed -n 's/^object=//p' >>names.txt
+    done
+    stop_service
+    [ "$svc_status" = 0 ] || fail "restart $i: exit $svc_status"
+done
+total=$(wc -l <names.txt)
+unique=$(sort -u names.txt | wc -l)
+[ "$total" = $((2 * restarts)) ] || fail "$total names from $restarts restarts"
+[ "$unique" = "$total" ] || fail "only $unique distinct names among $total"
+pass "$total object names over $restarts restarts, all distinct"
