@@ -15,6 +15,12 @@ start)
         mkdir -p "$WINEPREFIX"
         wineboot -i >/dev/null 2>&1 </dev/null
     fi
+    # Start from no server at all: right after `wineboot -i` two
+    # services.exe can answer for the new prefix (a service made through one
+    # is unknown to the other), and `wineserver -p` does not make an already
+    # running server persistent.
+    wineserver -k >/dev/null 2>&1 </dev/null || true
+    wineserver -w >/dev/null 2>&1 </dev/null || true
     wineserver -p >/dev/null 2>&1 </dev/null &
     # Proves the server and prefix answer before any test relies on them.
     wine cmd /c exit 0 >/dev/null 2>&1 </dev/null

@@ -63,13 +63,22 @@ write_config() {
     sed "s|@PIPE@|$escaped|g" >"$1"
 }
 
-# start_service CONFIG: starts shmbrokerd and waits until it listens.
+# start_service CONFIG [OPTION...]: starts shmbrokerd and waits until it
+# listens. The log is emptied first, so a previous run's "listening" line
+# cannot be taken for this one's.
 start_service() {
-    wine "$SHMB_BIN/shmbrokerd.exe" --console --config "$1" >"$work/service.log" 2>&1 &
+    local config=$1; shift
+    : >"$work/service.log"
+    wine "$SHMB_BIN/shmbrokerd.exe" --console "$@" --config "$config" >"$work/service.log" 2>&1 &
     svc_pid=$!
     for _ in $(seq 1 200); do
         grep -q "listening on" "$work/service.log" 2>/dev/null && return 0
-        kill -0 "$svc_pid" 2>/dev/null || fail "shmbrokerd exited during start"
+        if ! kill -0 "$svc_pid" 2>/dev/null; then
+            local code=0
+            wait "$svc_pid" || code=$?
+            svc_pid=
+            fail "shmbrokerd exited ($code) during start"
+        fi
         sleep 0.1
     done
     fail "shmbrokerd did not start listening within 20 s"

@@ -25,13 +25,7 @@ grep -q "shmb.conf can be written by .*S-1-1-0" out.log || fail "start said: $(c
 pass "and makes the start fail"
 
 run_service_expecting 2 --config conf/shmb.conf --insecure-config
-start_service_insecure() {
-    wine "$SHMB_BIN/shmbrokerd.exe" --console --insecure-config --config conf/shmb.conf \
-        >"$work/service.log" 2>&1 &
-    svc_pid=$!
-    wait_for 20 grep -q "listening on" "$work/service.log" || fail "no start with --insecure-config"
-}
-start_service_insecure
+start_service conf/shmb.conf --insecure-config
 grep -q "insecure-config: NOT checking who may write" service.log || fail "no loud warning"
 stop_service
 pass "--insecure-config (console only) starts anyway, with a warning"
