@@ -14,6 +14,9 @@
 #include "log.h"
 #include "wstr.h"
 
+/* The message of messages.mc whose text is just the insertion string. */
+#define SVC_EVENT_LINE 1
+
 static SRWLOCK lock = SRWLOCK_INIT;
 static HANDLE event_source;
 static HANDLE log_file;
@@ -36,8 +39,8 @@ static void sink(int level, const char *line, void *arg) {
   AcquireSRWLockShared(&lock);
   if (event_source) {
     const char *strings[1] = {line};
-    ReportEventA(event_source, event_type(level), 0, 1, NULL, 1, 0, strings,
-                 NULL);
+    ReportEventA(event_source, event_type(level), 0, SVC_EVENT_LINE, NULL, 1,
+                 0, strings, NULL);
   } else {
     fprintf(stderr, "%s\n", line);
     fflush(stderr);
