@@ -47,7 +47,7 @@ static int fail(parser *p, const char *fmt, ...) {
   return SHMB_ECONFIG;
 }
 
-static char *trim(char *s) {
+char *shmb__trim_blanks(char *s) {
   char *end;
   while (*s == ' ' || *s == '\t')
     s++;
@@ -349,7 +349,7 @@ static int header(parser *p, char *h) {
   if (len < 2 || h[len - 1] != ']')
     return fail(p, "header must end with ']'");
   h[len - 1] = '\0';
-  h = trim(h + 1);
+  h = shmb__trim_blanks(h + 1);
   if (strcmp(h, "service") == 0) {
     if (p->service_header_seen)
       return fail(p, "[service] given twice");
@@ -360,7 +360,7 @@ static int header(parser *p, char *h) {
   if (strncmp(h, "section", 7) != 0 || (h[7] != ' ' && h[7] != '\t'))
     return fail(p, "unknown header [%s]: expected [service] or [section NAME]",
                 h);
-  name = trim(h + 7);
+  name = shmb__trim_blanks(h + 7);
   if (!shmb_name_valid(name, strlen(name)))
     return fail(p, "invalid section name '%s': use 1 to %d of A-Z a-z 0-9 . "
                    "_ -", name, SHMB_NAME_MAX);
@@ -385,21 +385,21 @@ static int header(parser *p, char *h) {
 static int line_(parser *p, char *s) {
   char *eq, *key, *val;
 
-  s = trim(s);
+  s = shmb__trim_blanks(s);
   if (*s == '\0' || *s == ';' || *s == '#')
     return 0;
   if (*s == '[') {
     cut_comment(s);
-    return header(p, trim(s));
+    return header(p, shmb__trim_blanks(s));
   }
   eq = strchr(s, '=');
   if (!eq)
     return fail(p, "expected 'key = value', a [header] or a comment");
   *eq = '\0';
-  key = trim(s);
+  key = shmb__trim_blanks(s);
   val = eq + 1;
   cut_comment(val);
-  val = trim(val);
+  val = shmb__trim_blanks(val);
   if (*key == '\0')
     return fail(p, "missing key before '='");
   if (*val == '\0')

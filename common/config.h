@@ -68,4 +68,8 @@ const shmb_section_config *shmb_config_find(const shmb_config *cfg,
 int shmb_parse_size(const char *s, uint64_t *out);
 int shmb_parse_duration_ms(const char *s, unsigned *out);
 
+/* Strips leading and trailing spaces and tabs in place: cuts s's tail and
+ * returns a pointer into s past its head. Internal (config and grants). */
+char *shmb__trim_blanks(char *s);
+
 #endif /* SHMB_COMMON_CONFIG_H */

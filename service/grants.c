@@ -199,16 +199,6 @@ static int add_entry(const char *entry, unsigned line, PSID *sids,
   return 0;
 }
 
-static char *trim(char *s) {
-  char *end;
-  while (*s == ' ' || *s == '\t')
-    s++;
-  end = s + strlen(s);
-  while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-    *--end = '\0';
-  return s;
-}
-
 int svc_accounts_resolve(const char *list, unsigned line, PSID **sids,
                          size_t *count, char *err, size_t errlen) {
   size_t cap = 1, n = 0, len;
@@ -235,7 +225,7 @@ int svc_accounts_resolve(const char *list, unsigned line, PSID **sids,
     next = comma ? comma + 1 : NULL;
     if (comma)
       *comma = '\0';
-    rc = add_entry(trim(entry), line, out, &n, err, errlen);
+    rc = add_entry(shmb__trim_blanks(entry), line, out, &n, err, errlen);
   }
   if (rc != 0) {
     svc_accounts_free(out, n);

@@ -30,51 +30,10 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "protocol.h"
+#include "winutil.h"
 
 #define CLIENT_RIGHTS (SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE)
 #define DANGEROUS_RIGHTS (WRITE_DAC | WRITE_OWNER | DELETE)
-
-/* The SID this process runs as, as a string (free()). */
-static char *self_sid_text(void) {
-  PSID sid = NULL;
-  char *s;
-  ck_assert_int_eq(svc_self_sid(&sid), 0);
-  s = svc_sid_string(sid);
-  LocalFree(sid);
-  ck_assert_ptr_nonnull(s);
-  ck_assert_msg(strncmp(s, "S-1-", 4) == 0, "odd SID string '%s'", s);
-  return s;
-}
-
-/* Copies tmpl to out with every "{me}" replaced by me (the SDDL templates
- * below name the test user that way; its SID is only known at run time). */
-static void with_sid(const char *tmpl, const char *me, char *out, size_t n) {
-  size_t len = 0, mlen = strlen(me);
-  while (*tmpl) {
-    if (strncmp(tmpl, "{me}", 4) == 0) {
-      ck_assert_msg(len + mlen < n, "template too long");
-      memcpy(out + len, me, mlen);
-      len += mlen;
-      tmpl += 4;
-    } else {
-      ck_assert_msg(len + 1 < n, "template too long");
-      out[len++] = *tmpl++;
-    }
-  }
-  out[len] = '\0';
-}
-
-/* svc_sd_from_sddl that must succeed. */
-static PSECURITY_DESCRIPTOR sd_ok(const char *sddl) {
-  PSECURITY_DESCRIPTOR sd = NULL;
-  char err[512] = "";
-  int rc = svc_sd_from_sddl(sddl, &sd, NULL, err, sizeof(err));
-  ck_assert_msg(rc == 0, "svc_sd_from_sddl(\"%s\") = %s: %s", sddl,
-                shmb_err_name(rc), err);
-  ck_assert_ptr_nonnull(sd);
-  ck_assert(IsValidSecurityDescriptor(sd));
-  return sd;
-}
 
 /* svc_sd_from_sddl that must refuse with SHMB_ECONFIG, a message holding
  * `expect`, and no descriptor. */
@@ -149,15 +108,6 @@ static ACCESS_MASK only_ace_for(PACL acl, BYTE type, WELL_KNOWN_SID_TYPE who) {
   return mask;
 }
 
-static int sid_is_self(PSID sid) {
-  PSID self = NULL;
-  int eq;
-  ck_assert_int_eq(svc_self_sid(&self), 0);
-  eq = EqualSid(sid, self) != 0;
-  LocalFree(self);
-  return eq;
-}
-
 static int sd_is_protected(PSECURITY_DESCRIPTOR sd) {
   SECURITY_DESCRIPTOR_CONTROL control = 0;
   DWORD revision;
@@ -169,7 +119,7 @@ static int sd_is_protected(PSECURITY_DESCRIPTOR sd) {
 
 START_TEST(test_descriptor_owner_group_are_self) {
   /* The administrator's O: and G: are replaced, not trusted. */
-  PSECURITY_DESCRIPTOR sd = sd_ok("O:BAG:BAD:(A;;GR;;;AU)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("O:BAG:BAD:(A;;GR;;;AU)");
   PSID owner = NULL, group = NULL;
   BOOL defaulted;
 
@@ -177,8 +127,8 @@ START_TEST(test_descriptor_owner_group_are_self) {
   ck_assert(GetSecurityDescriptorGroup(sd, &group, &defaulted));
   ck_assert_ptr_nonnull(owner);
   ck_assert_ptr_nonnull(group);
-  ck_assert_msg(sid_is_self(owner), "owner is not the process's own SID");
-  ck_assert_msg(sid_is_self(group), "group is not the process's own SID");
+  ck_assert_msg(test_sid_is_self(owner), "owner is not the process's own SID");
+  ck_assert_msg(test_sid_is_self(group), "group is not the process's own SID");
   ck_assert_msg(!IsWellKnownSid(owner, WinBuiltinAdministratorsSid),
                 "the SDDL's O:BA survived");
   ck_assert_msg(sd_is_protected(sd), "DACL is not protected");
@@ -188,14 +138,14 @@ END_TEST
 
 START_TEST(test_descriptor_owner_added_when_absent) {
   /* Without O: and G:, AccessCheck would fail (1338): they must be set. */
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GR;;;AU)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("D:(A;;GR;;;AU)");
   PSID owner = NULL, group = NULL;
   BOOL defaulted;
 
   ck_assert(GetSecurityDescriptorOwner(sd, &owner, &defaulted));
   ck_assert(GetSecurityDescriptorGroup(sd, &group, &defaulted));
-  ck_assert_msg(owner && sid_is_self(owner), "owner missing or not self");
-  ck_assert_msg(group && sid_is_self(group), "group missing or not self");
+  ck_assert_msg(owner && test_sid_is_self(owner), "owner missing or not self");
+  ck_assert_msg(group && test_sid_is_self(group), "group missing or not self");
   ck_assert(sd_is_protected(sd));
   LocalFree(sd);
 }
@@ -204,7 +154,7 @@ END_TEST
 START_TEST(test_descriptor_normalised_text) {
   /* The normalised SDDL (for the log) describes the same descriptor. */
   PSECURITY_DESCRIPTOR sd = NULL;
-  char *normalised = NULL, *me = self_sid_text();
+  char *normalised = NULL, *me = test_self_sid_text();
   char err[512] = "", owner[512];
   int rc = svc_sd_from_sddl("D:(A;;GA;;;AU)", &sd, &normalised, err,
                             sizeof(err));
@@ -227,7 +177,7 @@ START_TEST(test_descriptor_normalised_text) {
 END_TEST
 
 START_TEST(test_descriptor_generic_all_narrowed) {
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GA;;;AU)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("D:(A;;GA;;;AU)");
   PACL dacl = dacl_of(sd);
   ace_view v;
 
@@ -250,7 +200,7 @@ START_TEST(test_descriptor_specific_all_access_narrowed) {
       "D:(A;;0x1FFFFFFF;;;AU)",
   };
   for (size_t i = 0; i < sizeof(sddls) / sizeof(sddls[0]); i++) {
-    PSECURITY_DESCRIPTOR sd = sd_ok(sddls[i]);
+    PSECURITY_DESCRIPTOR sd = test_sd_ok(sddls[i]);
     ACCESS_MASK m = only_ace_for(dacl_of(sd), ACCESS_ALLOWED_ACE_TYPE,
                                  WinAuthenticatedUserSid);
     ck_assert_msg(m == CLIENT_RIGHTS, "%s: mask 0x%lx, expected 0x%lx",
@@ -261,7 +211,7 @@ START_TEST(test_descriptor_specific_all_access_narrowed) {
 END_TEST
 
 START_TEST(test_descriptor_generic_read_maps_to_query_read) {
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GR;;;AU)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("D:(A;;GR;;;AU)");
   ACCESS_MASK m = only_ace_for(dacl_of(sd), ACCESS_ALLOWED_ACE_TYPE,
                                WinAuthenticatedUserSid);
   ck_assert_uint_eq(m, SECTION_QUERY | SECTION_MAP_READ);
@@ -270,7 +220,7 @@ START_TEST(test_descriptor_generic_read_maps_to_query_read) {
 END_TEST
 
 START_TEST(test_descriptor_generic_write_maps_to_map_write) {
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GW;;;AU)(A;;GRGW;;;BA)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("D:(A;;GW;;;AU)(A;;GRGW;;;BA)");
   PACL dacl = dacl_of(sd);
   ck_assert_uint_eq(only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE,
                                  WinAuthenticatedUserSid),
@@ -286,8 +236,8 @@ START_TEST(test_descriptor_dangerous_rights_never_allowed) {
   /* SD = DELETE, WD = WRITE_DAC, WO = WRITE_OWNER, RC = READ_CONTROL. An
    * ACE with nothing but those grants a client nothing and disappears. */
   PSECURITY_DESCRIPTOR sd =
-      sd_ok("D:(A;;GA;;;BA)(A;;WDWOSD;;;AU)(A;;GRWDWOSDRC;;;WD)"
-            "(A;;0xF0000;;;IU)");
+      test_sd_ok("D:(A;;GA;;;BA)(A;;WDWOSD;;;AU)(A;;GRWDWOSDRC;;;WD)"
+                 "(A;;0xF0000;;;IU)");
   PACL dacl = dacl_of(sd);
   DWORD n = ace_count(dacl);
 
@@ -314,7 +264,7 @@ START_TEST(test_descriptor_deny_aces_kept) {
   /* Deny ACEs keep everything they deny (generic bits mapped), including
    * rights a client could never be granted, and keep their place. */
   PSECURITY_DESCRIPTOR sd =
-      sd_ok("D:(D;;GW;;;NU)(D;;WDWOSD;;;WD)(A;;GA;;;AU)");
+      test_sd_ok("D:(D;;GW;;;NU)(D;;WDWOSD;;;WD)(A;;GA;;;AU)");
   PACL dacl = dacl_of(sd);
   ace_view v;
 
@@ -335,7 +285,7 @@ START_TEST(test_descriptor_deny_aces_kept) {
 END_TEST
 
 START_TEST(test_descriptor_deny_generic_all_is_total) {
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:(D;;GA;;;NU)(A;;GR;;;AU)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("D:(D;;GA;;;NU)(A;;GR;;;AU)");
   ACCESS_MASK m =
       only_ace_for(dacl_of(sd), ACCESS_DENIED_ACE_TYPE, WinNetworkSid);
   ck_assert_msg((m & SECTION_ALL_ACCESS) == SECTION_ALL_ACCESS,
@@ -348,7 +298,7 @@ END_TEST
 
 START_TEST(test_descriptor_execute_only_allow_dropped) {
   PSECURITY_DESCRIPTOR sd =
-      sd_ok("D:(A;;GX;;;AU)(A;;0x8;;;IU)(A;;GR;;;BA)");
+      test_sd_ok("D:(A;;GX;;;AU)(A;;0x8;;;IU)(A;;GR;;;BA)");
   PACL dacl = dacl_of(sd);
   ace_view v;
 
@@ -361,7 +311,7 @@ START_TEST(test_descriptor_execute_only_allow_dropped) {
 END_TEST
 
 START_TEST(test_descriptor_execute_stripped_from_allow) {
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;;GRGX;;;AU)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("D:(A;;GRGX;;;AU)");
   ACCESS_MASK m = only_ace_for(dacl_of(sd), ACCESS_ALLOWED_ACE_TYPE,
                                WinAuthenticatedUserSid);
   ck_assert_uint_eq(m & SECTION_MAP_EXECUTE, 0);
@@ -372,7 +322,7 @@ END_TEST
 
 START_TEST(test_descriptor_inherit_only_dropped) {
   /* An inherit-only ACE does not apply to the section itself. */
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:(A;OICIIO;GA;;;AU)(A;;GR;;;BA)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("D:(A;OICIIO;GA;;;AU)(A;;GR;;;BA)");
   PACL dacl = dacl_of(sd);
   ck_assert_uint_eq(ace_count(dacl), 1);
   ck_assert(IsWellKnownSid(ace_at(dacl, 0).sid, WinBuiltinAdministratorsSid));
@@ -497,7 +447,7 @@ START_TEST(test_descriptor_pipe_owner_self) {
   ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
   ck_assert(IsValidSecurityDescriptor(sd));
   ck_assert(GetSecurityDescriptorOwner(sd, &owner, &defaulted));
-  ck_assert_msg(owner && sid_is_self(owner), "pipe owner is not self");
+  ck_assert_msg(owner && test_sid_is_self(owner), "pipe owner is not self");
   ck_assert(sd_is_protected(sd));
   LocalFree(sd);
 }
@@ -558,37 +508,14 @@ END_TEST
 
 /* ----- svc_access_granted ----- */
 
-/* A caller built from this process's token, as svc_caller_identify would
- * build it from a pipe client: an identification-level impersonation
- * token. */
-static void caller_from_self(svc_caller *c) {
-  HANDLE primary = NULL;
-  char *me = self_sid_text();
-
-  memset(c, 0, sizeof(*c));
-  ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY,
-                             &primary));
-  ck_assert_msg(DuplicateToken(primary, SecurityIdentification, &c->token),
-                "DuplicateToken: Win32 error %lu",
-                (unsigned long)GetLastError());
-  CloseHandle(primary);
-  snprintf(c->sid, sizeof(c->sid), "%s", me);
-  free(me);
-}
-
 /* svc_access_granted for this process's token against an SDDL template
  * ("{me}" is the token's user SID), normalised as the service would. */
 static uint32_t granted_for(const char *tmpl) {
-  char *me = self_sid_text();
-  char sddl[1024];
-  PSECURITY_DESCRIPTOR sd;
+  PSECURITY_DESCRIPTOR sd = test_sd_for(tmpl);
   svc_caller c;
   uint32_t wire;
 
-  with_sid(tmpl, me, sddl, sizeof(sddl));
-  free(me);
-  sd = sd_ok(sddl);
-  caller_from_self(&c);
+  test_caller_from_self(&c);
   wire = svc_access_granted(&c, sd);
   svc_caller_release(&c);
   ck_assert_ptr_null(c.token);
@@ -641,7 +568,7 @@ START_TEST(test_descriptor_deny_after_allow_refused) {
 END_TEST
 
 START_TEST(test_access_no_token_gives_nothing) {
-  PSECURITY_DESCRIPTOR sd = sd_ok("D:P(A;;GA;;;WD)");
+  PSECURITY_DESCRIPTOR sd = test_sd_ok("D:P(A;;GA;;;WD)");
   svc_caller c;
   memset(&c, 0, sizeof(c));
   ck_assert_uint_eq(svc_access_granted(&c, sd), 0);
@@ -652,7 +579,7 @@ END_TEST
 START_TEST(test_access_check_failure_gives_nothing) {
   /* A descriptor without owner and group makes AccessCheck fail (1338);
    * the answer must be "nothing", although the DACL grants everything. */
-  char *me = self_sid_text();
+  char *me = test_self_sid_text();
   char sddl[512];
   wchar_t wsddl[512];
   PSECURITY_DESCRIPTOR raw = NULL;
@@ -663,7 +590,7 @@ START_TEST(test_access_check_failure_gives_nothing) {
   ck_assert(MultiByteToWideChar(CP_UTF8, 0, sddl, -1, wsddl, 512) > 0);
   ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(
       wsddl, SDDL_REVISION_1, &raw, NULL));
-  caller_from_self(&c);
+  test_caller_from_self(&c);
   ck_assert_uint_eq(svc_access_granted(&c, raw), 0);
   svc_caller_release(&c);
   LocalFree(raw);

@@ -31,20 +31,11 @@
 #include "errors.h"
 #include "grants.h"
 #include "protocol.h"
+#include "winutil.h"
 
 #define LINE 7
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char *self_sid_text(void) {
-  PSID sid = NULL;
-  char *s;
-  ck_assert_int_eq(svc_self_sid(&sid), 0);
-  s = svc_sid_string(sid);
-  LocalFree(sid);
-  ck_assert_ptr_nonnull(s);
-  return s;
-}
 
 /* "DOMAIN\user" of this process's account, as Windows names it (free()). */
 static char *self_account_name(void) {
@@ -67,15 +58,6 @@ static char *self_account_name(void) {
   ck_assert_int_gt(WideCharToMultiByte(CP_UTF8, 0, full, -1, s, 1040, NULL,
                                        NULL), 0);
   return s;
-}
-
-static int is_self(PSID sid) {
-  PSID self = NULL;
-  int eq;
-  ck_assert_int_eq(svc_self_sid(&self), 0);
-  eq = EqualSid(sid, self) != 0;
-  LocalFree(self);
-  return eq;
 }
 
 /* svc_accounts_resolve that must succeed with `expect` SIDs. */
@@ -136,7 +118,7 @@ static shmb_section_config section(const char *read, const char *write) {
 /* svc_grants_sddl then svc_sd_from_sddl, both of which must succeed. */
 static PSECURITY_DESCRIPTOR grants_sd(const char *read, const char *write) {
   shmb_section_config sc = section(read, write);
-  PSECURITY_DESCRIPTOR sd = NULL;
+  PSECURITY_DESCRIPTOR sd;
   char *sddl = NULL, err[512] = "";
   int rc = svc_grants_sddl(&sc, &sddl, err, sizeof(err));
 
@@ -146,9 +128,7 @@ static PSECURITY_DESCRIPTOR grants_sd(const char *read, const char *write) {
   ck_assert_ptr_nonnull(sddl);
   ck_assert_msg(strncmp(sddl, "D:P(", 4) == 0, "sddl '%s'", sddl);
   ck_assert_msg(!strstr(sddl, "O:") && !strstr(sddl, "G:"), "sddl '%s'", sddl);
-  rc = svc_sd_from_sddl(sddl, &sd, NULL, err, sizeof(err));
-  ck_assert_msg(rc == 0, "svc_sd_from_sddl(\"%s\") = %s: %s", sddl,
-                shmb_err_name(rc), err);
+  sd = test_sd_ok(sddl);
   free(sddl);
   return sd;
 }
@@ -205,24 +185,11 @@ static void grants_refused(const char *read, const char *write,
                 "'%s' lacks '%s' or '%s'", err, needle1, needle2);
 }
 
-/* This process's token, as svc_caller_identify would take a client's. */
-static void caller_from_self(svc_caller *c) {
-  HANDLE primary = NULL;
-  char *me = self_sid_text();
-  memset(c, 0, sizeof(*c));
-  ck_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY,
-                             &primary));
-  ck_assert(DuplicateToken(primary, SecurityIdentification, &c->token));
-  CloseHandle(primary);
-  snprintf(c->sid, sizeof(c->sid), "%s", me);
-  free(me);
-}
-
 static uint32_t granted(const char *read, const char *write) {
   PSECURITY_DESCRIPTOR sd = grants_sd(read, write);
   svc_caller c;
   uint32_t wire;
-  caller_from_self(&c);
+  test_caller_from_self(&c);
   wire = svc_access_granted(&c, sd);
   svc_caller_release(&c);
   LocalFree(sd);
@@ -232,7 +199,7 @@ static uint32_t granted(const char *read, const char *write) {
 /* ---- svc_accounts_resolve: what resolves ----------------------------------- */
 
 START_TEST(test_grants_sid_strings) {
-  char *me = self_sid_text();
+  char *me = test_self_sid_text();
   PSID *sids = resolve_ok("S-1-5-18", 1);
   ck_assert(IsWellKnownSid(sids[0], WinLocalSystemSid));
   svc_accounts_free(sids, 1);
@@ -242,7 +209,7 @@ START_TEST(test_grants_sid_strings) {
   ck_assert(IsWellKnownSid(sids[2], WinWorldSid));
   svc_accounts_free(sids, 3);
   sids = resolve_ok(me, 1);
-  ck_assert(is_self(sids[0]));
+  ck_assert(test_sid_is_self(sids[0]));
   svc_accounts_free(sids, 1);
   free(me);
 }
@@ -295,7 +262,8 @@ END_TEST
 START_TEST(test_grants_own_account_by_name) {
   char *name = self_account_name();
   PSID *sids = resolve_ok(name, 1);
-  ck_assert_msg(is_self(sids[0]), "'%s' is not this process's account", name);
+  ck_assert_msg(test_sid_is_self(sids[0]), "'%s' is not this process's account",
+                name);
   svc_accounts_free(sids, 1);
   free(name);
 }
@@ -457,14 +425,14 @@ END_TEST
 /* ---- AccessCheck through the built descriptor ----------------------------- */
 
 START_TEST(test_grants_access_read) {
-  char *me = self_sid_text();
+  char *me = test_self_sid_text();
   ck_assert_uint_eq(granted(me, NULL), SHMB_WIRE_ACCESS_READ);
   free(me);
 }
 END_TEST
 
 START_TEST(test_grants_access_write) {
-  char *me = self_sid_text();
+  char *me = test_self_sid_text();
   ck_assert_uint_eq(granted(NULL, me),
                     SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
   ck_assert_uint_eq(granted(me, me),

@@ -28,6 +28,7 @@
 #include "errors.h"
 #include "log.h"
 #include "sections.h"
+#include "winutil.h"
 #include "wstr.h"
 
 #define HEX_DIGITS 32
@@ -36,49 +37,6 @@
 static void test_object_name(const char *tag, char out[SVC_OBJECT_NAME_MAX]) {
   snprintf(out, SVC_OBJECT_NAME_MAX, "Local\\shmb-test-%lu-%s",
            (unsigned long)GetCurrentProcessId(), tag);
-}
-
-static char *self_sid_text(void) {
-  PSID sid = NULL;
-  char *s;
-  ck_assert_int_eq(svc_self_sid(&sid), 0);
-  s = svc_sid_string(sid);
-  LocalFree(sid);
-  ck_assert_ptr_nonnull(s);
-  return s;
-}
-
-/* Copies tmpl to out with every "{me}" replaced by me (the SDDL templates
- * below name the test user that way; its SID is only known at run time). */
-static void with_sid(const char *tmpl, const char *me, char *out, size_t n) {
-  size_t len = 0, mlen = strlen(me);
-  while (*tmpl) {
-    if (strncmp(tmpl, "{me}", 4) == 0) {
-      ck_assert_msg(len + mlen < n, "template too long");
-      memcpy(out + len, me, mlen);
-      len += mlen;
-      tmpl += 4;
-    } else {
-      ck_assert_msg(len + 1 < n, "template too long");
-      out[len++] = *tmpl++;
-    }
-  }
-  out[len] = '\0';
-}
-
-/* svc_sd_from_sddl of an SDDL template that must succeed. */
-static PSECURITY_DESCRIPTOR sd_for(const char *tmpl) {
-  char *me = self_sid_text();
-  char sddl[512], err[512] = "";
-  PSECURITY_DESCRIPTOR sd = NULL;
-  int rc;
-
-  with_sid(tmpl, me, sddl, sizeof(sddl));
-  free(me);
-  rc = svc_sd_from_sddl(sddl, &sd, NULL, err, sizeof(err));
-  ck_assert_msg(rc == 0, "svc_sd_from_sddl(\"%s\") = %s: %s", sddl,
-                shmb_err_name(rc), err);
-  return sd;
 }
 
 /* OpenFileMappingW: the handle (or NULL) and, on NULL, GetLastError(). */
@@ -174,7 +132,7 @@ START_TEST(test_sections_create_squatted_name) {
   char object[SVC_OBJECT_NAME_MAX], err[512] = "";
   wchar_t *w;
   HANDLE squatter;
-  PSECURITY_DESCRIPTOR sd = sd_for("D:P(A;;GRGW;;;{me})");
+  PSECURITY_DESCRIPTOR sd = test_sd_for("D:P(A;;GRGW;;;{me})");
   svc_section sec;
   int rc;
 
@@ -207,8 +165,8 @@ START_TEST(test_sections_create_squatted_locked_name) {
   char object[SVC_OBJECT_NAME_MAX], err[512] = "";
   wchar_t *w;
   HANDLE squatter;
-  PSECURITY_DESCRIPTOR locked = sd_for("O:SYG:SYD:P(A;;GA;;;SY)");
-  PSECURITY_DESCRIPTOR sd = sd_for("D:P(A;;GRGW;;;{me})");
+  PSECURITY_DESCRIPTOR locked = test_sd_for("O:SYG:SYD:P(A;;GA;;;SY)");
+  PSECURITY_DESCRIPTOR sd = test_sd_for("D:P(A;;GRGW;;;{me})");
   SECURITY_ATTRIBUTES sa = {sizeof(sa), locked, FALSE};
   svc_section sec;
   int rc;
@@ -238,7 +196,7 @@ START_TEST(test_sections_create_name_of_other_type) {
   char object[SVC_OBJECT_NAME_MAX], err[512] = "";
   wchar_t *w;
   HANDLE event;
-  PSECURITY_DESCRIPTOR sd = sd_for("D:P(A;;GRGW;;;{me})");
+  PSECURITY_DESCRIPTOR sd = test_sd_for("D:P(A;;GRGW;;;{me})");
   svc_section sec;
   int rc;
 
@@ -261,7 +219,7 @@ END_TEST
 
 START_TEST(test_sections_create_fills_section) {
   char object[SVC_OBJECT_NAME_MAX], err[512] = "";
-  PSECURITY_DESCRIPTOR sd = sd_for("D:P(A;;GRGW;;;{me})");
+  PSECURITY_DESCRIPTOR sd = test_sd_for("D:P(A;;GRGW;;;{me})");
   svc_section sec;
   int rc;
 
@@ -281,7 +239,7 @@ END_TEST
 
 START_TEST(test_sections_read_only_descriptor_enforced) {
   char object[SVC_OBJECT_NAME_MAX], err[512] = "";
-  PSECURITY_DESCRIPTOR sd = sd_for("O:SYG:SYD:P(A;;GR;;;{me})");
+  PSECURITY_DESCRIPTOR sd = test_sd_for("O:SYG:SYD:P(A;;GR;;;{me})");
   svc_section sec;
   DWORD e;
   HANDLE h;
@@ -319,7 +277,7 @@ END_TEST
 
 START_TEST(test_sections_read_write_descriptor_enforced) {
   char object[SVC_OBJECT_NAME_MAX], err[512] = "";
-  PSECURITY_DESCRIPTOR sd = sd_for("O:SYG:SYD:P(A;;GRGW;;;{me})");
+  PSECURITY_DESCRIPTOR sd = test_sd_for("O:SYG:SYD:P(A;;GRGW;;;{me})");
   svc_section sec;
   DWORD e;
   HANDLE w, r;
@@ -357,7 +315,7 @@ END_TEST
 
 START_TEST(test_sections_system_only_descriptor_enforced) {
   char object[SVC_OBJECT_NAME_MAX], err[512] = "";
-  PSECURITY_DESCRIPTOR sd = sd_for("O:SYG:SYD:P(A;;GA;;;SY)");
+  PSECURITY_DESCRIPTOR sd = test_sd_for("O:SYG:SYD:P(A;;GA;;;SY)");
   svc_section sec;
   int rc;
 
@@ -398,13 +356,13 @@ static void capture_objects(int level, const char *line, void *arg) {
 /* A config in the Local namespace; each section's sddl is a template. */
 static shmb_config *parse_config(const char *alpha_sddl,
                                  const char *beta_sddl) {
-  char *me = self_sid_text();
+  char *me = test_self_sid_text();
   char a[256], b[256], text[2048], err[SHMB_CONFIG_ERR_MAX] = "";
   shmb_config *cfg = NULL;
   int rc;
 
-  with_sid(alpha_sddl, me, a, sizeof(a));
-  with_sid(beta_sddl, me, b, sizeof(b));
+  test_with_sid(alpha_sddl, me, a, sizeof(a));
+  test_with_sid(beta_sddl, me, b, sizeof(b));
   free(me);
   snprintf(text, sizeof(text),
            "[service]\n"
