@@ -113,9 +113,12 @@ int shmb_list(shmb_client *client, shmb_section_info **list, size_t *count) {
   if ((rc = shmb_list_reply_begin(payload, plen, &cur)) != 0)
     goto out_free_payload;
   /* calloc(0) may give NULL: always allocate at least one entry. */
-  if (cur.remaining > SHMB_MAX_PAYLOAD / sizeof(shmb_wire_list_entry) ||
-      !(v = calloc(cur.remaining ? cur.remaining : 1, sizeof(*v)))) {
-    rc = cur.remaining ? SHMB_EPROTO : SHMB_ENOMEM;
+  if (cur.remaining > SHMB_MAX_PAYLOAD / sizeof(shmb_wire_list_entry)) {
+    rc = SHMB_EPROTO; /* more entries than a frame can hold */
+    goto out_free_payload;
+  }
+  if (!(v = calloc(cur.remaining ? cur.remaining : 1, sizeof(*v)))) {
+    rc = SHMB_ENOMEM;
     goto out_free_payload;
   }
   while (cur.remaining > 0) {

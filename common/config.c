@@ -138,8 +138,8 @@ static int valid_pipe_name(const char *v) {
   if (len <= plen || len > SHMB_PIPE_NAME_MAX || strncmp(v, prefix, plen) != 0)
     return 0;
   for (const char *q = v + plen; *q; q++)
-    if (*q == ' ' || (unsigned char)*q > 0x7e)
-      return 0;
+    if ((unsigned char)*q <= ' ' || (unsigned char)*q > 0x7e)
+      return 0; /* printable ASCII only: no blanks, tabs or controls */
   return 1;
 }
 
@@ -207,8 +207,8 @@ static int service_key(parser *p, const char *key, const char *val) {
     if ((rc = once(p, &p->service_seen, 0, key)) != 0)
       return rc;
     if (!valid_pipe_name(val))
-      return fail(p, "pipe must look like \\\\.\\pipe\\NAME (no spaces, at "
-                     "most %d characters), not '%s'",
+      return fail(p, "pipe must look like \\\\.\\pipe\\NAME (printable "
+                     "ASCII, no blanks, at most %d characters), not '%s'",
                   SHMB_PIPE_NAME_MAX, val);
     free(cfg->pipe);
     if (!(cfg->pipe = dup_str(val)))

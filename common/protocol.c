@@ -277,8 +277,10 @@ int shmb_list_reply_next(shmb_cursor *c, shmb_list_item *item) {
       get_zero_u16(c) < 0 || get_u16(c, &nlen) < 0 ||
       get_bytes(c, nlen, &item->name) < 0)
     return SHMB_EPROTO;
+  /* The service lists only what the caller may at least read. */
   if (!shmb_name_valid(item->name.ptr, item->name.len) ||
-      (item->access & ~SHMB_WIRE_ACCESS_MASK) != 0)
+      (item->access & ~SHMB_WIRE_ACCESS_MASK) != 0 ||
+      !(item->access & SHMB_WIRE_ACCESS_READ))
     return SHMB_EPROTO;
   c->remaining--;
   if (c->remaining == 0 && c->left != 0)

@@ -504,7 +504,8 @@ END_TEST
 START_TEST(test_config_error_bad_pipe_name) {
   static const char *const bad[] = {
       "shmbroker", "\\\\.\\pipe\\", "\\\\.\\pipe\\a b", "\\\\server\\pipe\\x",
-      "\\\\.\\PIPE\\x", "//./pipe/x", "\\\\.\\pipe\\caf\xc3\xa9"};
+      "\\\\.\\PIPE\\x", "//./pipe/x", "\\\\.\\pipe\\caf\xc3\xa9",
+      "\\\\.\\pipe\\a\tb"};
   char text[512], name[SHMB_PIPE_NAME_MAX + 2];
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     snprintf(text, sizeof(text), "[service]\n\npipe = %s\n", bad[i]);

@@ -712,6 +712,26 @@ START_TEST(test_protocol_list_reply_one_entry) {
 }
 END_TEST
 
+START_TEST(test_protocol_list_entry_without_read_refused) {
+  /* A LIST entry the caller could not even read cannot come from a correct
+   * service: access 0 and write-only are malformed. */
+  const uint32_t bad[] = {0, SHMB_WIRE_ACCESS_WRITE};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    shmb_frame_buf b;
+    shmb_cursor c;
+    shmb_list_item it;
+    const uint8_t *p;
+    size_t plen;
+    shmb_list_reply_start(&b, 12);
+    shmb_list_reply_add(&b, "sec", 4096, bad[i]);
+    list_payload(&b, &p, &plen);
+    ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
+    ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
+    shmb_frame_discard(&b);
+  }
+}
+END_TEST
+
 START_TEST(test_protocol_list_reply_many_entries) {
   enum { N = 300 };
   shmb_frame_buf b;
@@ -723,7 +743,9 @@ START_TEST(test_protocol_list_reply_many_entries) {
   shmb_list_reply_start(&b, 12);
   for (unsigned i = 0; i < N; i++) {
     snprintf(name, sizeof(name), "sec-%03u", i);
-    shmb_list_reply_add(&b, name, ((uint64_t)i << 33) + i + 1, i % 4);
+    shmb_list_reply_add(&b, name, ((uint64_t)i << 33) + i + 1,
+                        i % 2 ? SHMB_WIRE_ACCESS_READ
+                              : SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
   }
   list_payload(&b, &p, &plen);
   ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
@@ -732,7 +754,9 @@ START_TEST(test_protocol_list_reply_many_entries) {
     snprintf(name, sizeof(name), "sec-%03u", i);
     ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
     ck_assert_uint_eq(it.size, ((uint64_t)i << 33) + i + 1);
-    ck_assert_uint_eq(it.access, i % 4);
+    ck_assert_uint_eq(it.access, i % 2 ? SHMB_WIRE_ACCESS_READ
+                                       : SHMB_WIRE_ACCESS_READ |
+                                             SHMB_WIRE_ACCESS_WRITE);
     assert_str(it.name, name);
   }
   ck_assert_uint_eq(c.left, 0);
@@ -749,7 +773,7 @@ START_TEST(test_protocol_list_reply_count_exceeds_entries) {
   size_t plen;
   shmb_list_reply_start(&b, 12);
   shmb_list_reply_add(&b, "a", 1, 1);
-  shmb_list_reply_add(&b, "b", 2, 2);
+  shmb_list_reply_add(&b, "b", 2, 3);
   ck_assert_int_eq(shmb_frame_end(&b), 0);
   plen = pllen(&b);
   p = dup_bytes(pl(&b), plen);
@@ -1188,6 +1212,7 @@ Suite *protocol_suite(void) {
   tcase_add_test(rep, test_protocol_list_reply_empty);
   tcase_add_test(rep, test_protocol_list_reply_one_entry);
   tcase_add_test(rep, test_protocol_list_reply_many_entries);
+  tcase_add_test(rep, test_protocol_list_entry_without_read_refused);
   tcase_add_test(rep, test_protocol_list_reply_count_exceeds_entries);
   tcase_add_test(rep, test_protocol_list_reply_rejects_trailing_bytes);
   tcase_add_test(rep, test_protocol_list_reply_rejects_bad_entry);

@@ -16,7 +16,7 @@ as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-packages=(cmake make pkg-config gcc clang mingw-w64 wine wine64 nsis
+packages=(cmake make pkg-config gcc clang libclang-rt-14-dev llvm mingw-w64 wine wine64 nsis
           libuv1-dev check dpkg-dev ca-certificates)
 
 install_packages() {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets everything up (packages, Windows dependencies, Wine prefix) and runs
 # the whole test suite: the native Check suites, the same under ASan/UBSan,
-# and the Windows suites and integration tests under Wine. Ends with one
-# "N passed, N failed" line over all of them; exits non-zero on any failure.
+# the two libFuzzer targets for SHMB_FUZZ_SECONDS each (default 60), and the
+# Windows suites and integration tests under Wine. Ends with one
+# "N passed, N failed" line over all of them (a fuzz target counts as one);
+# exits non-zero on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SHMB_BUILD_DIR:-$top/build}
@@ -37,6 +39,13 @@ run_ctest native
 run_ctest native-asan env CK_FORK=no ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_ctest windows
+
+echo "== fuzz"
+bash "$top/tools/fuzz.sh" 2>&1 | tee "$build/fuzz.log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+fuzz_ok=$(grep -c '^fuzz_[a-z]*: .* no crash' "$build/fuzz.log")
+passed=$((passed + fuzz_ok))
+failed=$((failed + 2 - fuzz_ok))
 
 echo
 echo "$passed passed, $failed failed"
