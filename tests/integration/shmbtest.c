@@ -71,26 +71,36 @@ static int map(const char *object, const char *mode) {
   return 0;
 }
 
-static int hold(const char *pipe, const char *name, const char *file) {
+/* Connects and maps NAME read-only; prints "error NAME" on failure. The
+ * client stays connected (*c) for callers that go on using it. */
+static int map_section(const char *pipe, const char *name, shmb_client **c,
+                       shmb_section **sec) {
   shmb_connect_options opts = {pipe, NULL, 5000};
+  int rc = shmb_connect(&opts, c);
+  if (rc == 0 && (rc = shmb_open(*c, name, SHMB_ACCESS_READ, sec)) != 0)
+    shmb_disconnect(*c);
+  if (rc != 0)
+    printf("error %s\n", shmb_err_name(rc));
+  return rc;
+}
+
+/* The test's signal to go on: a file it creates. */
+static void wait_for_file(const char *file) {
+  while (GetFileAttributesA(file) == INVALID_FILE_ATTRIBUTES)
+    Sleep(50);
+}
+
+static int hold(const char *pipe, const char *name, const char *file) {
   shmb_client *c;
   shmb_section *sec;
-  char text[65];
-  int rc;
 
-  if ((rc = shmb_connect(&opts, &c)) != 0 ||
-      (rc = shmb_open(c, name, SHMB_ACCESS_READ, &sec)) != 0) {
-    printf("error %s\n", shmb_err_name(rc));
+  if (map_section(pipe, name, &c, &sec) != 0)
     return 1;
-  }
   shmb_disconnect(c);
   printf("mapped\n");
   fflush(stdout);
-  while (GetFileAttributesA(file) == INVALID_FILE_ATTRIBUTES)
-    Sleep(50);
-  snprintf(text, sizeof(text), "%.*s", (int)sizeof(text) - 1,
-           (const char *)shmb_section_data(sec));
-  printf("%s\n", text);
+  wait_for_file(file);
+  printf("%.64s\n", (const char *)shmb_section_data(sec));
   shmb_close(sec);
   return 0;
 }
@@ -104,15 +114,11 @@ static int reconnect(const char *pipe, const char *name, const char *file) {
   size_t n;
   int rc;
 
-  if ((rc = shmb_connect(&opts, &c)) != 0 ||
-      (rc = shmb_open(c, name, SHMB_ACCESS_READ, &sec)) != 0) {
-    printf("error %s\n", shmb_err_name(rc));
+  if (map_section(pipe, name, &c, &sec) != 0)
     return 1;
-  }
   printf("mapped %s\n", shmb_section_object(sec));
   fflush(stdout);
-  while (GetFileAttributesA(file) == INVALID_FILE_ATTRIBUTES)
-    Sleep(50);
+  wait_for_file(file);
   rc = shmb_list(c, &list, &n);
   printf("old client: %s transport=%d\n", shmb_err_name(rc),
          shmb_err_is_transport(rc));
