@@ -25,8 +25,12 @@ static double ticks_per_second(void) {
   return (double)freq.QuadPart;
 }
 
-double bench_us(int64_t ticks) { return (double)ticks * 1e6 / ticks_per_second(); }
-double bench_seconds(int64_t ticks) { return (double)ticks / ticks_per_second(); }
+double bench_us(int64_t ticks) {
+  return (double)ticks * 1e6 / ticks_per_second();
+}
+double bench_seconds(int64_t ticks) {
+  return (double)ticks / ticks_per_second();
+}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -68,18 +72,29 @@ const char *bench_arg(int argc, char **argv, const char *name,
   return def;
 }
 
-static int whoami(void) {
+char *bench_user_sid(void) {
   HANDLE token;
   BYTE buf[SECURITY_MAX_SID_SIZE + sizeof(TOKEN_USER)];
   DWORD len;
-  LPSTR s;
-  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token) ||
-      !GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len) ||
+  LPSTR s = NULL;
+  char *copy;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+    return NULL;
+  if (!GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len) ||
       !ConvertSidToStringSidA(((TOKEN_USER *)buf)->User.Sid, &s))
-    return 1;
-  printf("%s\n", s);
-  LocalFree(s);
+    s = NULL;
   CloseHandle(token);
+  copy = s ? _strdup(s) : NULL;
+  LocalFree(s);
+  return copy;
+}
+
+static int whoami(void) {
+  char *sid = bench_user_sid();
+  if (!sid)
+    return 1;
+  printf("%s\n", sid);
+  free(sid);
   return 0;
 }
 

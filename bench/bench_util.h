@@ -34,8 +34,7 @@ typedef struct bench_opts {
 int bench_parse_common(int *argc, char **argv, bench_opts *o, int *exit_code);
 
 /* Value of "--name VALUE" among argv, or def. */
-const char *bench_arg(int argc, char **argv, const char *name,
-                      const char *def);
+const char *bench_arg(int argc, char **argv, const char *name, const char *def);
 
 /* The clock. */
 int64_t bench_ticks(void);
@@ -55,14 +54,17 @@ void bench_latency_header(void);
 shmb_client *bench_connect_or_die(const bench_opts *o);
 
 /* One value from the service's STATUS ("pid", "clients", ...) as an
- * unsigned integer; -1 if missing. */
+ * integer; -1 if missing. */
 long long bench_status_value(shmb_client *c, const char *key);
+
+/* The SID string of this process's user (malloc'd), or NULL. */
+char *bench_user_sid(void);
 
 /* Aborts the bench with a message when rc is not 0. */
 void bench_check(int rc, const char *what);
 
-/* The Markdown/"@ " helpers write to stdout; the bench's progress notes go
- * to stderr so that a long run shows it is alive. */
+/* A progress note on stderr ("[bench] ..."), so that a long run shows it
+ * is alive without mixing into the Markdown on stdout. */
 void bench_note(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
 
 #endif /* SHMB_BENCH_UTIL_H */

@@ -91,9 +91,12 @@ static void footprint(uint64_t *handles, uint64_t *private_kib) {
   GetProcessHandleCount(GetCurrentProcess(), &n);
   *handles = n;
   *private_kib = 0;
+  /* PagefileUsage is the commit charge, which Windows also reports as
+   * PrivateUsage; Wine fills only the former (from the resident anonymous
+   * memory). */
   if (GetProcessMemoryInfo(GetCurrentProcess(), (PROCESS_MEMORY_COUNTERS *)&pmc,
                            sizeof(pmc)))
-    *private_kib = pmc.PrivateUsage / 1024;
+    *private_kib = pmc.PagefileUsage / 1024;
 }
 
 static int on_status(svc *s, const shmb_request *req, uint8_t **out,
