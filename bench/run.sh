@@ -30,15 +30,10 @@ svc_pid=
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
+. "$top/tools/stop-gracefully.sh"
 stop_service() {
     [ -n "$svc_pid" ] || return 0
-    kill -INT "$svc_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$svc_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$svc_pid" 2>/dev/null || true
-    wait "$svc_pid" 2>/dev/null || true
+    stop_gracefully "$svc_pid" || true
     svc_pid=
 }
 cleanup() {

@@ -86,18 +86,13 @@ start_service() {
 
 # stop_service: Ctrl+C (Wine delivers SIGINT as CTRL_C_EVENT), then a hard
 # kill if it has not stopped within 10 s. Sets svc_status to its exit code.
+. "$(dirname "${BASH_SOURCE[0]}")/../../tools/stop-gracefully.sh"
 svc_status=
 stop_service() {
     svc_status=
     [ -n "$svc_pid" ] || return 0
-    kill -INT "$svc_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$svc_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$svc_pid" 2>/dev/null || true
     svc_status=0
-    wait "$svc_pid" 2>/dev/null || svc_status=$?
+    stop_gracefully "$svc_pid" || svc_status=$?
     svc_pid=
 }
 trap stop_service EXIT
