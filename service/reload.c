@@ -171,6 +171,9 @@ int svc_reload(svc *s, const char *why, char *msg, size_t msglen) {
   }
   apply_sections(s, cfg, &p, &t);
   apply_service(s, cfg);
+  /* A reload is a checkpoint too: file-backed data is on disk after it. */
+  for (size_t i = 0; i < s->reg->count; i++)
+    svc_section_flush(s->reg->sections[i]);
   plan_free(&p, cfg->nsections);
   LocalFree(s->admin_sd);
   s->admin_sd = admin_sd;
