@@ -3,8 +3,7 @@
 # create, start (RUNNING), query, a PARAMCHANGE reload (sent with
 # ControlService, as Wine's sc.exe has no `control`), stop (STOPPED, data
 # flushed, log_file written), restart (data still there), a config that
-# does not load (STOPPED with service-specific exit code 1), a hard kill
-# after a flush (data in the file), delete.
+# does not load (STOPPED with service-specific exit code 1), delete.
 . "$(dirname "$0")/lib.sh"
 me=$SHMBROKER_SERVER_SID
 name="shmbtest-$$"
@@ -88,16 +87,14 @@ pass "a config that does not load stops the service with service-specific exit c
 cp "$root/good.conf" "$root/shmb.conf"
 sc start "$name" >/dev/null || fail "sc start with the good config"
 wait_for 20 state_is RUNNING || fail "not RUNNING with the good config"
-printf 'before kill' | expect_exit 0 ctl write persist --offset 1000
-sleep 1.5
-pkill -KILL -f "shmbtest.$$.shmbrokerd.exe" || fail "no shmbrokerd process to kill"
-sleep 0.5
-[ "$(dd if="$root/data.bin" bs=1 skip=1000 count=11 2>/dev/null)" = "before kill" ] \
-    || fail "data.bin lacks the bytes after a hard kill"
-pass "bytes flushed before the service was killed are in the file"
-# Windows' SCM marks a killed service STOPPED (and runs its failure
-# actions); Wine's keeps reporting RUNNING, so the restart after a kill is
-# proven in console mode (file_backed.sh), not here.
+# No hard kill here: Wine's SCM keeps reporting a killed service RUNNING and
+# later stops or deletes it by a process id that the wineserver may have
+# given to another process by then (it terminated another test's service
+# once). The kill is proven in console mode (file_backed.sh, faults.sh); on
+# Windows the SCM marks a killed service STOPPED and runs its failure
+# actions.
+sc stop "$name" >/dev/null || fail "sc stop"
+wait_for 20 state_is STOPPED || fail "not STOPPED"
 
 sc delete "$name" >/dev/null || fail "sc delete"
 sc query "$name" >/dev/null 2>&1 && fail "the service still exists"
