@@ -15,15 +15,9 @@
 
 #include "config.h"
 #include "errors.h"
+#include "fuzz_check.h"
 #include "log.h"
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
 
 #define FILENAME "fuzz.conf"
 #define MAX_DURATION_MS 86400000u
