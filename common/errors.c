@@ -4,6 +4,9 @@
  */
 #include "errors.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *shmb_strerror(int err) {
   switch (err) {
   case SHMB_OK:
@@ -43,3 +46,13 @@ int shmb_err_is_transport(int err) {
                  "SHMB_" #name ": move SHMB__ERRNO_LAST below it");
 SHMB_ERRNO_MAP(XX)
 #undef XX
+
+int shmb__fail(char *err, size_t errlen, int code, const char *fmt, ...) {
+  va_list ap;
+  if (err && errlen) {
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}

@@ -6,6 +6,9 @@
 #ifndef SHMB_COMMON_ERRORS_H
 #define SHMB_COMMON_ERRORS_H
 
+#include <stddef.h>
+
+#include "log.h" /* SHMB__PRINTF */
 #include "shmb_errno.h"
 
 /* Message for a code; never NULL ("unknown error" for values not in the list). */
@@ -19,5 +22,12 @@ int shmb_err_is_transport(int err);
 /* Win32 error number (GetLastError) to our code. Takes unsigned long so that
  * this header stays free of Win32 types; defined in win/errors_win.c. */
 int shmb__from_win32(unsigned long win32_error);
+
+/* Formats a failure's message into the caller's buffer and returns code, so
+ * that every failure path reads `return shmb__fail(err, errlen, SHMB_EX,
+ * "what happened", ...)` (one helper, as Redis' anet.c has anetSetError).
+ * err may be NULL or errlen 0: then only code is returned. */
+int shmb__fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    SHMB__PRINTF(4, 5);
 
 #endif /* SHMB_COMMON_ERRORS_H */
