@@ -36,15 +36,15 @@ typedef struct parser {
 
 static int fail(parser *p, const char *fmt, ...) SHMB__PRINTF(2, 3);
 
+/* Every parse error, as "FILE:LINE: what is wrong", through shmb__fail. */
 static int fail(parser *p, const char *fmt, ...) {
+  char what[SHMB_CONFIG_ERR_MAX];
   va_list ap;
-  int n = snprintf(p->err, p->errlen, "%s:%u: ", p->file, p->line);
-  if (n >= 0 && (size_t)n < p->errlen) {
-    va_start(ap, fmt);
-    vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
-  return SHMB_ECONFIG;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  return shmb__fail(p->err, p->errlen, SHMB_ECONFIG, "%s:%u: %s", p->file,
+                    p->line, what);
 }
 
 char *shmb__trim_blanks(char *s) {
@@ -199,69 +199,97 @@ static int valid_account_list(const char *v) {
   }
 }
 
-static int service_key(parser *p, const char *key, const char *val) {
-  shmb_config *cfg = p->cfg;
-  int rc, level;
+/* [service] keys: one parser per key, found through the table below. Each
+ * runs after its key was seen once (bit = the key's index in the table). */
+static int svc_pipe(parser *p, const char *val) {
+  if (!valid_pipe_name(val))
+    return fail(p, "pipe must look like \\\\.\\pipe\\NAME (printable "
+                   "ASCII, no blanks, at most %d characters), not '%s'",
+                SHMB_PIPE_NAME_MAX, val);
+  free(p->cfg->pipe);
+  return (p->cfg->pipe = dup_str(val)) ? 0 : SHMB_ENOMEM;
+}
 
-  if (strcmp(key, "pipe") == 0) {
-    if ((rc = once(p, &p->service_seen, 0, key)) != 0)
-      return rc;
-    if (!valid_pipe_name(val))
-      return fail(p, "pipe must look like \\\\.\\pipe\\NAME (printable "
-                     "ASCII, no blanks, at most %d characters), not '%s'",
-                  SHMB_PIPE_NAME_MAX, val);
-    free(cfg->pipe);
-    if (!(cfg->pipe = dup_str(val)))
-      return SHMB_ENOMEM;
-  } else if (strcmp(key, "namespace") == 0) {
-    if ((rc = once(p, &p->service_seen, 1, key)) != 0)
-      return rc;
-    if (strcmp(val, "Global") == 0)
-      cfg->ns = SHMB_NS_GLOBAL;
-    else if (strcmp(val, "Local") == 0)
-      cfg->ns = SHMB_NS_LOCAL;
-    else
-      return fail(p, "namespace must be Global or Local, not '%s'", val);
-  } else if (strcmp(key, "log_level") == 0) {
-    if ((rc = once(p, &p->service_seen, 2, key)) != 0)
-      return rc;
-    if ((level = shmb_log_level_parse(val)) < 0)
-      return fail(p, "log_level must be error, warn, info or debug, not '%s'",
-                  val);
-    cfg->log_level = level;
-  } else if (strcmp(key, "max_clients") == 0) {
-    char *end;
-    unsigned long n;
-    if ((rc = once(p, &p->service_seen, 3, key)) != 0)
-      return rc;
-    errno = 0;
-    n = strtoul(val, &end, 10);
-    if (!(*val >= '0' && *val <= '9') || *end || errno || n < 1 || n > 65536)
-      return fail(p, "max_clients must be a number from 1 to 65536, not '%s'",
-                  val);
-    cfg->max_clients = (unsigned)n;
-  } else if (strcmp(key, "client_timeout") == 0) {
-    if ((rc = once(p, &p->service_seen, 4, key)) != 0)
-      return rc;
-    if (shmb_parse_duration_ms(val, &cfg->client_timeout_ms) != 0)
-      return fail(p, "client_timeout must be a duration such as 500ms, 30s "
-                     "or 2min (at most a day), not '%s'", val);
-  } else if (strcmp(key, "log_file") == 0) {
-    if (!absolute_windows_path(val))
-      return fail(p, "log_file must be an absolute path such as "
-                     "C:\\ProgramData\\shmbroker\\shmbroker.log, not '%s'",
-                  val);
-    return set_str(p, &p->service_seen, 5, key, val, &cfg->log_file, NULL);
-  } else if (strcmp(key, "admins") == 0) {
-    if (!valid_account_list(val))
-      return fail(p, "admins must be a comma-separated list of accounts "
-                     "with no empty entry, not '%s'", val);
-    return set_str(p, &p->service_seen, 6, key, val, &cfg->admins,
-                   &cfg->admins_line);
-  } else {
-    return fail(p, "unknown key '%s' in [service]", key);
-  }
+static int svc_namespace(parser *p, const char *val) {
+  if (strcmp(val, "Global") == 0)
+    p->cfg->ns = SHMB_NS_GLOBAL;
+  else if (strcmp(val, "Local") == 0)
+    p->cfg->ns = SHMB_NS_LOCAL;
+  else
+    return fail(p, "namespace must be Global or Local, not '%s'", val);
   return 0;
+}
+
+static int svc_log_level(parser *p, const char *val) {
+  int level = shmb_log_level_parse(val);
+  if (level < 0)
+    return fail(p, "log_level must be error, warn, info or debug, not '%s'",
+                val);
+  p->cfg->log_level = level;
+  return 0;
+}
+
+static int svc_max_clients(parser *p, const char *val) {
+  char *end;
+  unsigned long n;
+  errno = 0;
+  n = strtoul(val, &end, 10);
+  if (!(*val >= '0' && *val <= '9') || *end || errno || n < 1 || n > 65536)
+    return fail(p, "max_clients must be a number from 1 to 65536, not '%s'",
+                val);
+  p->cfg->max_clients = (unsigned)n;
+  return 0;
+}
+
+static int svc_client_timeout(parser *p, const char *val) {
+  if (shmb_parse_duration_ms(val, &p->cfg->client_timeout_ms) != 0)
+    return fail(p, "client_timeout must be a duration such as 500ms, 30s "
+                   "or 2min (at most a day), not '%s'", val);
+  return 0;
+}
+
+static int svc_log_file(parser *p, const char *val) {
+  if (!absolute_windows_path(val))
+    return fail(p, "log_file must be an absolute path such as "
+                   "C:\\ProgramData\\shmbroker\\shmbroker.log, not '%s'",
+                val);
+  return (p->cfg->log_file = dup_str(val)) ? 0 : SHMB_ENOMEM;
+}
+
+static int svc_admins(parser *p, const char *val) {
+  if (!valid_account_list(val))
+    return fail(p, "admins must be a comma-separated list of accounts "
+                   "with no empty entry, not '%s'", val);
+  p->cfg->admins_line = p->line;
+  return (p->cfg->admins = dup_str(val)) ? 0 : SHMB_ENOMEM;
+}
+
+static const struct {
+  const char *key;
+  int (*parse)(parser *p, const char *val);
+} service_keys[] = {
+    {"pipe", svc_pipe},
+    {"namespace", svc_namespace},
+    {"log_level", svc_log_level},
+    {"max_clients", svc_max_clients},
+    {"client_timeout", svc_client_timeout},
+    {"log_file", svc_log_file},
+    {"admins", svc_admins},
+};
+_Static_assert(sizeof(service_keys) / sizeof(service_keys[0]) <= 32,
+               "service_seen has a bit per key");
+
+static int service_key(parser *p, const char *key, const char *val) {
+  for (unsigned i = 0; i < sizeof(service_keys) / sizeof(service_keys[0]);
+       i++) {
+    int rc;
+    if (strcmp(key, service_keys[i].key) != 0)
+      continue;
+    if ((rc = once(p, &p->service_seen, i, key)) != 0)
+      return rc;
+    return service_keys[i].parse(p, val);
+  }
+  return fail(p, "unknown key '%s' in [service]", key);
 }
 
 static int section_key(parser *p, const char *key, const char *val) {
@@ -486,8 +514,8 @@ int shmb_config_parse(const char *text, size_t len, const char *filename,
     rc = SHMB_ENOMEM;
   free(buf);
   if (rc != 0) {
-    if (rc == SHMB_ENOMEM && errlen)
-      snprintf(err, errlen, "%s: out of memory", p.file);
+    if (rc == SHMB_ENOMEM)
+      shmb__fail(err, errlen, rc, "%s: out of memory", p.file);
     shmb_config_free(p.cfg);
     return rc;
   }

@@ -14,7 +14,6 @@
 
 #include "protocol.h"
 
-#define SHMB_DEFAULT_PIPE "\\\\.\\pipe\\shmbroker"
 #define SHMB_DEFAULT_MAX_CLIENTS 256u
 #define SHMB_DEFAULT_CLIENT_TIMEOUT_MS 30000u
 #define SHMB_MAX_SECTION_SIZE (1ull << 40) /* 1 TiB */

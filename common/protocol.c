@@ -7,6 +7,7 @@
  */
 #include "protocol.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,19 @@ int shmb_frame_peek(const uint8_t *buf, size_t len, size_t max_payload,
   return 0;
 }
 
+const char *shmb__access_name(uint32_t wire_access) {
+  switch (wire_access & SHMB_WIRE_ACCESS_MASK) {
+  case SHMB_WIRE_ACCESS_READ:
+    return "read";
+  case SHMB_WIRE_ACCESS_WRITE:
+    return "write";
+  case SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE:
+    return "read,write";
+  default:
+    return "none";
+  }
+}
+
 int shmb_name_valid(const char *name, size_t len) {
   if (len == 0 || len > SHMB_NAME_MAX)
     return 0;
@@ -197,10 +211,11 @@ int shmb_reply_status_code(const uint8_t *payload, size_t len, char *msg,
 
 /* Skips the status of a reply already known to be 0. */
 static int begin_ok(const uint8_t *payload, size_t len, shmb_cursor *c) {
+  const size_t status_size = offsetof(shmb_wire_error_rep, reserved);
   int rc = shmb_reply_status_code(payload, len, NULL, 0);
   if (rc != 0)
     return rc;
-  cursor_init(c, payload + 4, len - 4);
+  cursor_init(c, payload + status_size, len - status_size);
   return 0;
 }
 
@@ -398,6 +413,14 @@ static uint32_t read_u32_at(const shmb_frame_buf *b, size_t at) {
   return v;
 }
 
+static uint16_t read_u16_at(const shmb_frame_buf *b, size_t at) {
+  shmb_cursor c;
+  uint16_t v = 0;
+  cursor_init(&c, b->data + at, b->len - at);
+  get_u16(&c, &v);
+  return v;
+}
+
 void shmb_frame_begin(shmb_frame_buf *b, uint8_t opcode, uint32_t request_id) {
   b->data = NULL;
   b->len = b->cap = 0;
@@ -415,7 +438,8 @@ int shmb_frame_end(shmb_frame_buf *b) {
     shmb_frame_discard(b);
     return b->err;
   }
-  patch_u32(b, 12, (uint32_t)(b->len - SHMB_HEADER_SIZE));
+  patch_u32(b, offsetof(shmb_frame_header, length),
+            (uint32_t)(b->len - SHMB_HEADER_SIZE));
   return 0;
 }
 
@@ -425,7 +449,7 @@ void shmb_frame_discard(shmb_frame_buf *b) {
   b->len = b->cap = 0;
 }
 
-static int finish(shmb_frame_buf *b, uint8_t **out, size_t *outlen) {
+int shmb_frame_finish(shmb_frame_buf *b, uint8_t **out, size_t *outlen) {
   int rc = shmb_frame_end(b);
   if (rc != 0)
     return rc;
@@ -441,7 +465,7 @@ int shmb_encode_hello(uint32_t id, uint8_t min_version, uint8_t max_version,
   shmb_put_u8(&b, min_version);
   shmb_put_u8(&b, max_version);
   shmb_put_u16(&b, 0);
-  return finish(&b, out, outlen);
+  return shmb_frame_finish(&b, out, outlen);
 }
 
 /* LIST, STATUS and RELOAD requests carry no payload. */
@@ -449,7 +473,7 @@ static int encode_empty(uint8_t opcode, uint32_t id, uint8_t **out,
                         size_t *outlen) {
   shmb_frame_buf b;
   shmb_frame_begin(&b, opcode, id);
-  return finish(&b, out, outlen);
+  return shmb_frame_finish(&b, out, outlen);
 }
 
 int shmb_encode_list(uint32_t id, uint8_t **out, size_t *outlen) {
@@ -474,7 +498,7 @@ int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
   shmb_put_u32(&b, access);
   shmb_put_u16(&b, 0);
   shmb_put_str(&b, name, len);
-  return finish(&b, out, outlen);
+  return shmb_frame_finish(&b, out, outlen);
 }
 
 /* Status, reserved, then a text: the error body, and RELOAD's reply. */
@@ -489,7 +513,7 @@ static int encode_text_reply(uint8_t opcode, uint32_t id, int status,
   shmb_put_u32(&b, (uint32_t)status);
   shmb_put_u16(&b, 0);
   shmb_put_str(&b, message, mlen);
-  return finish(&b, out, outlen);
+  return shmb_frame_finish(&b, out, outlen);
 }
 
 int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
@@ -519,7 +543,7 @@ int shmb_encode_hello_reply(uint32_t id, uint8_t version, const char *server,
   shmb_put_bytes(&b, server, slen);
   if (slen > UINT16_MAX && !b.err)
     b.err = SHMB_ETOOBIG;
-  return finish(&b, out, outlen);
+  return shmb_frame_finish(&b, out, outlen);
 }
 
 int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
@@ -535,13 +559,13 @@ int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
   shmb_put_u32(&b, 0);
   shmb_put_u16(&b, 0);
   shmb_put_str(&b, object, olen);
-  return finish(&b, out, outlen);
+  return shmb_frame_finish(&b, out, outlen);
 }
 
-/* LIST: status at payload offset 0, count at 4. */
-#define LIST_COUNT_AT (SHMB_HEADER_SIZE + 4)
-/* STATUS: status at 0, reserved at 4, count at 6. */
-#define STATUS_COUNT_AT (SHMB_HEADER_SIZE + 6)
+/* Where the item counts sit in the frame, from the wire structs. */
+#define LIST_COUNT_AT (SHMB_HEADER_SIZE + offsetof(shmb_wire_list_rep, count))
+#define STATUS_COUNT_AT                                                        \
+  (SHMB_HEADER_SIZE + offsetof(shmb_wire_status_rep, count))
 
 void shmb_list_reply_start(shmb_frame_buf *b, uint32_t id) {
   shmb_frame_begin(b, SHMB_OP_LIST | SHMB_OP_REPLY, id);
@@ -574,7 +598,7 @@ void shmb_status_reply_add(shmb_frame_buf *b, const char *key,
   uint32_t count;
   if (b->err)
     return;
-  count = read_u32_at(b, STATUS_COUNT_AT - 2) >> 16;
+  count = read_u16_at(b, STATUS_COUNT_AT);
   if (count == UINT16_MAX || klen > UINT16_MAX || vlen > UINT16_MAX) {
     b->err = SHMB_ETOOBIG;
     return;

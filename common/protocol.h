@@ -62,6 +62,8 @@
 #define SHMB_NAME_MAX 64
 #define SHMB_OBJECT_NAME_MAX 256
 #define SHMB_ERROR_MESSAGE_MAX 512
+/* The control pipe when the config names none; the SDK's default too. */
+#define SHMB_DEFAULT_PIPE "\\\\.\\pipe\\shmbroker"
 
 #define SHMB_WIRE_ACCESS_READ 0x1u
 #define SHMB_WIRE_ACCESS_WRITE 0x2u
@@ -86,6 +88,10 @@ typedef struct shmb_frame_header {
   uint32_t length;
 } shmb_frame_header;
 _Static_assert(sizeof(shmb_frame_header) == SHMB_HEADER_SIZE, "frame header");
+/* The codec patches and reads these fields by their offsets: pin them to the
+ * drawing above. */
+_Static_assert(offsetof(shmb_frame_header, request_id) == 8, "request_id");
+_Static_assert(offsetof(shmb_frame_header, length) == 12, "length");
 
 /* Fixed parts of the payloads drawn above; they document the layout and pin
  * its size. The codec reads and writes fields one by one, never via memcpy of
@@ -104,6 +110,13 @@ typedef struct shmb_wire_hello_rep {
   uint32_t reserved3;
 } shmb_wire_hello_rep;
 _Static_assert(sizeof(shmb_wire_hello_rep) == 20, "HELLO reply");
+
+typedef struct shmb_wire_list_rep {
+  int32_t status;
+  uint32_t count;
+} shmb_wire_list_rep;
+_Static_assert(sizeof(shmb_wire_list_rep) == 8, "LIST reply");
+_Static_assert(offsetof(shmb_wire_list_rep, count) == 4, "LIST count");
 
 typedef struct shmb_wire_list_entry {
   uint64_t size;
@@ -132,12 +145,16 @@ typedef struct shmb_wire_status_rep {
   uint16_t reserved, count;
 } shmb_wire_status_rep;
 _Static_assert(sizeof(shmb_wire_status_rep) == 8, "STATUS reply");
+_Static_assert(offsetof(shmb_wire_status_rep, count) == 6, "STATUS count");
 
 typedef struct shmb_wire_error_rep {
   int32_t status;
   uint16_t reserved, message_len;
 } shmb_wire_error_rep;
 _Static_assert(sizeof(shmb_wire_error_rep) == 8, "error reply");
+/* Every reply payload starts with its status, and only the status. */
+_Static_assert(offsetof(shmb_wire_error_rep, reserved) == sizeof(int32_t),
+               "status first");
 
 /* ---- Reading ---------------------------------------------------------- */
 
@@ -239,6 +256,11 @@ void shmb_put_bytes(shmb_frame_buf *b, const void *p, size_t len);
  * caller owns b->data and frees it with free()), or the sticky error. */
 int shmb_frame_end(shmb_frame_buf *b);
 void shmb_frame_discard(shmb_frame_buf *b);
+/* shmb_frame_end, then hands the frame over: on success *out (free() it) and
+ * *outlen hold the whole frame and b no longer owns it; on failure the frame
+ * is discarded and the sticky error returned. The one way every encoder,
+ * here and in the service, ends a frame. */
+int shmb_frame_finish(shmb_frame_buf *b, uint8_t **out, size_t *outlen);
 
 /* Whole frames. Each returns 0 and a malloc'd frame, or a negative code. */
 int shmb_encode_hello(uint32_t id, uint8_t min_version, uint8_t max_version,
@@ -269,5 +291,9 @@ void shmb_status_reply_add(shmb_frame_buf *b, const char *key,
 
 /* Section names: 1 to SHMB_NAME_MAX characters of A-Z a-z 0-9 . _ - */
 int shmb_name_valid(const char *name, size_t len);
+
+/* Wire access bits as the words the docs and logs use: "read", "write",
+ * "read,write", or "none" (no known bit). A static string. */
+const char *shmb__access_name(uint32_t wire_access);
 
 #endif /* SHMB_COMMON_PROTOCOL_H */

@@ -1,0 +1,366 @@
+/*
+ * Wire protocol (common/protocol.c): HELLO, OPEN and LIST replies as the SDK
+ * decodes them: round trips, and forged replies with bad fields, counts or
+ * trailing bytes. Every byte a decoder sees comes from a peer we do not trust,
+ * so besides round trips through the real encoders these tests forge frames by
+ * hand. Split from check_protocol.c.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "protocol.h"
+#include "protocol_util.h"
+
+/* ---- replies ------------------------------------------------------------ */
+
+START_TEST(test_reply_hello_reply_round_trip) {
+  static const char *const servers[] = {"shmbrokerd 0.1.0", ""};
+  for (size_t i = 0; i < 2; i++) {
+    uint8_t *f;
+    size_t len, plen;
+    const uint8_t *p;
+    shmb_hello_reply r;
+    ck_assert_int_eq(shmb_encode_hello_reply(77, 1, servers[i], &f, &len), 0);
+    p = payload_of(f, len, SHMB_OP_HELLO | SHMB_OP_REPLY, 77, &plen);
+    ck_assert_uint_eq(plen, 20 + strlen(servers[i]));
+    memset(&r, 0xAA, sizeof(r));
+    ck_assert_int_eq(shmb_hello_reply_decode(p, plen, &r), 0);
+    ck_assert_uint_eq(r.version, 1);
+    ck_assert_uint_eq(r.max_frame, SHMB_MAX_FRAME);
+    assert_str(r.server, servers[i]);
+    free(f);
+  }
+}
+END_TEST
+
+START_TEST(test_reply_hello_reply_rejects_reserved_and_trailing) {
+  uint8_t *f, *copy;
+  size_t len, plen;
+  const uint8_t *p;
+  shmb_hello_reply r;
+  ck_assert_int_eq(shmb_encode_hello_reply(1, 1, "srv", &f, &len), 0);
+  p = payload_of(f, len, SHMB_OP_HELLO | SHMB_OP_REPLY, 1, &plen);
+  /* Each reserved byte: payload offsets 5-7, 14-15, 16-19. */
+  static const size_t reserved[] = {5, 6, 7, 14, 15, 16, 17, 18, 19};
+  for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+    copy = dup_bytes(p, plen);
+    copy[reserved[i]] = 1;
+    ck_assert_int_eq(shmb_hello_reply_decode(copy, plen, &r), SHMB_EPROTO);
+    free(copy);
+  }
+  /* server_len one more, one less than the bytes present. */
+  copy = dup_bytes(p, plen);
+  copy[12] = 4;
+  ck_assert_int_eq(shmb_hello_reply_decode(copy, plen, &r), SHMB_EPROTO);
+  copy[12] = 2;
+  ck_assert_int_eq(shmb_hello_reply_decode(copy, plen, &r), SHMB_EPROTO);
+  free(copy);
+  for (size_t n = 0; n < plen; n++) {
+    copy = dup_bytes(p, n);
+    ck_assert_int_eq(shmb_hello_reply_decode(copy, n, &r), SHMB_EPROTO);
+    free(copy);
+  }
+  free(f);
+}
+END_TEST
+
+START_TEST(test_reply_open_reply_round_trip) {
+  const char *object = "Global\\shmb-3f2a9c0e5b7d41a8b6c2d9e0f1a2b3c4";
+  const uint64_t size = 0x123456789ABull;
+  uint8_t *f;
+  size_t len, plen;
+  const uint8_t *p;
+  shmb_open_reply r;
+  ck_assert_int_eq(shmb_encode_open_reply(5, 3, size, object, &f, &len), 0);
+  p = payload_of(f, len, SHMB_OP_OPEN | SHMB_OP_REPLY, 5, &plen);
+  ck_assert_uint_eq(plen, 24 + strlen(object));
+  memset(&r, 0xAA, sizeof(r));
+  ck_assert_int_eq(shmb_open_reply_decode(p, plen, &r), 0);
+  ck_assert_uint_eq(r.access, 3);
+  ck_assert_uint_eq(r.size, size);
+  ck_assert_uint_eq(r.flags, 0);
+  assert_str(r.object, object);
+  free(f);
+}
+END_TEST
+
+START_TEST(test_reply_open_reply_object_limits) {
+  char object[SHMB_OBJECT_NAME_MAX + 2];
+  uint8_t *f = NULL;
+  size_t len, plen;
+  const uint8_t *p;
+  shmb_open_reply r;
+  ck_assert_int_eq(shmb_encode_open_reply(1, 1, 1, "", &f, &len), SHMB_EINVAL);
+  memset(object, 'o', sizeof(object) - 1);
+  object[sizeof(object) - 1] = '\0';
+  ck_assert_int_eq(shmb_encode_open_reply(1, 1, 1, object, &f, &len),
+                   SHMB_EINVAL);
+  ck_assert_ptr_null(f);
+  object[SHMB_OBJECT_NAME_MAX] = '\0';
+  ck_assert_int_eq(shmb_encode_open_reply(1, 1, 1, object, &f, &len), 0);
+  p = payload_of(f, len, SHMB_OP_OPEN | SHMB_OP_REPLY, 1, &plen);
+  ck_assert_int_eq(shmb_open_reply_decode(p, plen, &r), 0);
+  assert_str(r.object, object);
+  free(f);
+}
+END_TEST
+
+/* An OPEN reply payload with chosen fields. */
+static void forge_open_reply(shmb_frame_buf *b, uint32_t access,
+                             uint16_t reserved, uint16_t olen,
+                             const char *object, size_t nbytes) {
+  forge_begin(b, SHMB_OP_OPEN | SHMB_OP_REPLY);
+  shmb_put_u32(b, 0);
+  shmb_put_u32(b, access);
+  shmb_put_u64(b, 4096);
+  shmb_put_u32(b, 0);
+  shmb_put_u16(b, reserved);
+  shmb_put_u16(b, olen);
+  shmb_put_bytes(b, object, nbytes);
+}
+
+static int decode_forged_open_reply(uint32_t access, uint16_t reserved,
+                                    uint16_t olen, const char *object,
+                                    size_t nbytes) {
+  shmb_frame_buf b;
+  shmb_open_reply r;
+  uint8_t *copy;
+  int rc;
+  forge_open_reply(&b, access, reserved, olen, object, nbytes);
+  ck_assert_int_eq(b.err, 0);
+  copy = dup_bytes(pl(&b), pllen(&b));
+  rc = shmb_open_reply_decode(copy, pllen(&b), &r);
+  free(copy);
+  shmb_frame_discard(&b);
+  return rc;
+}
+
+START_TEST(test_reply_open_reply_rejects_bad_fields) {
+  ck_assert_int_eq(decode_forged_open_reply(1, 0, 3, "obj", 3), 0);
+  ck_assert_int_eq(decode_forged_open_reply(0, 0, 3, "obj", 3), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_open_reply(4, 0, 3, "obj", 3), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_open_reply(1, 2, 3, "obj", 3), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_open_reply(1, 0, 0, "", 0), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_open_reply(1, 0, 3, "o\0j", 3), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_open_reply(1, 0, 4, "obj", 3), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_open_reply(1, 0, 2, "obj", 3), SHMB_EPROTO);
+}
+END_TEST
+
+static void list_payload(shmb_frame_buf *b, const uint8_t **p, size_t *plen) {
+  ck_assert_int_eq(shmb_frame_end(b), 0);
+  *p = payload_of(b->data, b->len, SHMB_OP_LIST | SHMB_OP_REPLY, 12, plen);
+}
+
+START_TEST(test_reply_list_reply_empty) {
+  shmb_frame_buf b;
+  shmb_cursor c;
+  shmb_list_item it;
+  const uint8_t *p;
+  size_t plen;
+  shmb_list_reply_start(&b, 12);
+  list_payload(&b, &p, &plen);
+  ck_assert_uint_eq(plen, 8);
+  ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
+  ck_assert_uint_eq(c.remaining, 0);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
+  shmb_frame_discard(&b);
+}
+END_TEST
+
+START_TEST(test_reply_list_reply_one_entry) {
+  shmb_frame_buf b;
+  shmb_cursor c;
+  shmb_list_item it;
+  const uint8_t *p;
+  size_t plen;
+  shmb_list_reply_start(&b, 12);
+  shmb_list_reply_add(&b, "telemetry", 64ull << 20, SHMB_WIRE_ACCESS_READ);
+  list_payload(&b, &p, &plen);
+  ck_assert_uint_eq(plen, 8 + 16 + 9);
+  ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
+  ck_assert_uint_eq(c.remaining, 1);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
+  ck_assert_uint_eq(it.size, 64ull << 20);
+  ck_assert_uint_eq(it.access, SHMB_WIRE_ACCESS_READ);
+  assert_str(it.name, "telemetry");
+  ck_assert_uint_eq(c.remaining, 0);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
+  shmb_frame_discard(&b);
+}
+END_TEST
+
+START_TEST(test_reply_list_entry_without_read_refused) {
+  /* A LIST entry the caller could not even read cannot come from a correct
+   * service: access 0 and write-only are malformed. */
+  const uint32_t bad[] = {0, SHMB_WIRE_ACCESS_WRITE};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    shmb_frame_buf b;
+    shmb_cursor c;
+    shmb_list_item it;
+    const uint8_t *p;
+    size_t plen;
+    shmb_list_reply_start(&b, 12);
+    shmb_list_reply_add(&b, "sec", 4096, bad[i]);
+    list_payload(&b, &p, &plen);
+    ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
+    ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
+    shmb_frame_discard(&b);
+  }
+}
+END_TEST
+
+START_TEST(test_reply_list_reply_many_entries) {
+  enum { N = 300 };
+  shmb_frame_buf b;
+  shmb_cursor c;
+  shmb_list_item it;
+  const uint8_t *p;
+  size_t plen;
+  char name[32];
+  shmb_list_reply_start(&b, 12);
+  for (unsigned i = 0; i < N; i++) {
+    snprintf(name, sizeof(name), "sec-%03u", i);
+    shmb_list_reply_add(&b, name, ((uint64_t)i << 33) + i + 1,
+                        i % 2 ? SHMB_WIRE_ACCESS_READ
+                              : SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
+  }
+  list_payload(&b, &p, &plen);
+  ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
+  ck_assert_uint_eq(c.remaining, N);
+  for (unsigned i = 0; i < N; i++) {
+    snprintf(name, sizeof(name), "sec-%03u", i);
+    ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
+    ck_assert_uint_eq(it.size, ((uint64_t)i << 33) + i + 1);
+    ck_assert_uint_eq(it.access,
+                      i % 2 ? SHMB_WIRE_ACCESS_READ
+                            : SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
+    assert_str(it.name, name);
+  }
+  ck_assert_uint_eq(c.left, 0);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
+  shmb_frame_discard(&b);
+}
+END_TEST
+
+START_TEST(test_reply_list_reply_count_exceeds_entries) {
+  shmb_frame_buf b;
+  shmb_cursor c;
+  shmb_list_item it;
+  uint8_t *p;
+  size_t plen;
+  shmb_list_reply_start(&b, 12);
+  shmb_list_reply_add(&b, "a", 1, 1);
+  shmb_list_reply_add(&b, "b", 2, 3);
+  ck_assert_int_eq(shmb_frame_end(&b), 0);
+  plen = pllen(&b);
+  p = dup_bytes(pl(&b), plen);
+  set_u32(p + 4, 3);
+  ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
+  assert_str(it.name, "a");
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
+  assert_str(it.name, "b");
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
+  /* A count far past what the payload could hold. */
+  set_u32(p + 4, 0xFFFFFFFFu);
+  ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
+  free(p);
+  shmb_frame_discard(&b);
+}
+END_TEST
+
+START_TEST(test_reply_list_reply_rejects_trailing_bytes) {
+  shmb_frame_buf b;
+  shmb_cursor c;
+  shmb_list_item it;
+  uint8_t *p;
+  /* count 0, then stray bytes */
+  forge_begin(&b, SHMB_OP_LIST | SHMB_OP_REPLY);
+  shmb_put_u32(&b, 0);
+  shmb_put_u32(&b, 0);
+  shmb_put_u8(&b, 0);
+  p = dup_bytes(pl(&b), pllen(&b));
+  ck_assert_int_eq(shmb_list_reply_begin(p, pllen(&b), &c), SHMB_EPROTO);
+  free(p);
+  shmb_frame_discard(&b);
+  /* count 1, one entry, then stray bytes */
+  shmb_list_reply_start(&b, 12);
+  shmb_list_reply_add(&b, "a", 1, 1);
+  shmb_put_u16(&b, 0);
+  p = dup_bytes(pl(&b), pllen(&b));
+  ck_assert_int_eq(shmb_list_reply_begin(p, pllen(&b), &c), 0);
+  ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
+  free(p);
+  shmb_frame_discard(&b);
+  /* count missing altogether */
+  forge_begin(&b, SHMB_OP_LIST | SHMB_OP_REPLY);
+  shmb_put_u32(&b, 0);
+  shmb_put_u16(&b, 0);
+  p = dup_bytes(pl(&b), pllen(&b));
+  ck_assert_int_eq(shmb_list_reply_begin(p, pllen(&b), &c), SHMB_EPROTO);
+  free(p);
+  shmb_frame_discard(&b);
+}
+END_TEST
+
+static int decode_forged_list_entry(uint32_t access, uint16_t reserved,
+                                    const char *name, size_t nlen) {
+  shmb_frame_buf b;
+  shmb_cursor c;
+  shmb_list_item it;
+  uint8_t *p;
+  int rc;
+  forge_begin(&b, SHMB_OP_LIST | SHMB_OP_REPLY);
+  shmb_put_u32(&b, 0);
+  shmb_put_u32(&b, 1);
+  shmb_put_u64(&b, 1);
+  shmb_put_u32(&b, access);
+  shmb_put_u16(&b, reserved);
+  shmb_put_u16(&b, (uint16_t)nlen);
+  shmb_put_bytes(&b, name, nlen);
+  p = dup_bytes(pl(&b), pllen(&b));
+  ck_assert_int_eq(shmb_list_reply_begin(p, pllen(&b), &c), 0);
+  rc = shmb_list_reply_next(&c, &it);
+  free(p);
+  shmb_frame_discard(&b);
+  return rc;
+}
+
+START_TEST(test_reply_list_reply_rejects_bad_entry) {
+  ck_assert_int_eq(decode_forged_list_entry(1, 0, "ok", 2), 0);
+  ck_assert_int_eq(decode_forged_list_entry(4, 0, "ok", 2), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_list_entry(1, 1, "ok", 2), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_list_entry(1, 0, "", 0), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_list_entry(1, 0, "o k", 3), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_list_entry(1, 0, "o\0k", 3), SHMB_EPROTO);
+}
+END_TEST
+
+Suite *reply_suite(void) {
+  Suite *s = suite_create("reply");
+  TCase *tc = tcase_create("reply");
+
+  tcase_add_test(tc, test_reply_hello_reply_round_trip);
+  tcase_add_test(tc, test_reply_hello_reply_rejects_reserved_and_trailing);
+  tcase_add_test(tc, test_reply_open_reply_round_trip);
+  tcase_add_test(tc, test_reply_open_reply_object_limits);
+  tcase_add_test(tc, test_reply_open_reply_rejects_bad_fields);
+  tcase_add_test(tc, test_reply_list_reply_empty);
+  tcase_add_test(tc, test_reply_list_reply_one_entry);
+  tcase_add_test(tc, test_reply_list_entry_without_read_refused);
+  tcase_add_test(tc, test_reply_list_reply_many_entries);
+  tcase_add_test(tc, test_reply_list_reply_count_exceeds_entries);
+  tcase_add_test(tc, test_reply_list_reply_rejects_trailing_bytes);
+  tcase_add_test(tc, test_reply_list_reply_rejects_bad_entry);
+  suite_add_tcase(s, tc);
+  return s;
+}
