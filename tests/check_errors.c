@@ -43,6 +43,10 @@ static const struct {
     {SHMB_EINTERNAL, -19, "SHMB_EINTERNAL"},
     {SHMB_ERANGE, -20, "SHMB_ERANGE"},
     {SHMB_ESHUTDOWN, -21, "SHMB_ESHUTDOWN"},
+    {SHMB_ECORRUPT, -22, "SHMB_ECORRUPT"},
+    {SHMB_EAGAIN, -23, "SHMB_EAGAIN"},
+    {SHMB_EMSGSIZE, -24, "SHMB_EMSGSIZE"},
+    {SHMB_ESTALE, -25, "SHMB_ESTALE"},
 };
 #define NFIXED (sizeof(fixed) / sizeof(fixed[0]))
 
@@ -115,8 +119,9 @@ START_TEST(test_errors_ok_is_success) {
 END_TEST
 
 START_TEST(test_errors_unknown_values) {
-  static const int unknown[] = {1, 7, SHMB__ERRNO_LAST, -23, -100, 4096,
-                                INT_MIN, INT_MAX};
+  static const int unknown[] = {1,    7,       SHMB__ERRNO_LAST,
+                                SHMB__ERRNO_LAST - 1,  -100,
+                                4096, INT_MIN, INT_MAX};
   for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
     ck_assert_str_eq(shmb_strerror(unknown[i]), "unknown error");
     ck_assert_str_eq(shmb_err_name(unknown[i]), "SHMB_UNKNOWN");

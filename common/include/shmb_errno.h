@@ -34,14 +34,18 @@
   XX(EIO, -18, "input/output error")                                           \
   XX(EINTERNAL, -19, "internal error in the service")                          \
   XX(ERANGE, -20, "offset or length out of range")                             \
-  XX(ESHUTDOWN, -21, "the service is shutting down")
+  XX(ESHUTDOWN, -21, "the service is shutting down")                           \
+  XX(ECORRUPT, -22, "shared ring corrupted: bad header, index or length")      \
+  XX(EAGAIN, -23, "would block: ring full, empty or busy; wait and retry")     \
+  XX(EMSGSIZE, -24, "message larger than the channel's slot size")             \
+  XX(ESTALE, -25, "message abandoned after a stall or overwritten while read")
 
 typedef enum shmb_errno {
   SHMB_OK = 0,
 #define SHMB__ERRNO_ENUM(name, value, msg) SHMB_##name = value,
   SHMB_ERRNO_MAP(SHMB__ERRNO_ENUM)
 #undef SHMB__ERRNO_ENUM
-  SHMB__ERRNO_LAST = -22 /* one below the last code; never returned */
+  SHMB__ERRNO_LAST = -26 /* one below the last code; never returned */
 } shmb_errno;
 
 #endif /* SHMB_ERRNO_H */
