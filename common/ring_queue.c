@@ -120,7 +120,10 @@ static int claim_recv(shmb_ring *r, uint64_t *posp, shmb__ring_slot **sp) {
   for (unsigned i = 0; i < SHMB__RING_TRIES(r); i++) {
     shmb__ring_slot *s;
     t = atomic_load_explicit(&h->tail, ACQ);
-    if (t - pos > r->slots) /* also pos > t: no honest state has either */
+    /* Claimed positions need a freed slot each, and skipped ones an aborted
+     * slot between them, so no honest tail is more than two laps ahead
+     * (and none behind: pos > t wraps to a huge difference). */
+    if (t - pos > 2 * (uint64_t)r->slots)
       goto recheck;
     s = shmb__ring_slot_at(r, pos);
     seq = atomic_load_explicit(&s->seq, ACQ);
@@ -211,7 +214,7 @@ int shmb__ringq_stalled(shmb_ring *r, shmb_ring_stall *st) {
   uint64_t tail = atomic_load_explicit(&h->tail, ACQ);
   uint64_t seq;
 
-  if (tail - head > r->slots)
+  if (tail - head > 2 * (uint64_t)r->slots)
     return 0; /* the words moved between the two loads: look again later */
   /* Receivers wait on the oldest position: claimed, not committed. */
   seq = atomic_load_explicit(&shmb__ring_slot_at(r, head)->seq, ACQ);
