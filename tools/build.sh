@@ -3,7 +3,11 @@
 #   windows      cross-built with mingw-w64; programs in build/windows/bin
 #   native       common/ and its tests on Linux
 #   native-asan  the same under AddressSanitizer and UBSan
-# Usage: tools/build.sh [windows] [native] [native-asan]  (default: all three)
+#   native-tsan  the same with clang under ThreadSanitizer, for
+#                tests/stress_ring.c (gcc's TSan refuses the seqlock's
+#                fences); not built by default: ctest -R stress_ring in it
+# Usage: tools/build.sh [windows] [native] [native-asan] [native-tsan]
+#        (default: the first three)
 # Run tools/bootstrap.sh first (test.sh and demo.sh do).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +24,9 @@ for tree in "${trees[@]}"; do
               -DSHMB_DEPS_PREFIX="$build/deps/win64") ;;
     native) args=(-DCMAKE_BUILD_TYPE=Debug) ;;
     native-asan) args=(-DCMAKE_BUILD_TYPE=Debug -DSHMB_SANITIZE=ON) ;;
+    native-tsan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
+              -DCMAKE_C_FLAGS=-fsanitize=thread
+              -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread) ;;
     *) echo "build.sh: unknown tree '$tree'" >&2; exit 2 ;;
     esac
     echo "[build] $tree" >&2
