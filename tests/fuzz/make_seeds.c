@@ -7,7 +7,12 @@
  * follow the encoders; the output is deterministic, and tools/fuzz.sh adds a
  * fresh set to the corpus it runs on.
  *
- * Usage: make_seeds DIR
+ * With "ring" after DIR it writes the ring corpus (tests/fuzz/corpus/ring)
+ * instead: real rings of both kinds made with the ring's own calls, in the
+ * states a receiver meets (empty, pending, wrapped, full, lapped, held by a
+ * stalled peer), each behind fuzz_ring's 12 control bytes.
+ *
+ * Usage: make_seeds DIR [ring]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 
 #include "errors.h"
 #include "protocol.h"
+#include "ring.h"
 
 static const char *dir;
 static int failed;
@@ -178,12 +184,68 @@ static void replies(void) {
   }
 }
 
+/* fuzz_ring's control bytes: mode, geometry, rewind, then nine operations
+ * (receive, peek, send, reserve, stall, counters, drain...). */
+static const uint8_t ring_ctrl[12] = {0, 0, 16, 0, 1, 7, 0x12, 3, 4, 0, 5, 7};
+
+/* A ring of this shape after `sent` sends and `received` receives (and a
+ * reservation left open when `held`), written as a seed. */
+static void ring(const char *name, enum shmb_ring_kind kind, uint32_t slots,
+                 uint32_t slot_size, unsigned sent, unsigned received,
+                 int held) {
+  static _Alignas(64) uint8_t buf[12 + 64 + 8192];
+  uint8_t *region = buf + 64; /* aligned; the control bytes go before it */
+  uint8_t msg[64];
+  shmb_ring tx, rx;
+  size_t size, n, cap;
+  void *p;
+
+  if (shmb_ring_size(slots, slot_size, &size) != 0 || size > 8192 ||
+      shmb_ring_init(region, size, kind, slots, slot_size) != 0 ||
+      shmb_ring_attach(&tx, region, size, kind, 1) != 0 ||
+      shmb_ring_attach(&rx, region, size, kind, 2) != 0) {
+    fprintf(stderr, "%s: cannot make the ring\n", name);
+    failed = 1;
+    return;
+  }
+  for (unsigned i = 0; i < sent; i++) {
+    n = (size_t)snprintf((char *)msg, sizeof(msg), "message %u", i);
+    shmb_ring_send(&tx, msg, n < slot_size ? n : slot_size);
+  }
+  for (unsigned i = 0; i < received; i++)
+    shmb_ring_receive(&rx, msg, sizeof(msg), &n, NULL);
+  if (held)
+    shmb_ring_reserve(&tx, &p, &cap);
+  memcpy(region - sizeof(ring_ctrl), ring_ctrl, sizeof(ring_ctrl));
+  write_file(name, region - sizeof(ring_ctrl), sizeof(ring_ctrl) + size);
+}
+
+static void rings(void) {
+  static const uint8_t overlay_q[12 + 8] = {3, 0x1d, 0, 0, 1, 2, 3, 4, 7};
+  static const uint8_t overlay_b[12 + 8] = {1, 0x0e, 4, 7, 0, 1, 3, 4, 7};
+  ring("queue-empty", SHMB_RING_QUEUE, 8, 64, 0, 0, 0);
+  ring("queue-pending", SHMB_RING_QUEUE, 8, 64, 5, 2, 0);
+  ring("queue-wrapped", SHMB_RING_QUEUE, 4, 16, 13, 10, 0);
+  ring("queue-full", SHMB_RING_QUEUE, 4, 16, 4, 0, 0);
+  ring("queue-held", SHMB_RING_QUEUE, 4, 16, 2, 1, 1);
+  ring("broadcast-empty", SHMB_RING_BROADCAST, 8, 32, 0, 0, 0);
+  ring("broadcast-pending", SHMB_RING_BROADCAST, 8, 32, 5, 0, 0);
+  ring("broadcast-lapped", SHMB_RING_BROADCAST, 4, 16, 11, 0, 0);
+  ring("broadcast-held", SHMB_RING_BROADCAST, 4, 16, 3, 0, 1);
+  write_file("overlay-queue", overlay_q, sizeof(overlay_q));
+  write_file("overlay-broadcast", overlay_b, sizeof(overlay_b));
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s DIR\n", argv[0]);
+  if (argc != 2 && !(argc == 3 && strcmp(argv[2], "ring") == 0)) {
+    fprintf(stderr, "usage: %s DIR [ring]\n", argv[0]);
     return 2;
   }
   dir = argv[1];
+  if (argc == 3) {
+    rings();
+    return failed;
+  }
   requests();
   replies();
   return failed;
