@@ -18,10 +18,16 @@ _Static_assert(sizeof(((shmb_open_info *)0)->object) ==
                    SHMB_OBJECT_NAME_MAX + 1,
                "object name buffer");
 
-const char *shmb_version_string(void) { return "0.1.0"; }
+/* The library's own version, from the generated header: with the DLL, the
+ * version actually loaded, which may differ from the header's. */
+const char *shmb_version_string(void) { return SHMB_VERSION_STRING; }
+
+/* A failed shmb_connect has no client to carry its explanation: it stays
+ * here, one per thread, until the next shmb_connect on that thread. */
+static _Thread_local char connect_message[SHMB_CLIENT_MESSAGE_MAX];
 
 const char *shmb_last_message(const shmb_client *client) {
-  return client ? client->message : "";
+  return client ? client->message : connect_message;
 }
 
 static uint32_t next_id(shmb_client *c) {
@@ -54,6 +60,7 @@ int shmb_connect(const shmb_connect_options *opts, shmb_client **out) {
   shmb_client *c;
   int rc;
 
+  connect_message[0] = '\0';
   if (!out)
     return SHMB_EINVAL;
   *out = NULL;
@@ -64,6 +71,7 @@ int shmb_connect(const shmb_connect_options *opts, shmb_client **out) {
     return SHMB_ENOMEM;
   }
   if ((rc = shmb__transport_open(c, opts)) != 0 || (rc = hello(c)) != 0) {
+    memcpy(connect_message, c->message, sizeof(connect_message));
     shmb_disconnect(c);
     return rc;
   }
@@ -71,11 +79,15 @@ int shmb_connect(const shmb_connect_options *opts, shmb_client **out) {
   return 0;
 }
 
+int shmb__reconnect(shmb_client *c) {
+  int rc = shmb__transport_reopen(c);
+  return rc != 0 ? rc : hello(c);
+}
+
 void shmb_disconnect(shmb_client *client) {
   if (!client)
     return;
-  if (client->pipe)
-    CloseHandle(client->pipe);
+  shmb__transport_close(client);
   if (client->io_event)
     CloseHandle(client->io_event);
   free(client);
@@ -122,10 +134,8 @@ int shmb_list(shmb_client *client, shmb_section_info **list, size_t *count) {
     goto out_free_payload;
   }
   while (cur.remaining > 0) {
-    if ((rc = shmb_list_reply_next(&cur, &item)) != 0) {
-      free(v);
-      goto out_free_payload;
-    }
+    if ((rc = shmb_list_reply_next(&cur, &item)) != 0)
+      goto out_free_list;
     memcpy(v[n].name, item.name.ptr, item.name.len);
     v[n].name[item.name.len] = '\0';
     v[n].size = item.size;
@@ -134,7 +144,11 @@ int shmb_list(shmb_client *client, shmb_section_info **list, size_t *count) {
   }
   *list = v;
   *count = n;
+  free(payload);
+  return 0;
 
+out_free_list:
+  free(v);
 out_free_payload:
   free(payload);
   return rc;
@@ -211,13 +225,15 @@ int shmb_status(shmb_client *client, shmb_status_entry **entries,
     memcpy(v[n - 1].value, kv.value.ptr, kv.value.len);
     v[n - 1].value[kv.value.len] = '\0';
   }
-  if (rc != 0) {
-    shmb_free_status(v, n);
-    goto out_free_payload;
-  }
+  if (rc != 0)
+    goto out_free_entries;
   *entries = v;
   *count = n;
+  free(payload);
+  return 0;
 
+out_free_entries:
+  shmb_free_status(v, n);
 out_free_payload:
   free(payload);
   return rc;

@@ -25,8 +25,7 @@ int shmb_open(shmb_client *client, const char *name, unsigned int access,
   shmb_open_info info;
   shmb_section *s;
   wchar_t *wobject;
-  DWORD rights, e;
-  int rc;
+  int writable, rc;
 
   if (!out)
     return SHMB_EINVAL;
@@ -38,27 +37,22 @@ int shmb_open(shmb_client *client, const char *name, unsigned int access,
   if (!(s = calloc(1, sizeof(*s))))
     return SHMB_ENOMEM;
   if (!(wobject = shmb__wide_from_utf8(info.object))) {
-    free(s);
-    return SHMB_EPROTO;
+    rc = SHMB_EPROTO;
+    goto out_free_section;
   }
-  rights = (info.access & SHMB_ACCESS_WRITE) ? FILE_MAP_READ | FILE_MAP_WRITE
-                                             : FILE_MAP_READ;
-  s->mapping = OpenFileMappingW(rights, FALSE, wobject);
-  e = GetLastError();
+  writable = (info.access & SHMB_ACCESS_WRITE) != 0;
+  s->mapping = OpenFileMappingW(writable ? FILE_MAP_READ | FILE_MAP_WRITE
+                                         : FILE_MAP_READ,
+                                FALSE, wobject);
+  rc = s->mapping ? 0 : shmb__from_win32(GetLastError());
   free(wobject);
-  if (!s->mapping) {
-    free(s);
-    return shmb__from_win32(e);
-  }
-  s->view = MapViewOfFile(s->mapping,
-                          (info.access & SHMB_ACCESS_WRITE) ? FILE_MAP_WRITE
-                                                            : FILE_MAP_READ,
+  if (rc != 0)
+    goto out_free_section;
+  s->view = MapViewOfFile(s->mapping, writable ? FILE_MAP_WRITE : FILE_MAP_READ,
                           0, 0, (SIZE_T)info.size);
   if (!s->view) {
-    e = GetLastError();
-    CloseHandle(s->mapping);
-    free(s);
-    return shmb__from_win32(e);
+    rc = shmb__from_win32(GetLastError());
+    goto out_close_mapping;
   }
   s->size = info.size;
   s->access = info.access;
@@ -66,6 +60,12 @@ int shmb_open(shmb_client *client, const char *name, unsigned int access,
   strcpy(s->object, info.object);
   *out = s;
   return 0;
+
+out_close_mapping:
+  CloseHandle(s->mapping);
+out_free_section:
+  free(s);
+  return rc;
 }
 
 void *shmb_section_data(const shmb_section *section) { return section->view; }
@@ -88,6 +88,31 @@ int shmb_section_flush(shmb_section *section) {
   if (!FlushViewOfFile(section->view, 0))
     return shmb__from_win32(GetLastError());
   return 0;
+}
+
+/* Whether asking again is worth a new connection: the old one is gone, or
+ * unusable after a malformed frame. */
+static int connection_lost(int rc) {
+  return shmb_err_is_transport(rc) || rc == SHMB_EPROTO ||
+         rc == SHMB_ESHUTDOWN;
+}
+
+int shmb_section_is_current(shmb_client *client, const shmb_section *section) {
+  shmb_open_info info;
+  int rc;
+
+  if (!client || !section)
+    return SHMB_EINVAL;
+  /* The same OPEN the section came from, so the same answer while the
+   * service runs; a restart makes a new object under a new name. */
+  rc = shmb_lookup(client, section->name, section->access, &info);
+  if (connection_lost(rc) && (rc = shmb__reconnect(client)) == 0)
+    rc = shmb_lookup(client, section->name, section->access, &info);
+  if (rc == SHMB_ENOENT)
+    return 0; /* removed by a reload or a restart: nobody new gets it */
+  if (rc != 0)
+    return rc;
+  return strcmp(info.object, section->object) == 0;
 }
 
 void shmb_close(shmb_section *section) {

@@ -1,6 +1,9 @@
 /*
- * shmbctl: the command-line client, for administrators and scripts. It uses
- * only the public SDK, so everything it can do, an application can too.
+ * shmbctl: the command-line client, for administrators and scripts. Apart
+ * from naming accounts (whoami, --server-sid) and rights, it uses only the
+ * public SDK, so everything it can do, an application can too. Commands
+ * come from one table (name, handler, usage); the usage text and the
+ * argument checks are both made from it.
  *
  * Exit codes (stable, scripts rely on them): 0 success, 1 other error,
  * 2 usage, 3 access denied, 4 no such section, 5 service unreachable or not
@@ -14,37 +17,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
+#include "protocol.h" /* shmb__access_name */
 #include "shmbroker.h"
 
 enum { EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_NOENT, EXIT_UNREACH };
 
 typedef struct cli {
   shmb_connect_options opts;
-  const char *command;
+  const struct command *command;
   const char *section;
   uint64_t offset, length;
-  int have_length;
+  int have_offset, have_length;
 } cli;
 
-static void usage(FILE *to) {
-  fputs("usage: shmbctl [--pipe NAME] [--server-sid SID] [--timeout MS] "
-        "COMMAND\n"
-        "commands:\n"
-        "  list                         sections you may open: name, size, "
-        "access\n"
-        "  info NAME                    name=, object=, size=, access= lines\n"
-        "  read NAME [--offset N] [--length N]   raw bytes to stdout\n"
-        "  write NAME [--offset N]      stdin into the section\n"
-        "  status                       the service's status and counters\n"
-        "  reload                       re-read the service's config "
-        "(administrators)\n"
-        "exit codes: 0 ok, 1 error, 2 usage, 3 access denied, 4 no such "
-        "section,\n"
-        "            5 service unreachable or not the expected server\n"
-        "The server must run as LocalSystem unless --server-sid or "
-        "SHMBROKER_SERVER_SID names another account.\n",
-        to);
-}
+/* What a command takes besides its name. */
+enum {
+  ARG_SECTION = 1u << 0, /* NAME */
+  ARG_OFFSET = 1u << 1,  /* --offset N */
+  ARG_LENGTH = 1u << 2,  /* --length N */
+  NO_SERVICE = 1u << 3   /* runs without connecting */
+};
+
+typedef struct command {
+  const char *name;
+  int (*run)(shmb_client *c, const cli *a); /* c is NULL with NO_SERVICE */
+  unsigned args;
+  const char *usage; /* arguments after the name */
+  const char *help;
+} command;
 
 static int exit_code(int err) {
   switch (err) {
@@ -65,7 +66,9 @@ static int exit_code(int err) {
   }
 }
 
-static int fail(shmb_client *c, int err, const char *what) {
+/* The SDK's code and, when there is one, its explanation (the service's
+ * reason, or which pipe, account and timeout a connection failed on). */
+static int fail(const shmb_client *c, int err, const char *what) {
   const char *msg = shmb_last_message(c);
   fprintf(stderr, "shmbctl: %s: %s", what, shmb_strerror(err));
   if (*msg && strcmp(msg, shmb_strerror(err)) != 0)
@@ -87,66 +90,16 @@ static int parse_u64(const char *s, uint64_t *out) {
   return 0;
 }
 
-static int parse_args(int argc, char **argv, cli *a) {
-  int i = 1;
-  uint64_t ms;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    if (i + 1 >= argc)
-      return -1;
-    if (strcmp(argv[i], "--pipe") == 0)
-      a->opts.pipe_name = argv[++i];
-    else if (strcmp(argv[i], "--server-sid") == 0)
-      a->opts.server_sid = argv[++i];
-    else if (strcmp(argv[i], "--timeout") == 0 &&
-             parse_u64(argv[++i], &ms) == 0 && ms > 0 && ms < 86400000u)
-      a->opts.timeout_ms = (unsigned)ms;
-    else
-      return -1;
-  }
-  if (i >= argc)
-    return -1;
-  a->command = argv[i++];
-  if (strcmp(a->command, "list") == 0 || strcmp(a->command, "status") == 0 ||
-      strcmp(a->command, "reload") == 0)
-    return i == argc ? 0 : -1;
-  if (strcmp(a->command, "info") != 0 && strcmp(a->command, "read") != 0 &&
-      strcmp(a->command, "write") != 0)
-    return -1;
-  if (i >= argc)
-    return -1;
-  a->section = argv[i++];
-  for (; i < argc; i++) {
-    int is_read = strcmp(a->command, "read") == 0;
-    int is_rw = is_read || strcmp(a->command, "write") == 0;
-    if (i + 1 >= argc || !is_rw)
-      return -1;
-    if (strcmp(argv[i], "--offset") == 0) {
-      if (parse_u64(argv[++i], &a->offset) != 0)
-        return -1;
-    } else if (is_read && strcmp(argv[i], "--length") == 0) {
-      if (parse_u64(argv[++i], &a->length) != 0)
-        return -1;
-      a->have_length = 1;
-    } else {
-      return -1;
-    }
-  }
-  return 0;
-}
-
-static const char *access_name(unsigned access) {
-  return (access & SHMB_ACCESS_WRITE) ? "read,write" : "read";
-}
-
-static int cmd_list(shmb_client *c) {
+static int cmd_list(shmb_client *c, const cli *a) {
   shmb_section_info *v;
   size_t n;
   int rc = shmb_list(c, &v, &n);
+  (void)a;
   if (rc != 0)
     return fail(c, rc, "list");
   for (size_t i = 0; i < n; i++)
     printf("%-32s %14" PRIu64 " %s\n", v[i].name, v[i].size,
-           access_name(v[i].access));
+           shmb__access_name(v[i].access));
   shmb_free_list(v);
   return EXIT_OK;
 }
@@ -174,7 +127,7 @@ static int cmd_info(shmb_client *c, const cli *a) {
   if (rc != 0)
     return fail(c, rc, a->section);
   printf("name=%s\nobject=%s\nsize=%" PRIu64 "\naccess=%s\n", info.name,
-         info.object, info.size, access_name(info.access));
+         info.object, info.size, shmb__access_name(info.access));
   return EXIT_OK;
 }
 
@@ -274,10 +227,11 @@ static int cmd_write(shmb_client *c, const cli *a) {
   return EXIT_OK;
 }
 
-static int cmd_status(shmb_client *c) {
+static int cmd_status(shmb_client *c, const cli *a) {
   shmb_status_entry *v;
   size_t n;
   int rc = shmb_status(c, &v, &n);
+  (void)a;
   if (rc != 0)
     return fail(c, rc, "status");
   for (size_t i = 0; i < n; i++)
@@ -286,17 +240,147 @@ static int cmd_status(shmb_client *c) {
   return EXIT_OK;
 }
 
-static int cmd_reload(shmb_client *c) {
+static int cmd_reload(shmb_client *c, const cli *a) {
   int rc = shmb_reload(c);
+  (void)a;
   if (rc != 0)
     return fail(c, rc, "reload");
   printf("%s\n", shmb_last_message(c));
   return EXIT_OK;
 }
 
+/* Who am I, in the two forms the SDK accepts for the server account: a
+ * service in console mode runs as whoever started it, and its clients
+ * must be told to expect that account. */
+static int cmd_whoami(shmb_client *c, const cli *a) {
+  char account[SHMB_ACCOUNT_TEXT_MAX], sid_text[192];
+  PSID sid;
+  int rc = shmb__token_user(NULL, &sid);
+  (void)c;
+  (void)a;
+  if (rc != 0)
+    return fail(NULL, rc, "reading this process's token");
+  shmb__sid_text(sid, sid_text, sizeof(sid_text));
+  shmb__sid_account(sid, account, sizeof(account));
+  LocalFree(sid);
+  printf("account=%s\nsid=%s\n", account, sid_text);
+  printf("# A service run in console mode by this account is expected by "
+         "clients that\n# set %s=%s\n# or pass --server-sid %s (SDK: "
+         "shmb_connect_options.server_sid).\n",
+         SHMB_SERVER_SID_ENV, sid_text, sid_text);
+  return EXIT_OK;
+}
+
+static const command commands[] = {
+    {"list", cmd_list, 0, "", "sections you may open: name, size, access"},
+    {"info", cmd_info, ARG_SECTION, "NAME",
+     "name=, object=, size=, access= lines"},
+    {"read", cmd_read, ARG_SECTION | ARG_OFFSET | ARG_LENGTH,
+     "NAME [--offset N] [--length N]", "raw bytes to stdout"},
+    {"write", cmd_write, ARG_SECTION | ARG_OFFSET, "NAME [--offset N]",
+     "stdin into the section"},
+    {"status", cmd_status, 0, "", "the service's status and counters"},
+    {"reload", cmd_reload, 0, "", "re-read the service's config "
+                                  "(administrators)"},
+    {"whoami", cmd_whoami, NO_SERVICE, "",
+     "your account and SID, as --server-sid takes them"},
+};
+static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
+
+static void usage(FILE *to) {
+  fputs("usage: shmbctl [--pipe NAME] [--server-sid SID|ACCOUNT] "
+        "[--timeout MS] COMMAND\ncommands:\n", to);
+  for (size_t i = 0; i < ncommands; i++) {
+    char left[64];
+    snprintf(left, sizeof(left), "%s%s%s", commands[i].name,
+             *commands[i].usage ? " " : "", commands[i].usage);
+    fprintf(to, "  %-36s %s\n", left, commands[i].help);
+  }
+  fputs("exit codes: 0 ok, 1 error, 2 usage, 3 access denied, 4 no such "
+        "section,\n"
+        "            5 service unreachable or not the expected server\n"
+        "The server must run as LocalSystem unless --server-sid or "
+        "SHMBROKER_SERVER_SID names another account\n(a SID or an account "
+        "name; `shmbctl whoami` prints yours).\n",
+        to);
+}
+
+static const command *find_command(const char *name) {
+  for (size_t i = 0; i < ncommands; i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+/* --pipe, --server-sid, --timeout before the command; argv[*i] is the
+ * first word that is not one of them. */
+static int parse_global(int argc, char **argv, int *i, cli *a) {
+  uint64_t ms;
+  for (; *i < argc && argv[*i][0] == '-'; (*i)++) {
+    const char *opt = argv[*i];
+    if (*i + 1 >= argc)
+      return -1;
+    if (strcmp(opt, "--pipe") == 0)
+      a->opts.pipe_name = argv[++*i];
+    else if (strcmp(opt, "--server-sid") == 0)
+      a->opts.server_sid = argv[++*i];
+    else if (strcmp(opt, "--timeout") == 0 &&
+             parse_u64(argv[++*i], &ms) == 0 && ms > 0 && ms < 86400000u)
+      a->opts.timeout_ms = (unsigned)ms;
+    else
+      return -1;
+  }
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, cli *a) {
+  int i = 1;
+  if (parse_global(argc, argv, &i, a) != 0 || i >= argc ||
+      !(a->command = find_command(argv[i++])))
+    return -1;
+  if (a->command->args & ARG_SECTION) {
+    if (i >= argc)
+      return -1;
+    a->section = argv[i++];
+  }
+  for (; i < argc; i += 2) {
+    unsigned args = a->command->args;
+    if (i + 1 >= argc)
+      return -1;
+    if ((args & ARG_OFFSET) && strcmp(argv[i], "--offset") == 0 &&
+        parse_u64(argv[i + 1], &a->offset) == 0)
+      a->have_offset = 1;
+    else if ((args & ARG_LENGTH) && strcmp(argv[i], "--length") == 0 &&
+             parse_u64(argv[i + 1], &a->length) == 0)
+      a->have_length = 1;
+    else
+      return -1;
+  }
+  return 0;
+}
+
+/* An account name given with --server-sid is checked here, so that a typo
+ * names the option rather than the SDK's field. */
+static int check_server_option(const cli *a) {
+  PSID sid;
+  unsigned long werr;
+  int rc;
+  if (!a->opts.server_sid)
+    return 0;
+  if ((rc = shmb__account_sid(a->opts.server_sid, &sid, &werr)) != 0) {
+    fprintf(stderr, "shmbctl: --server-sid '%s' is neither a SID (S-1-...) "
+            "nor an account name known here (Win32 error %lu); `shmbctl "
+            "whoami`, run as that account, prints its SID\n",
+            a->opts.server_sid, werr);
+    return -1;
+  }
+  LocalFree(sid);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   cli a;
-  shmb_client *c;
+  shmb_client *c = NULL;
   int rc;
 
   memset(&a, 0, sizeof(a));
@@ -313,20 +397,13 @@ int main(int argc, char **argv) {
     usage(stderr);
     return EXIT_USAGE;
   }
+  if (a.command->args & NO_SERVICE)
+    return a.command->run(NULL, &a);
+  if (check_server_option(&a) != 0)
+    return EXIT_USAGE;
   if ((rc = shmb_connect(&a.opts, &c)) != 0)
     return fail(NULL, rc, "cannot connect to the service");
-  if (strcmp(a.command, "list") == 0)
-    rc = cmd_list(c);
-  else if (strcmp(a.command, "status") == 0)
-    rc = cmd_status(c);
-  else if (strcmp(a.command, "reload") == 0)
-    rc = cmd_reload(c);
-  else if (strcmp(a.command, "info") == 0)
-    rc = cmd_info(c, &a);
-  else if (strcmp(a.command, "read") == 0)
-    rc = cmd_read(c, &a);
-  else
-    rc = cmd_write(c, &a);
+  rc = a.command->run(c, &a);
   shmb_disconnect(c);
   return rc;
 }

@@ -6,7 +6,8 @@
  * is sent, the pipe's owner must be the expected server account: anyone can
  * create a pipe under a free name, but only that account (or an
  * administrator) can make itself the owner, so an impostor is refused with
- * SHMB_EBADSERVER. All I/O is overlapped with a timeout, so a server that
+ * SHMB_EBADSERVER, with a message that names the expected account, the one
+ * found and how to expect another. All I/O is overlapped with a timeout, so a server that
  * stops answering costs the caller at most timeout_ms per call.
  */
 #include "transport.h"
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "errors.h"
 #include "protocol.h"
 #include "wstr.h"
@@ -23,51 +25,119 @@
 #define DEFAULT_TIMEOUT_MS 5000u
 #define RETRY_SLEEP_MS 50u
 
-static int check_owner(HANDLE pipe, const char *expected_sid) {
-  PSECURITY_DESCRIPTOR sd = NULL;
-  PSID owner = NULL, expected = NULL;
-  wchar_t *wsid = shmb__wide_from_utf8(expected_sid);
-  int rc = SHMB_EBADSERVER;
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d)
+    memcpy(d, s, n);
+  return d;
+}
 
-  if (!wsid)
-    return SHMB_EINVAL;
-  if (!ConvertStringSidToSidW(wsid, &expected)) {
-    free(wsid);
-    return SHMB_EINVAL;
+/* The process behind the pipe, for the message that refuses it: ", served
+ * by process 1234 (VM\root (S-1-5-21-...))", or less when Windows will
+ * not say. */
+static void describe_server_process(HANDLE pipe, char *buf, size_t len) {
+  char who[SHMB_ACCOUNT_TEXT_MAX] = "";
+  ULONG pid = 0;
+  HANDLE proc, token;
+  PSID sid;
+
+  buf[0] = '\0';
+  if (!GetNamedPipeServerProcessId(pipe, &pid))
+    return;
+  if ((proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid))) {
+    if (OpenProcessToken(proc, TOKEN_QUERY, &token)) {
+      if (shmb__token_user(token, &sid) == 0) {
+        shmb__sid_describe(sid, who, sizeof(who));
+        LocalFree(sid);
+      }
+      CloseHandle(token);
+    }
+    CloseHandle(proc);
   }
-  free(wsid);
-  if (GetSecurityInfo(pipe, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
-                      &owner, NULL, NULL, NULL, &sd) == ERROR_SUCCESS &&
-      owner && EqualSid(owner, expected))
-    rc = 0;
+  shmb__fail(buf, len, 0, ", served by process %lu%s%s%s", (unsigned long)pid,
+             *who ? " (" : "", who, *who ? ")" : "");
+}
+
+/* The refusal names both accounts and the way to expect the one found. */
+static int wrong_server(shmb_client *c, PSID owner, PSID expected) {
+  char want[SHMB_ACCOUNT_TEXT_MAX], found[SHMB_ACCOUNT_TEXT_MAX];
+  char found_sid[192], process[SHMB_ACCOUNT_TEXT_MAX + 48];
+
+  shmb__sid_describe(expected, want, sizeof(want));
+  shmb__sid_describe(owner, found, sizeof(found));
+  shmb__sid_text(owner, found_sid, sizeof(found_sid));
+  describe_server_process(c->pipe, process, sizeof(process));
+  return shmb__fail(
+      c->message, sizeof(c->message), SHMB_EBADSERVER,
+      "pipe %s belongs to %s%s, not to the expected server account %s (%s). "
+      "If that is the service you mean (a service in console mode runs as "
+      "whoever started it), expect its account: set %s=%s, or pass "
+      "--server-sid %s to shmbctl (shmb_connect_options.server_sid in a "
+      "program)",
+      c->pipe_name, found, process, want, c->server_from, SHMB_SERVER_SID_ENV,
+      found_sid, found_sid);
+}
+
+static int check_owner(shmb_client *c, PSID expected) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID owner = NULL;
+  DWORD e = GetSecurityInfo(c->pipe, SE_KERNEL_OBJECT,
+                            OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
+                            NULL, &sd);
+  int rc = 0;
+
+  if (e != ERROR_SUCCESS || !owner)
+    rc = shmb__fail(c->message, sizeof(c->message), SHMB_EBADSERVER,
+                    "cannot read the owner of pipe %s (Win32 error %lu), so "
+                    "its server cannot be proven to be the service",
+                    c->pipe_name, (unsigned long)e);
+  else if (!EqualSid(owner, expected))
+    rc = wrong_server(c, owner, expected);
   LocalFree(sd);
-  LocalFree(expected);
   return rc;
 }
 
-static const char *expected_server(const shmb_connect_options *opts) {
-  const char *env;
-  if (opts && opts->server_sid && *opts->server_sid)
-    return opts->server_sid;
-  env = getenv(SHMB_SERVER_SID_ENV);
-  return env && *env ? env : SHMB_DEFAULT_SERVER_SID;
+/* Why no pipe could be opened, with the pipe, the time waited and where to
+ * look next. */
+static int unreachable(shmb_client *c, DWORD e, ULONGLONG waited_ms) {
+  unsigned long s = (unsigned long)(waited_ms / 1000),
+                tenths = (unsigned long)(waited_ms % 1000) / 100;
+  if (e == ERROR_ACCESS_DENIED)
+    return shmb__fail(c->message, sizeof(c->message), SHMB_EBADSERVER,
+                      "pipe %s exists but refused this account (access "
+                      "denied): it is not shmbrokerd's control pipe, or not "
+                      "one this account may use", c->pipe_name);
+  if (e == ERROR_PIPE_BUSY)
+    return shmb__fail(c->message, sizeof(c->message), SHMB_EUNREACHABLE,
+                      "every instance of pipe %s stayed busy for %lu.%lu s "
+                      "(timeout %u ms)", c->pipe_name, s, tenths,
+                      c->timeout_ms);
+  if (e != ERROR_FILE_NOT_FOUND)
+    return shmb__fail(c->message, sizeof(c->message), SHMB_EUNREACHABLE,
+                      "cannot open pipe %s (Win32 error %lu)", c->pipe_name,
+                      (unsigned long)e);
+  return shmb__fail(
+      c->message, sizeof(c->message), SHMB_EUNREACHABLE,
+      "no pipe %s after waiting %lu.%lu s (timeout %u ms). Is the service "
+      "running? Installed as a service: `sc query shmbroker` (start it with "
+      "`sc start shmbroker`). In console mode: is `shmbrokerd --console` "
+      "running, with this pipe name in its config?",
+      c->pipe_name, s, tenths, c->timeout_ms);
 }
 
-int shmb__transport_open(shmb_client *c, const shmb_connect_options *opts) {
-  const char *name = opts && opts->pipe_name ? opts->pipe_name
-                                             : "\\\\.\\pipe\\shmbroker";
-  wchar_t *wname = shmb__wide_from_utf8(name);
-  ULONGLONG deadline;
-  int rc;
+/* Opens the pipe, waiting up to the timeout for a service that is starting
+ * (no pipe yet) or busy (no free instance), never past it. */
+static int open_pipe(shmb_client *c) {
+  wchar_t *wname = shmb__wide_from_utf8(c->pipe_name);
+  ULONGLONG start = GetTickCount64(), deadline = start + c->timeout_ms;
+  ULONGLONG now = start;
+  DWORD e = ERROR_FILE_NOT_FOUND;
 
-  c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
-                                           : DEFAULT_TIMEOUT_MS;
   if (!wname)
-    return SHMB_EINVAL;
-  deadline = GetTickCount64() + c->timeout_ms;
+    return shmb__fail(c->message, sizeof(c->message), SHMB_EINVAL,
+                      "the pipe name is not valid UTF-8");
   for (;;) {
-    ULONGLONG now;
-    DWORD e;
     c->pipe = CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL,
                           OPEN_EXISTING,
                           FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT |
@@ -75,28 +145,82 @@ int shmb__transport_open(shmb_client *c, const shmb_connect_options *opts) {
                           NULL);
     if (c->pipe != INVALID_HANDLE_VALUE)
       break;
+    c->pipe = NULL;
     e = GetLastError();
     now = GetTickCount64();
-    if (now >= deadline ||
-        (e != ERROR_PIPE_BUSY && e != ERROR_FILE_NOT_FOUND)) {
-      free(wname);
-      c->pipe = NULL;
-      return e == ERROR_ACCESS_DENIED ? SHMB_EBADSERVER : SHMB_EUNREACHABLE;
-    }
-    /* Busy: wait for an instance. Not there yet: the service may be
-     * starting; poll until the deadline. */
+    if ((e != ERROR_PIPE_BUSY && e != ERROR_FILE_NOT_FOUND) || now >= deadline)
+      break;
+    /* WaitNamedPipeW's 0 would mean "the default": never pass it. */
     if (e == ERROR_PIPE_BUSY)
       WaitNamedPipeW(wname, (DWORD)(deadline - now));
     else
-      Sleep(RETRY_SLEEP_MS);
+      Sleep(deadline - now < RETRY_SLEEP_MS ? (DWORD)(deadline - now)
+                                            : RETRY_SLEEP_MS);
   }
   free(wname);
-  if ((rc = check_owner(c->pipe, expected_server(opts))) != 0) {
+  return c->pipe ? 0 : unreachable(c, e, now - start);
+}
+
+int shmb__transport_reopen(shmb_client *c) {
+  PSID expected;
+  unsigned long werr;
+  int rc;
+
+  if (c->pipe)
+    CloseHandle(c->pipe);
+  c->pipe = NULL;
+  c->message[0] = '\0';
+  /* Resolved before any wait: a typo fails at once. */
+  if ((rc = shmb__account_sid(c->server, &expected, &werr)) != 0)
+    return rc == SHMB_ENOMEM
+               ? rc
+               : shmb__fail(c->message, sizeof(c->message), SHMB_EINVAL,
+                            "the expected server account '%s' (%s) is "
+                            "neither a SID (S-1-...) nor an account name "
+                            "known here (Win32 error %lu); `shmbctl whoami`, "
+                            "run as that account, prints its SID",
+                            c->server, c->server_from, werr);
+  if ((rc = open_pipe(c)) == 0 && (rc = check_owner(c, expected)) != 0) {
     CloseHandle(c->pipe);
     c->pipe = NULL;
-    return rc;
   }
-  return 0;
+  LocalFree(expected);
+  return rc;
+}
+
+int shmb__transport_open(shmb_client *c, const shmb_connect_options *opts) {
+  const char *env = getenv(SHMB_SERVER_SID_ENV), *server;
+
+  if (opts && opts->server_sid && *opts->server_sid) {
+    server = opts->server_sid;
+    c->server_from = "from shmb_connect_options.server_sid, or shmbctl's "
+                     "--server-sid";
+  } else if (env && *env) {
+    server = env;
+    c->server_from = "from the " SHMB_SERVER_SID_ENV " environment variable";
+  } else {
+    server = SHMB_DEFAULT_SERVER_SID;
+    c->server_from = "the default: LocalSystem";
+  }
+  c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
+                                           : DEFAULT_TIMEOUT_MS;
+  free(c->pipe_name);
+  free(c->server);
+  c->pipe_name = dup_str(opts && opts->pipe_name ? opts->pipe_name
+                                                 : SHMB_DEFAULT_PIPE);
+  c->server = dup_str(server);
+  if (!c->pipe_name || !c->server)
+    return SHMB_ENOMEM;
+  return shmb__transport_reopen(c);
+}
+
+void shmb__transport_close(shmb_client *c) {
+  if (c->pipe)
+    CloseHandle(c->pipe);
+  c->pipe = NULL;
+  free(c->pipe_name);
+  free(c->server);
+  c->pipe_name = c->server = NULL;
 }
 
 /* One overlapped read or write, waited for with the client's timeout. */
@@ -160,14 +284,15 @@ int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
   c->message[0] = '\0';
   if (!c->pipe)
     return SHMB_EDISCONNECTED;
+  /* The reply must carry the id of the frame we send. */
+  if (shmb_frame_peek(frame, len, SHMB_MAX_PAYLOAD, &hdr) != 0)
+    return SHMB_EINVAL;
+  id = hdr.request_id;
   /* A service that refuses us (too many clients) replies and hangs up at
    * once, maybe before our request is written: its reply is still there to
    * read, and says more than "disconnected". */
   if ((rc = shmb__write_all(c, frame, len)) != 0 && rc != SHMB_EDISCONNECTED)
     return rc;
-  /* The request's id sits at offset 8 of the frame we just sent. */
-  id = (uint32_t)frame[8] | ((uint32_t)frame[9] << 8) |
-       ((uint32_t)frame[10] << 16) | ((uint32_t)frame[11] << 24);
   if ((rc = shmb__read_all(c, hdrbuf, sizeof(hdrbuf))) != 0)
     return rc;
   rc = shmb_frame_peek(hdrbuf, sizeof(hdrbuf), SHMB_MAX_PAYLOAD, &hdr);

@@ -13,16 +13,35 @@
 
 #include "shmbroker.h"
 
+/* Room for the SDK's own explanations (which name pipes, accounts and
+ * SIDs), beyond the service's SHMB_ERROR_MESSAGE_MAX. */
+#define SHMB_CLIENT_MESSAGE_MAX 1024
+
 struct shmb_client {
   HANDLE pipe;
   HANDLE io_event;
   unsigned timeout_ms;
   uint32_t next_id;
-  char message[512]; /* the service's text with its last refusal */
+  /* What shmb_connect was given, kept to connect again (is_current). */
+  char *pipe_name;
+  char *server;        /* as given: a SID string or an account name */
+  const char *server_from; /* where server came from, for messages */
+  char message[SHMB_CLIENT_MESSAGE_MAX]; /* last refusal's explanation */
 };
 
-/* Opens the pipe and checks its owner; fills c->pipe. */
+/* Keeps what opts says (or the defaults) in c: pipe name, expected server
+ * and where it came from, timeout; then opens the pipe as
+ * shmb__transport_reopen does. c->io_event must exist. */
 int shmb__transport_open(shmb_client *c, const shmb_connect_options *opts);
+
+/* Opens c->pipe_name, waiting up to c->timeout_ms for it to exist or to
+ * have a free instance, and checks that its owner is the expected server.
+ * On failure c->message says what was expected, what was found and what
+ * to do. */
+int shmb__transport_reopen(shmb_client *c);
+
+/* Frees what shmb__transport_open kept and closes the pipe. */
+void shmb__transport_close(shmb_client *c);
 
 /* Sends a request frame and waits for the reply to it. On success *payload
  * (free()) holds the reply payload; a reply with a negative status is
@@ -33,5 +52,9 @@ int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
 /* Raw frame I/O with the client's timeout, exported for the test tools. */
 int shmb__write_all(shmb_client *c, const void *buf, size_t len);
 int shmb__read_all(shmb_client *c, void *buf, size_t len);
+
+/* Drops the connection and makes a new one (open, check, HELLO) with the
+ * same options; the client's sections are not touched. */
+int shmb__reconnect(shmb_client *c);
 
 #endif /* SHMB_CLIENT_TRANSPORT_H */

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "shmb_errno.h"
+#include "shmb_version.h" /* SHMB_VERSION_MAJOR/_MINOR/_PATCH/_STRING */
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,10 +40,6 @@ extern "C" {
 #else
 #define SHMB_EXTERN
 #endif
-
-#define SHMB_VERSION_MAJOR 0
-#define SHMB_VERSION_MINOR 1
-#define SHMB_VERSION_PATCH 0
 
 /* Access to a section, as asked for and as granted. Write implies read. */
 #define SHMB_ACCESS_READ 0x1u
@@ -59,8 +56,10 @@ typedef struct shmb_section shmb_section;
 typedef struct shmb_connect_options {
   /* Pipe name, "\\.\pipe\NAME"; NULL for "\\.\pipe\shmbroker". */
   const char *pipe_name;
-  /* SID string of the account the server must run as. NULL: the
-   * SHMBROKER_SERVER_SID environment variable if set, else LocalSystem. */
+  /* The account the server must run as: a SID string ("S-1-5-18") or an
+   * account name ("NT AUTHORITY\SYSTEM", "HOST\user"). NULL: the
+   * SHMBROKER_SERVER_SID environment variable (either form) if set, else
+   * LocalSystem. */
   const char *server_sid;
   /* How long to wait for a busy or not-yet-created pipe, and for each
    * reply, in milliseconds; 0 for the default of 5000. */
@@ -83,8 +82,9 @@ typedef struct shmb_open_info {
 /* Connects and says HELLO. opts may be NULL. Before anything is sent the
  * pipe's owner must be the expected server account, else SHMB_EBADSERVER.
  * A pipe that is busy or does not exist yet is waited for up to the
- * timeout; then SHMB_EUNREACHABLE. On success *out is yours to
- * shmb_disconnect. */
+ * timeout; then SHMB_EUNREACHABLE. An expected server that is neither a
+ * SID nor a known account name: SHMB_EINVAL. On success *out is yours to
+ * shmb_disconnect; on failure shmb_last_message(NULL) says why. */
 SHMB_EXTERN int shmb_connect(const shmb_connect_options *opts,
                              shmb_client **out);
 
@@ -122,6 +122,18 @@ SHMB_EXTERN const char *shmb_section_object(const shmb_section *section);
 /* Writes dirty pages of a file-backed section to its file. */
 SHMB_EXTERN int shmb_section_flush(shmb_section *section);
 
+/* Whether section is still the object the service hands out under its
+ * name: 1 yes, 0 no (the service restarted and made a new one, or the
+ * section was removed), or a negative code (the service could not be
+ * reached, or refuses the access now). Asks the service again with the
+ * section's name and access (one OPEN, nothing mapped) and compares the
+ * object names; if client's connection was lost (a restart breaks it), it
+ * connects again first with the options client was made with. When 0, open
+ * the section anew and switch to the new mapping: writes to the old one no
+ * longer reach anyone who opens the section afresh. */
+SHMB_EXTERN int shmb_section_is_current(shmb_client *client,
+                                        const shmb_section *section);
+
 /* Unmaps and closes. NULL is ignored. */
 SHMB_EXTERN void shmb_close(shmb_section *section);
 
@@ -143,7 +155,11 @@ SHMB_EXTERN void shmb_free_status(shmb_status_entry *entries, size_t count);
 SHMB_EXTERN int shmb_reload(shmb_client *client);
 
 /* The text the service sent with its last refusal, or with a successful
- * reload ("" if none). Valid until the next call on client. */
+ * reload, or the SDK's own explanation of a transport error (which pipe,
+ * how long it waited, which server account was expected and which was
+ * found, and how to change the expectation); "" if none. Valid until the
+ * next call on client. With client NULL: the explanation of the last
+ * shmb_connect that failed on the calling thread. */
 SHMB_EXTERN const char *shmb_last_message(const shmb_client *client);
 
 SHMB_EXTERN const char *shmb_strerror(int err);
