@@ -118,14 +118,9 @@ static int claim_recv(shmb_ring *r, uint64_t *posp, shmb__ring_slot **sp) {
   uint64_t pos = atomic_load_explicit(&h->head, ACQ), t, seq, h2;
 
   for (unsigned i = 0; i < SHMB__RING_TRIES(r); i++) {
-    shmb__ring_slot *s;
-    t = atomic_load_explicit(&h->tail, ACQ);
-    /* Claimed positions need a freed slot each, and skipped ones an aborted
-     * slot between them, so no honest tail is more than two laps ahead
-     * (and none behind: pos > t wraps to a huge difference). */
-    if (t - pos > 2 * (uint64_t)r->slots)
-      goto recheck;
-    s = shmb__ring_slot_at(r, pos);
+    shmb__ring_slot *s = shmb__ring_slot_at(r, pos);
+    /* The slot first: a committed message needs nothing else, and the
+     * senders' line is not pulled over on the fast path. */
     seq = atomic_load_explicit(&s->seq, ACQ);
     if (seq == pos + 1) {
       if (atomic_compare_exchange_weak_explicit(&h->head, &pos, pos + 1, AR,
@@ -136,6 +131,16 @@ static int claim_recv(shmb_ring *r, uint64_t *posp, shmb__ring_slot **sp) {
       }
       continue;
     }
+    t = atomic_load_explicit(&h->tail, ACQ);
+    /* Claimed positions need a freed slot each, and skipped ones an aborted
+     * slot between them, so no honest tail is more than two laps ahead
+     * (and none behind: pos > t wraps to a huge difference). */
+    if (t - pos > 2 * (uint64_t)r->slots)
+      goto recheck;
+    /* Re-read after the tail: what the tail says was claimed is visible. */
+    seq = atomic_load_explicit(&s->seq, ACQ);
+    if (seq == pos + 1)
+      continue;
     if (t == pos || seq == pos)
       return SHMB_EAGAIN; /* empty, or the sender is still writing */
     if (seq & SHMB__RING_POISON) {

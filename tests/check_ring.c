@@ -458,19 +458,22 @@ START_TEST(test_ring_corrupt_queue_indices) {
   attach(&tx, SHMB_RING_QUEUE, 1);
   attach(&rx, SHMB_RING_QUEUE, 2);
   send_n(&tx, 0);
+  recv_n(&rx, 0, 0);
   atomic_store(&hdr()->head, 5); /* head past tail */
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
-  atomic_store(&hdr()->head, 0);
+  atomic_store(&hdr()->head, 1);
   atomic_store(&hdr()->tail, 1000); /* more in flight than slots */
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
-  atomic_store(&hdr()->tail, 1);
-  atomic_store(&shmb__ring_slot_at(&rx, 0)->seq, 77); /* not of this lap */
+  atomic_store(&hdr()->tail, 2);
+  atomic_store(&shmb__ring_slot_at(&rx, 1)->seq, 77); /* not of this lap */
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
   /* A sender checks its slot too. */
-  atomic_store(&shmb__ring_slot_at(&rx, 1)->seq, 9);
+  atomic_store(&shmb__ring_slot_at(&rx, 2)->seq, 9);
   ck_assert_int_eq(shmb_ring_send(&tx, "x", 1), SHMB_ECORRUPT);
-  atomic_store(&shmb__ring_slot_at(&rx, 1)->seq, UINT64_C(1) << 40);
+  atomic_store(&shmb__ring_slot_at(&rx, 2)->seq, UINT64_C(1) << 40);
   ck_assert_int_eq(shmb_ring_send(&tx, "x", 1), SHMB_ECORRUPT);
+  atomic_store(&shmb__ring_slot_at(&rx, 2)->seq, 2);
+  send_n(&tx, 2); /* and carries on once the words make sense again */
 }
 END_TEST
 
@@ -482,16 +485,18 @@ START_TEST(test_ring_corrupt_broadcast_indices) {
   send_n(&tx, 0);
   send_n(&tx, 1);
   recv_n(&rx, 0, 0);
+  recv_n(&rx, 1, 0);
   atomic_store(&hdr()->tail, 0); /* the tail went back */
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
-  atomic_store(&hdr()->tail, 2);
-  atomic_store(&shmb__ring_slot_at(&rx, 1)->seq, 1); /* older than pos 1 */
+  send_n(&tx, 2);
+  atomic_store(&hdr()->tail, 3);
+  atomic_store(&shmb__ring_slot_at(&rx, 2)->seq, 1); /* older than pos 2 */
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
   /* A stamp of a later lap that does not map onto this slot... */
-  atomic_store(&shmb__ring_slot_at(&rx, 1)->seq, 2 * 6 + 2);
+  atomic_store(&shmb__ring_slot_at(&rx, 2)->seq, 2 * 7 + 2);
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
   /* ...or that the tail has not reached. */
-  atomic_store(&shmb__ring_slot_at(&rx, 1)->seq, 2 * 5 + 2);
+  atomic_store(&shmb__ring_slot_at(&rx, 2)->seq, 2 * 6 + 2);
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
   /* A tail far ahead: counted as loss, bounded, never a wild index. */
   atomic_store(&hdr()->tail, UINT64_C(1) << 61);
