@@ -17,41 +17,25 @@
 # Honours SHMB_BUILD_DIR like tools/build.sh (default build/). The figures
 # are only as quiet as the machine: run it with nothing else busy.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${SHMB_BUILD_DIR:-$top/build}
-bin=$build/windows/bin
+. "$(dirname "$0")/../tools/lib.sh"
+top=$shmb_top
+build=$shmb_build
+SHMB_BIN=$build/windows/bin
+bin=$SHMB_BIN
 out=${SHMB_BENCH_OUT:-$top/docs/performance.md}
 work=$build/bench
+svc_log=$work/service.log
+SHMB_START_WAIT=60   # 1,000 sections take a while to create
 quick=()
 [ "${SHMB_BENCH_QUICK:-0}" = 1 ] && quick=(--quick)
-export WINEPREFIX=$build/windows/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 pipe="\\\\.\\pipe\\shmb-bench-$$"
-svc_pid=
 
 log() { printf '[bench] %s\n' "$*" >&2; }
+fail() { log "$*"; [ ! -f "$svc_log" ] || cat "$svc_log" >&2; exit 1; }
 
-. "$top/tools/stop-gracefully.sh"
-stop_service() {
-    [ -n "$svc_pid" ] || return 0
-    stop_gracefully "$svc_pid" || true
-    svc_pid=
-}
 cleanup() {
-    stop_service
-    bash "$top/tests/wine-env.sh" stop
-}
-
-# start_service CONFIG: shmbrokerd in the foreground of a background job.
-# `wine` execs into the Windows process, so $! is its Linux pid as well.
-start_service() {
-    wine "$bin/shmbrokerd.exe" --console --config "$1" >"$work/service.log" 2>&1 &
-    svc_pid=$!
-    for _ in $(seq 1 600); do
-        grep -q "listening on" "$work/service.log" 2>/dev/null && return 0
-        kill -0 "$svc_pid" 2>/dev/null || { cat "$work/service.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    log "shmbrokerd did not start listening within 60 s"; cat "$work/service.log" >&2; exit 1
+    if [ -n "$svc_pid" ]; then stop_gracefully "$svc_pid" || true; svc_pid=; fi
+    wine_env stop
 }
 
 # config_head: the [service] part every generated config shares. Clients
@@ -104,8 +88,8 @@ busy_cores() {
 # measure: everything that runs Wine; leaves the benches' outputs in $work
 # and the facts about the run in $work/meta.env.
 measure() {
-    bash "$top/tests/wine-env.sh" start
-    SHMBROKER_SERVER_SID=$(wine "$bin/bench_open.exe" --whoami | tr -d '\r')
+    wine_env start
+    SHMBROKER_SERVER_SID=$(win "$bin/bench_open.exe" --whoami | tr -d '\r')
     export SHMBROKER_SERVER_SID
     [ -n "$SHMBROKER_SERVER_SID" ] || { log "--whoami printed nothing"; exit 1; }
 
@@ -135,7 +119,7 @@ measure() {
     run_bench() { # NAME ARGS...: stdout to NAME.out, progress to the terminal
         local name=$1; shift
         log "running $name"
-        wine "$bin/$name.exe" --pipe "$pipe" "${quick[@]}" "$@" | tr -d '\r' >"$name.out"
+        win "$bin/$name.exe" --pipe "$pipe" "${quick[@]}" "$@" | tr -d '\r' >"$name.out"
     }
     run_bench bench_open
     ws_pid=$(wineserver_pid)
@@ -153,7 +137,7 @@ measure() {
         } >"fp-$n.conf"
         start_service "fp-$n.conf"
         log "running bench_footprint with $n sections"
-        wine "$bin/bench_footprint.exe" --pipe "$pipe" --unix-pid "$svc_pid" \
+        win "$bin/bench_footprint.exe" --pipe "$pipe" --unix-pid "$svc_pid" \
             --clients 0,64,256 | tr -d '\r' >>footprint.out
         stop_service
     done
@@ -167,14 +151,14 @@ measure() {
     wine_tmp_fs=$(fs_of "$wine_tmp")
     shm_dir=/dev/shm
     if [ "$wine_tmp_fs" != tmpfs ] && [ -d "$shm_dir" ] && [ "$(fs_of "$shm_dir")" = tmpfs ]; then
-        bash "$top/tests/wine-env.sh" stop
+        wine_env stop
         # Every Wine process finds its wineserver through TMPDIR: from here on
         # all of them, and the final stop, use the new one.
         export TMPDIR=$shm_dir
-        bash "$top/tests/wine-env.sh" start
+        wine_env start
         start_service main.conf
         log "running bench_data with Wine's temporary files on tmpfs"
-        wine "$bin/bench_data.exe" --pipe "$pipe" "${quick[@]}" | tr -d '\r' >bench_data_tmpfs.out
+        win "$bin/bench_data.exe" --pipe "$pipe" "${quick[@]}" | tr -d '\r' >bench_data_tmpfs.out
         stop_service
     fi
     load_after=$(load)
@@ -299,7 +283,7 @@ not edit the figures by hand.
 | cores | $(nproc) |
 | memory | $mem |
 | kernel | $(uname -sr) |
-| Wine | $(wine --version) |
+| Wine | $(if [ -n "$SHMB_RUNNER" ]; then "$SHMB_RUNNER" --version; else echo "none (native Windows)"; fi) |
 | compiler | $gcc, CMake RelWithDebInfo (-O2), static |
 | date | $started |
 | load average (1, 5, 15 min) | before $load_before, after $load_after |

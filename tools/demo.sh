@@ -5,41 +5,39 @@
 # writes into it and reads the bytes back from another process, and is
 # refused what the config does not grant.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${SHMB_BUILD_DIR:-$top/build}
-bin=$build/windows/bin
+. "$(dirname "$0")/lib.sh"
+SHMB_BIN=$shmb_build/windows/bin
 
-bash "$top/tools/bootstrap.sh"
-bash "$top/tools/build.sh" windows
+bash "$shmb_top/tools/bootstrap.sh"
+bash "$shmb_top/tools/build.sh" windows
 
-export WINEPREFIX=$build/windows/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-bash "$top/tests/wine-env.sh" start
-demo=$build/demo
+wine_env start
+demo=$shmb_build/demo
 mkdir -p "$demo"
 cd "$demo"
-cp "$top/installer/shmbroker.conf" shmbroker.conf
+svc_log=$demo/service.log
+cp "$shmb_top/installer/shmbroker.conf" shmbroker.conf
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
-ctl() { wine "$bin/shmbctl.exe" "$@"; }
+ctl() { win "$SHMB_BIN/shmbctl.exe" "$@"; }
 
 # Under Wine the service runs as the desktop user, not LocalSystem, so the
 # client is told which account to expect (on Windows the default is right).
-SHMBROKER_SERVER_SID=$(wine "$bin/shmbtest.exe" whoami | tr -d '\r')
+SHMBROKER_SERVER_SID=$(win "$SHMB_BIN/shmbtest.exe" whoami | tr -d '\r')
 export SHMBROKER_SERVER_SID
 
-wine "$bin/shmbrokerd.exe" --console --config shmbroker.conf 2>service.log &
-svc=$!
 cleanup() {
-    kill -INT "$svc" 2>/dev/null || true
-    wait "$svc" 2>/dev/null || true
-    echo; echo "--- service log (build/demo/service.log) ---"; cat service.log
-    bash "$top/tests/wine-env.sh" stop
+    local rc=$? code=0
+    if [ -n "$svc_pid" ]; then
+        stop_gracefully "$svc_pid" || code=$?
+        [ "$code" = 0 ] || { echo "shmbrokerd exited $code when stopped" >&2; rc=1; }
+    fi
+    echo; echo "--- service log ($svc_log) ---"; cat "$svc_log"
+    wine_env stop
+    exit $rc
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do
-    grep -q "listening on" service.log 2>/dev/null && break
-    sleep 0.1
-done
+start_service shmbroker.conf
 
 step "shmbctl list"
 ctl list

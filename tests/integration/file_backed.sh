@@ -38,9 +38,9 @@ expect_exit 0 ctl read persist --offset 100 --length 15
 [ "$(cat last.out)" = "persisted bytes" ] || fail "after restart: '$(cat last.out)'"
 pass "after a restart the section holds the same bytes"
 
-printf 'flushed by timer' | wine "$SHMB_BIN/shmbctl.exe" --pipe "$pipe" write persist --offset 200
+printf 'flushed by timer' | expect_exit 0 ctl write persist --offset 200
 sleep 1.5
-kill -KILL "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; svc_pid=
+kill_service
 [ "$(dd if=data.bin bs=1 skip=200 count=16 2>/dev/null)" = "flushed by timer" ] \
     || fail "data.bin lacks the bytes after a hard kill"
 start_service shmb.conf

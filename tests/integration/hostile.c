@@ -6,16 +6,24 @@
  *
  *   frame PIPE KIND       send KIND's bytes, print each reply's status name
  *                         (or "ok") and then "closed" or "open"
- *   idle PIPE MS          connect, send nothing: "closed" if the service
- *                         hangs up within MS, else "open"
- *   slow PIPE             send a valid frame one byte per second: "closed
- *                         after N bytes" or "answered"
+ *   idle PIPE MS          connect, print "connected", send nothing:
+ *                         "closed" if the service hangs up within MS, else
+ *                         "open"
+ *   slow PIPE             connect, print "connected", then send a valid
+ *                         frame one byte per second, the first after half
+ *                         a second (so that no byte is due when a whole
+ *                         number of seconds runs out): "closed after N
+ *                         bytes" or "answered"
  *   squat PIPE MS         create PIPE first (an impostor) and report what a
  *                         client sent it: "received N bytes"
  *   load PIPE NAME CLIENTS CYCLES
  *                         CLIENTS threads each doing CYCLES of connect,
  *                         open, map, touch, unmap, close, disconnect:
- *                         "cycles=N errors=N seconds=S first_error=NAME"
+ *                         "completed=N errors=N seconds=S first_error=NAME"
+ *                         where completed counts the cycles that ran to
+ *                         the end, summed over the threads; a thread that
+ *                         cannot be started is an error of the tool (exit
+ *                         1, "thread N did not start: error E")
  *   procinfo PID          "handles=N": the handles a process holds
  */
 #include <windows.h>
@@ -175,10 +183,17 @@ static int frame(const char *pipe, const char *kind) {
   return 0;
 }
 
+/* The scripts wait for this line before they count on the connection. */
+static void say_connected(void) {
+  printf("connected\n");
+  fflush(stdout);
+}
+
 static int idle(const char *pipe, const char *ms) {
   shmb_client c;
   if (raw_connect(pipe, &c) != 0)
     return 1;
+  say_connected();
   printf("%s\n", hangs_up_within(&c, (unsigned)strtoul(ms, NULL, 10)));
   CloseHandle(c.pipe);
   return 0;
@@ -191,6 +206,8 @@ static int slow(const char *pipe) {
   craft("name64", &f);
   if (raw_connect(pipe, &c) != 0)
     return 1;
+  say_connected();
+  Sleep(500);
   for (i = 0; i < f.len; i++) {
     if (shmb__write_all(&c, f.bytes + i, 1) != 0)
       break;
@@ -233,6 +250,7 @@ static int squat(const char *pipe, const char *ms) {
 typedef struct load_job {
   const char *pipe, *name;
   unsigned cycles;
+  unsigned completed; /* cycles that ran to the end without an error */
   unsigned errors;
   int first_error;
   HANDLE thread;
@@ -253,7 +271,9 @@ static DWORD WINAPI load_thread(void *arg) {
       }
       shmb_disconnect(c);
     }
-    if (rc != 0 && j->errors++ == 0)
+    if (rc == 0)
+      j->completed++;
+    else if (j->errors++ == 0)
       j->first_error = rc;
   }
   return 0;
@@ -263,30 +283,37 @@ static int load(const char *pipe, const char *name, unsigned clients,
                 unsigned cycles) {
   load_job *jobs = calloc(clients, sizeof(*jobs));
   LARGE_INTEGER f, t0, t1;
-  unsigned errors = 0;
+  unsigned errors = 0, completed = 0, started = 0;
   int first = 0;
 
   if (!jobs)
     return 1;
   QueryPerformanceFrequency(&f);
   QueryPerformanceCounter(&t0);
-  for (unsigned i = 0; i < clients; i++) {
-    jobs[i] = (load_job){pipe, name, cycles, 0, 0, NULL};
-    jobs[i].thread = CreateThread(NULL, 0, load_thread, &jobs[i], 0, NULL);
+  for (; started < clients; started++) {
+    jobs[started] = (load_job){pipe, name, cycles, 0, 0, 0, NULL};
+    jobs[started].thread =
+        CreateThread(NULL, 0, load_thread, &jobs[started], 0, NULL);
+    if (!jobs[started].thread) {
+      printf("thread %u did not start: error %lu\n", started,
+             (unsigned long)GetLastError());
+      break;
+    }
   }
-  for (unsigned i = 0; i < clients; i++) {
+  for (unsigned i = 0; i < started; i++) {
     WaitForSingleObject(jobs[i].thread, INFINITE);
     CloseHandle(jobs[i].thread);
+    completed += jobs[i].completed;
     errors += jobs[i].errors;
     if (!first && jobs[i].errors)
       first = jobs[i].first_error;
   }
   QueryPerformanceCounter(&t1);
-  printf("cycles=%u errors=%u seconds=%.2f first_error=%s\n", clients * cycles,
+  printf("completed=%u errors=%u seconds=%.2f first_error=%s\n", completed,
          errors, (double)(t1.QuadPart - t0.QuadPart) / (double)f.QuadPart,
          first ? shmb_err_name(first) : "none");
   free(jobs);
-  return 0;
+  return started == clients ? 0 : 1;
 }
 
 /* Handles a process holds, from the system's handle table: Wine does not

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 standard_config shmb.conf
 
-wine "$SHMB_BIN/hostile.exe" squat "$pipe" 0 >squat.out &
+"${shmb_run[@]}" "$SHMB_BIN/hostile.exe" squat "$pipe" 0 >squat.out &
 squatter=$!
 wait_for 10 grep -q listening squat.out || fail "the squatter did not start: $(cat squat.out)"
 run_service_expecting 3 --console --config shmb.conf
@@ -15,7 +15,7 @@ pass "a pipe created before the service makes it refuse to start, naming the pip
 
 expect_exit 5 ctl --server-sid S-1-5-18 list
 grep -q "not the expected account" last.err || fail "message: $(cat last.err)"
-wait "$squatter"
+wait "$squatter" || fail "the squatter failed: $(cat squat.out)"
 grep -q "received 0 bytes" squat.out || fail "the impostor got: $(cat squat.out)"
 pass "a client refuses a server that is not the expected account, and sends it nothing"
 
@@ -24,13 +24,15 @@ restarts=${SHMB_RESTARTS:-100}
 for i in $(seq 1 "$restarts"); do
     start_service shmb.conf
     for s in readonly readwrite; do
-        ctl info "$s" | tr -d '\r' | sed -n 's/^object=//p' >>names.txt
+        info=$(ctl_text info "$s") || fail "restart $i: shmbctl info $s failed"
+        object=$(sed -n 's/^object=//p' <<<"$info")
+        [ -n "$object" ] || fail "restart $i: 'shmbctl info $s' named no object: $info"
+        echo "$object" >>names.txt
     done
-    stop_service
-    [ "$svc_status" = 0 ] || fail "restart $i: exit $svc_status"
+    stop_service   # fails unless the service exits 0
 done
-total=$(wc -l <names.txt)
-unique=$(sort -u names.txt | wc -l)
+total=$(wc -l <names.txt) || fail "counting names.txt"
+unique=$(sort -u names.txt | wc -l) || fail "counting distinct names"
 [ "$total" = $((2 * restarts)) ] || fail "$total names from $restarts restarts"
 [ "$unique" = "$total" ] || fail "only $unique distinct names among $total"
 pass "$total object names over $restarts restarts, all distinct"

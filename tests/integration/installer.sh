@@ -28,38 +28,90 @@ fi
 # the other (sc start: error 1060). So the prefix's first server is ended
 # before the persistent one starts. (`wineserver -p` while a server runs
 # does not make that one persistent either.)
-export WINEPREFIX=$work/prefix
-wineboot -i >/dev/null 2>&1 </dev/null || fail "wineboot -i failed"
-wineserver -k >/dev/null 2>&1 </dev/null || true
-wineserver -w >/dev/null 2>&1 </dev/null || true
-wineserver -p >/dev/null 2>&1 </dev/null &
-finish() {
-    local rc=$?
-    wineserver -k >/dev/null 2>&1 </dev/null || true
-    wineserver -w >/dev/null 2>&1 </dev/null || true
+# Natively there is no prefix: the test installs into the machine itself
+# (a throw-away CI runner).
+if [ -z "$shmb_native_windows" ]; then
+    export WINEPREFIX=$work/prefix
+    shmb_drive_c=$WINEPREFIX/drive_c
+    wine_env start
     # 700 MB: keep it only to look at a failure.
-    [ "$rc" != 0 ] || rm -rf "$WINEPREFIX"
-}
-trap finish EXIT
+    finish_prefix() {
+        wine_env stop
+        [ "$1" != 0 ] || rm -rf "$WINEPREFIX"
+    }
+    at_exit 'finish_prefix $rc'
+fi
 
 SHMBROKER_SERVER_SID=$(shmbtest whoami)
 export SHMBROKER_SERVER_SID
 me=$SHMBROKER_SERVER_SID
-pf="$WINEPREFIX/drive_c/Program Files/shmbroker"
-confdir="$WINEPREFIX/drive_c/ProgramData/shmbroker"
+pf="$shmb_drive_c/Program Files/shmbroker"
+confdir="$shmb_drive_c/ProgramData/shmbroker"
 conf="$confdir/shmbroker.conf"
 winconf='C:\ProgramData\shmbroker\shmbroker.conf'
 svc_key='HKLM\SYSTEM\CurrentControlSet\Services\shmbroker'
 event_key='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\shmbroker'
 uninst_key='HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\shmbroker'
 
-sc() { wine sc "$@" | tr -d '\r'; }
-reg() { wine reg "$@" | tr -d '\r'; }
+sc() { win sc "$@" | tr -d '\r'; }
+reg() { win reg "$@" | tr -d '\r'; }
 state_is() { sc query shmbroker | grep -q "STATE.*$1"; }
-service_gone() { ! wine sc query shmbroker >/dev/null 2>&1; }
-ictl() { wine "$pf/bin/shmbctl.exe" "$@"; }   # the installed shmbctl
-setup() { wine "$SHMB_INSTALLER" "$@"; }
+service_gone() { ! win sc query shmbroker >/dev/null 2>&1; }
+ictl() { win "$pf/bin/shmbctl.exe" "$@"; }   # the installed shmbctl
+setup() { win "$SHMB_INSTALLER" "$@"; }
 installed_pid() { ictl status | tr -d '\r' | sed -n 's/^pid=//p'; }
+
+# writers SDDL: the SIDs (or SDDL aliases) that an allow ACE grants a right
+# to change the file: write or append data, WRITE_DAC, WRITE_OWNER, DELETE,
+# GENERIC_WRITE or GENERIC_ALL (the rights the service's trust check looks
+# for). Every right SDDL can spell is parsed; one this parser does not know
+# is reported as a writer named unparsed-right-TOKEN, so that it fails the
+# check instead of passing unseen.
+sddl_right() {
+    case $1 in
+    GA) echo 0x10000000 ;; GR) echo 0x80000000 ;; GW) echo 0x40000000 ;; GX) echo 0x20000000 ;;
+    FA) echo 0x1f01ff ;; FR) echo 0x120089 ;; FW) echo 0x120116 ;; FX) echo 0x1200a0 ;;
+    SD) echo 0x10000 ;; RC) echo 0x20000 ;; WD) echo 0x40000 ;; WO) echo 0x80000 ;;
+    # The directory-service letters name the low bits that files share:
+    # CC 1 (read data), DC 2 (write data), LC 4 (append data), ...
+    CC) echo 0x1 ;; DC) echo 0x2 ;; LC) echo 0x4 ;; SW) echo 0x8 ;;
+    RP) echo 0x10 ;; WP) echo 0x20 ;; DT) echo 0x40 ;; LO) echo 0x80 ;; CR) echo 0x100 ;;
+    *) return 1 ;;
+    esac
+}
+writers() {
+    local rights sid mask tok bits
+    grep -o '(A;[^)]*)' <<<"$1" | while IFS=';' read -r _ _ rights _ _ sid; do
+        sid=${sid%)}
+        mask=0
+        if [[ $rights == 0x* ]]; then
+            mask=$((rights))
+        else
+            while [ -n "$rights" ]; do
+                tok=${rights:0:2} rights=${rights:2}
+                if bits=$(sddl_right "$tok"); then
+                    mask=$((mask | bits))
+                else
+                    echo "unparsed-right-$tok"
+                fi
+            done
+        fi
+        if (( mask & (0x2 | 0x4 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 | 0x40000000) )); then
+            echo "$sid"
+        fi
+    done
+}
+untrusted_writers() {
+    writers "$1" | grep -vxE "SY|BA|S-1-5-18|S-1-5-32-544|$me" || true
+}
+# The parser itself, before anything relies on it.
+for t in "D:P(A;;DC;;;WD)=WD" "D:P(A;;LC;;;WD)=WD" "D:P(A;;CCDC;;;WD)=WD" \
+            "D:P(A;;FR;;;WD)=" "D:P(A;;CCSWRPLORC;;;WD)=" "D:P(A;;0x4;;;WD)=WD" \
+            "D:P(A;;FA;;;SY)(A;;GW;;;AU)=AU" "D:P(A;;ZZ;;;WD)=unparsed-right-ZZ"; do
+    got=$(untrusted_writers "${t%%=*}" | tr '\n' ' ')
+    [ "${got% }" = "${t#*=}" ] || fail "rights parser: ${t%%=*} gave writers '${got% }', expected '${t#*=}'"
+done
+pass "the rights parser reads every SDDL right, DC and LC among them"
 
 # --------------------------------------------------------------- install
 expect_exit 0 setup /S
@@ -99,31 +151,6 @@ grep -qxF "config=$winconf" last.txt || fail "status: $(cat last.txt)"
 pass "the installed shmbctl reaches the installed service"
 
 # ------------------------------------------------------------ config DACL
-# writers SDDL: the SIDs (or SDDL aliases) that an allow ACE grants a right
-# to change the file: write/append data, WRITE_DAC, WRITE_OWNER, DELETE,
-# GENERIC_WRITE/ALL (the rights the service's trust check looks for).
-writers() {
-    local ace rights sid mask tok
-    grep -o '(A;[^)]*)' <<<"$1" | while IFS=';' read -r _ _ rights _ _ sid; do
-        sid=${sid%)}
-        mask=0
-        if [[ $rights == 0x* ]]; then
-            mask=$((rights))
-        else
-            while [ -n "$rights" ]; do
-                tok=${rights:0:2} rights=${rights:2}
-                case $tok in
-                FA|GA|FW|GW) mask=$((mask | 0x2)) ;;
-                WD|WO|SD) mask=$((mask | 0x2)) ;;
-                esac
-            done
-        fi
-        (( mask & (0x2 | 0x4 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 | 0x40000000) )) && echo "$sid"
-    done
-}
-untrusted_writers() {
-    writers "$1" | grep -vxE "SY|BA|S-1-5-18|S-1-5-32-544|$me" || true
-}
 sddl=$(shmbtest getsddl "$winconf")
 case $sddl in error*|"") fail "getsddl: $sddl" ;; esac
 [ -z "$(untrusted_writers "$sddl")" ] || fail "the config can be written by $(untrusted_writers "$sddl"): $sddl"
@@ -175,7 +202,7 @@ pass "the consumer Makefile builds with pkg-config against the installed SDK"
 # run_example EXE [ENV...]: maps scratch read-only, expects our bytes.
 run_example() {
     local exe=$1; shift
-    expect_exit 0 env "$@" wine "$exe" scratch
+    expect_exit 0 env "$@" "${shmb_run[@]}" "$exe" scratch
     grep -q '^section scratch: 1048576 bytes, object Global\\shmb-' last.txt \
         || fail "$(basename "$exe"): $(cat last.txt) $(cat last.err)"
     grep -qF '"installed SDK' last.txt || fail "$(basename "$exe") did not read the bytes: $(cat last.txt)"
@@ -186,9 +213,9 @@ run_example "$work/example-pc-static.exe"
 run_example "$work/example-pc-dll.exe" 'WINEPATH=C:\Program Files\shmbroker\bin'
 pass "all four builds map the section from the installed service"
 
-expect_exit 1 wine "$work/consumer-cmake/example-static.exe" no-such-section
+expect_exit 1 win "$work/consumer-cmake/example-static.exe" no-such-section
 grep -q "SHMB_ENOENT" last.err || fail "no ENOENT: $(cat last.err)"
-expect_exit 2 env SHMBROKER_SERVER_SID=S-1-5-18 wine "$work/consumer-cmake/example-dll.exe"
+expect_exit 2 env SHMBROKER_SERVER_SID=S-1-5-18 "${shmb_run[@]}" "$work/consumer-cmake/example-dll.exe"
 grep -q "SHMB_EBADSERVER" last.err || fail "no EBADSERVER: $(cat last.err)"
 pass "the example tells answers (exit 1) from transport errors (exit 2)"
 
@@ -223,7 +250,7 @@ pass "/NOSTART leaves the service stopped, and an upgrade keeps a stopped servic
 
 # ------------------------------------------------------------- uninstall
 # uninstall.exe /S re-runs itself from a temporary copy and returns at once.
-expect_exit 0 wine "$pf/uninstall.exe" /S
+expect_exit 0 win "$pf/uninstall.exe" /S
 wait_for 60 test ! -e "$pf/uninstall.exe" || fail "the uninstaller did not finish"
 wait_for 10 test ! -e "$pf" || fail "left behind: $(find "$pf" | head)"
 service_gone || fail "the service still exists"
@@ -233,28 +260,28 @@ cmp -s "$conf" edited.conf || fail "the uninstaller did not keep the config"
 pass "silent uninstall removes service, programs, SDK and event source, keeps the config"
 
 # ------------------------------------------- the scripts for own tooling
-root="$WINEPREFIX/drive_c/shmbcmd"
+root="$shmb_drive_c/shmbcmd"
 mkdir -p "$root/bin"
 cp "$SHMB_BIN/shmbrokerd.exe" "$SHMB_BIN/shmbctl.exe" "$root/bin/"
 cp "$src/installer/install-service.cmd" "$src/installer/uninstall-service.cmd" "$root/"
-expect_exit 2 wine cmd /c 'C:\shmbcmd\install-service.cmd'
-expect_exit 0 wine cmd /c 'C:\shmbcmd\install-service.cmd' 'C:\shmbcmd\bin'
+expect_exit 2 win cmd /c 'C:\shmbcmd\install-service.cmd'
+expect_exit 0 win cmd /c 'C:\shmbcmd\install-service.cmd' 'C:\shmbcmd\bin'
 state_is RUNNING || fail "install-service.cmd: not RUNNING"
 reg query "$svc_key" | grep -qF 'ImagePath    REG_SZ    "C:\shmbcmd\bin\shmbrokerd.exe" --config "C:\ProgramData\shmbroker\shmbroker.conf"' \
     || fail "install-service.cmd ImagePath: $(reg query "$svc_key")"
 reg query "$event_key" | grep -qF 'C:\shmbcmd\bin\shmbrokerd.exe' || fail "install-service.cmd: no event source"
-expect_exit 0 wine "$root/bin/shmbctl.exe" list
+expect_exit 0 win "$root/bin/shmbctl.exe" list
 grep -q '^upgraded ' last.txt || fail "install-service.cmd: $(cat last.txt)"
-expect_exit 0 wine cmd /c 'C:\shmbcmd\uninstall-service.cmd'
+expect_exit 0 win cmd /c 'C:\shmbcmd\uninstall-service.cmd'
 service_gone || fail "uninstall-service.cmd left the service"
 reg query "$event_key" >/dev/null 2>&1 && fail "uninstall-service.cmd left the event source"
-expect_exit 0 wine cmd /c 'C:\shmbcmd\uninstall-service.cmd'
+expect_exit 0 win cmd /c 'C:\shmbcmd\uninstall-service.cmd'
 pass "install-service.cmd and uninstall-service.cmd register and remove the service"
 
 # ----------------------------------------------------------------- purge
 # Into another folder this time (/D=, which must be last and unquoted:
 # Wine would re-quote a path with spaces).
-alt="$WINEPREFIX/drive_c/Apps/shmbroker"
+alt="$shmb_drive_c/Apps/shmbroker"
 expect_exit 0 setup /S '/D=C:\Apps\shmbroker'
 [ -f "$alt/bin/shmbrokerd.exe" ] || fail "/D= did not install into C:\Apps\shmbroker"
 [ ! -e "$pf" ] || fail "/D= installed into Program Files too"
@@ -262,7 +289,7 @@ reg query "$svc_key" | grep -qF 'ImagePath    REG_SZ    "C:\Apps\shmbroker\bin\s
     || fail "/D= service path: $(reg query "$svc_key")"
 wait_for 30 state_is RUNNING || fail "not RUNNING after reinstalling"
 cmp -s "$conf" edited.conf || fail "reinstalling replaced the kept config"
-expect_exit 0 wine "$alt/uninstall.exe" /S /PURGE
+expect_exit 0 win "$alt/uninstall.exe" /S /PURGE
 wait_for 60 test ! -e "$confdir" || fail "/PURGE kept $(ls "$confdir")"
 wait_for 10 test ! -e "$alt" || fail "left behind after /PURGE: $(find "$alt" | head)"
 service_gone || fail "the service still exists after /PURGE"

@@ -1,22 +1,25 @@
 # Shared helpers for the integration tests: each test script sources this,
-# gets its own work folder and pipe name, starts shmbrokerd under Wine with a
-# config of its own, and asserts on exit codes and outputs of shmbctl and
-# shmbtest. Any failed assertion ends the script with a message and exit 1;
-# the service is stopped on every exit path.
+# gets its own work folder and pipe name, starts shmbrokerd with a config of
+# its own, and asserts on exit codes and outputs of shmbctl and shmbtest.
+# Every failure ends the script with a line that says what failed: a failed
+# assertion through fail(), and any other command that stops the script
+# under set -e through the ERR trap below, which names the line and the
+# command. The service is stopped on every exit path, and a script that
+# passed still fails if the service did not exit 0 when stopped.
 set -euo pipefail
+set -E   # functions and substitutions inherit the ERR trap
 
 : "${SHMB_BIN:?SHMB_BIN must name build/windows/bin}"
 : "${SHMB_TEST_TMP:?SHMB_TEST_TMP must name a scratch folder}"
-: "${WINEPREFIX:?WINEPREFIX must be set}"
-export WINEDEBUG=-all
+. "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib.sh"
 
 test_name=$(basename "$0" .sh)
 work="$SHMB_TEST_TMP/$test_name"
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
+svc_log=$work/service.log
 pipe="\\\\.\\pipe\\shmbtest-$test_name-$$"
-svc_pid=
 
 fail() {
     echo "FAIL: $*" >&2
@@ -27,12 +30,22 @@ fail() {
     exit 1
 }
 
+# A command that fails outside any condition ends the script (set -e); say
+# which one. Only the script's own shell reports: inside a substitution the
+# failure surfaces again as the command that used it.
+on_error() {
+    local rc=$1 line=$2 cmd=$3
+    [ "$BASH_SUBSHELL" = 0 ] || return 0
+    echo "FAIL: $test_name.sh line $line: '$cmd' exited $rc${FUNCNAME[1]:+ (in ${FUNCNAME[*]:1})}" >&2
+}
+trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
+
 pass() { echo "ok: $*"; }
 
 # shmbtest and shmbctl print Windows line ends.
-shmbtest() { wine "$SHMB_BIN/shmbtest.exe" "$@" | tr -d '\r'; }
-hostile() { wine "$SHMB_BIN/hostile.exe" "$@" | tr -d '\r'; }
-ctl() { wine "$SHMB_BIN/shmbctl.exe" --pipe "$pipe" "$@"; }
+shmbtest() { win "$SHMB_BIN/shmbtest.exe" "$@" | tr -d '\r'; }
+hostile() { win "$SHMB_BIN/hostile.exe" "$@" | tr -d '\r'; }
+ctl() { win "$SHMB_BIN/shmbctl.exe" --pipe "$pipe" "$@"; }
 
 # expect_exit CODE CMD...: runs CMD; its stdout in last.out (raw bytes) and
 # last.txt (Windows line ends removed), its stderr in last.err.
@@ -48,12 +61,12 @@ expect_exit() {
 run_service_expecting() {
     local want=$1; shift
     local got=0
-    timeout 30 wine "$SHMB_BIN/shmbrokerd.exe" "$@" >"$work/out.log" 2>&1 || got=$?
+    timeout 30 "${shmb_run[@]}" "$SHMB_BIN/shmbrokerd.exe" "$@" >"$work/out.log" 2>&1 || got=$?
     [ "$got" = "$want" ] || fail "shmbrokerd $* exited $got, expected $want: $(cat "$work/out.log")"
 }
 
 # The service runs as the test account under Wine, not LocalSystem.
-SHMBROKER_SERVER_SID=$(shmbtest whoami)
+SHMBROKER_SERVER_SID=$(shmbtest whoami) || fail "shmbtest whoami failed"
 export SHMBROKER_SERVER_SID
 [ -n "$SHMBROKER_SERVER_SID" ] || fail "shmbtest whoami printed nothing"
 
@@ -63,54 +76,62 @@ write_config() {
     sed "s|@PIPE@|$escaped|g" >"$1"
 }
 
-# start_service CONFIG [OPTION...]: starts shmbrokerd and waits until it
-# listens. The log is emptied first, so a previous run's "listening" line
-# cannot be taken for this one's. shmbrokerd logs a reason for every failed
-# start; a process that exits having written nothing at all never ran our
-# code (under parallel load Wine has, rarely, failed to start a program right
-# after another was killed), so that one case is tried once more.
-start_service() {
-    local config=$1; shift
-    local attempt code
-    for attempt in 1 2; do
-        : >"$work/service.log"
-        wine "$SHMB_BIN/shmbrokerd.exe" --console "$@" --config "$config" >"$work/service.log" 2>&1 &
-        svc_pid=$!
-        code=
-        for _ in $(seq 1 200); do
-            grep -q "listening on" "$work/service.log" 2>/dev/null && return 0
-            if ! kill -0 "$svc_pid" 2>/dev/null; then
-                code=0
-                wait "$svc_pid" || code=$?
-                svc_pid=
-                break
-            fi
-            sleep 0.1
-        done
-        [ -n "$code" ] || fail "shmbrokerd did not start listening within 20 s"
-        if [ "$attempt" = 2 ] || [ -s "$work/service.log" ]; then
-            fail "shmbrokerd exited ($code) during start"
-        fi
-        echo "note: shmbrokerd exited ($code) before running, with no output; starting it again" >&2
-    done
+# at_exit CMD: one more cleanup step for the EXIT trap (after the service
+# is stopped).
+exit_hooks=()
+at_exit() { exit_hooks+=("$1"); }
+
+# The EXIT trap: stops the service, runs the hooks, and turns a passing
+# script into a failing one when the service had crashed or did not stop
+# cleanly (it must exit 0 on Ctrl+C). stop_service (tools/lib.sh) fails
+# the same way wherever a script stops the service itself; kill_service is
+# the deliberate hard kill.
+finish_test() {
+    local rc=$? hook
+    trap - ERR
+    if [ -n "$svc_pid" ]; then
+        svc_status=0
+        stop_gracefully "$svc_pid" || svc_status=$?
+        svc_pid=
+    fi
+    for hook in "${exit_hooks[@]}"; do eval "$hook" || true; done
+    if [ "$rc" = 0 ] && [ -n "$svc_status" ] && [ "$svc_status" != 0 ]; then
+        echo "FAIL: the script passed, but shmbrokerd exited $svc_status when stopped at its end, expected 0" >&2
+        echo "--- service log ---" >&2
+        cat "$svc_log" >&2 2>/dev/null || true
+        exit 1
+    fi
+    exit "$rc"
+}
+trap finish_test EXIT
+
+# ctl_text ARGS...: shmbctl's stdout without Windows line ends; fails the
+# test, naming the command and what it printed, when shmbctl fails.
+ctl_text() {
+    local out
+    out=$(ctl "$@" 2>"$work/ctl.err") || fail "shmbctl $* failed: $(cat "$work/ctl.err")"
+    printf '%s\n' "${out//$'\r'/}"
 }
 
-# stop_service: Ctrl+C (Wine delivers SIGINT as CTRL_C_EVENT), then a hard
-# kill if it has not stopped within 10 s. Sets svc_status to its exit code.
-. "$(dirname "${BASH_SOURCE[0]}")/../../tools/stop-gracefully.sh"
-svc_status=
-stop_service() {
-    svc_status=
-    [ -n "$svc_pid" ] || return 0
-    svc_status=0
-    stop_gracefully "$svc_pid" || svc_status=$?
-    svc_pid=
-}
-trap stop_service EXIT
-
-# status_value KEY: one value from `shmbctl status`.
+# status_value KEY: one value from `shmbctl status`; a failed status or a
+# missing key fails the test.
 status_value() {
-    ctl status | tr -d '\r' | sed -n "s/^$1=//p"
+    local text value
+    text=$(ctl_text status)
+    value=$(sed -n "s/^$1=//p" <<<"$text")
+    [ -n "$value" ] || fail "shmbctl status has no $1: $text"
+    printf '%s\n' "$value"
+}
+
+# wait_status KEY VALUE SECONDS: waits until STATUS shows KEY=VALUE.
+wait_status() {
+    local deadline=$((SECONDS + $3)) got
+    while :; do
+        got=$(status_value "$1")
+        [ "$got" != "$2" ] || return 0
+        [ $SECONDS -lt "$deadline" ] || fail "status $1 is $got after $3 s, expected $2"
+        sleep 0.1
+    done
 }
 
 # The config most tests use: a read-only, a read-write and a SYSTEM-only
@@ -135,9 +156,6 @@ size = 4KiB
 sddl = O:SYG:SYD:P(A;;GA;;;SY)
 EOF2
 }
-
-# winpath UNIX-PATH: the same file as Wine's Z: drive shows it.
-winpath() { printf 'Z:%s' "${1//\//\\}"; }
 
 # wait_for SECONDS CMD...: retries CMD every 0.2 s until it succeeds.
 wait_for() {

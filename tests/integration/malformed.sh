@@ -12,7 +12,7 @@ start_service shmb.conf
 
 check_frame() {
     local kind=$1 want=$2 got
-    got=$(hostile frame "$pipe" "$kind")
+    got=$(hostile frame "$pipe" "$kind") || fail "frame $kind: hostile.exe failed: '$got'"
     [ "$got" = "$want" ] || fail "frame $kind: got '$got', expected '$want'"
     pass "frame $kind: $want"
 }
@@ -35,8 +35,11 @@ expect_exit 0 ctl list
 grep -q "^readonly" last.txt || fail "list after bad frames: $(cat last.txt)"
 pass "a well-behaved client is served after the bad ones"
 
-[ "$(status_value protocol_errors)" = 10 ] || fail "protocol_errors=$(status_value protocol_errors), expected 10"
-[ "$(status_value timeouts)" = 1 ] || fail "timeouts=$(status_value timeouts), expected 1"
-[ "$(status_value opens_refused)" = 1 ] || fail "opens_refused=$(status_value opens_refused), expected 1"
+protocol_errors=$(status_value protocol_errors) || fail "status: no protocol_errors"
+timeouts=$(status_value timeouts) || fail "status: no timeouts"
+refused=$(status_value opens_refused) || fail "status: no opens_refused"
+[ "$protocol_errors" = 10 ] || fail "protocol_errors=$protocol_errors, expected 10"
+[ "$timeouts" = 1 ] || fail "timeouts=$timeouts, expected 1"
+[ "$refused" = 1 ] || fail "opens_refused=$refused, expected 1"
 pass "counted: 10 protocol errors, 1 timeout, 1 refused open"
 kill -0 "$svc_pid" || fail "the service died"

@@ -64,7 +64,7 @@ expect_exit 0 ctl info perm
 perm_object=$(sed -n 's/^object=//p' last.txt)
 rm -f release
 # Straight to a file: a pipe through tr would hold "mapped" back.
-wine "$SHMB_BIN/shmbtest.exe" hold "$pipe" gone release >hold.out &
+"${shmb_run[@]}" "$SHMB_BIN/shmbtest.exe" hold "$pipe" gone release >hold.out &
 holder=$!
 wait_for 10 grep -q '^mapped' hold.out || fail "the holder did not map 'gone'"
 

@@ -2,7 +2,8 @@
  * Drives the public SDK through the DLL (libshmbroker.dll), as an
  * application would: connect, list, map a section read-write and fill it,
  * map it again read-only in a second client and check the bytes, and get
- * the service's refusals as the documented codes. Prints one line per check
+ * the service's refusals as the documented codes; a mapping stays readable
+ * after its client disconnected. Prints one line per check
  * and "sdk ok" at the end; any mismatch exits 1 with what was seen.
  *
  *   sdk_dll PIPE
@@ -56,8 +57,18 @@ int main(int argc, char **argv) {
     return 1;
   for (size_t i = 0; i < 1048576; i++)
     ((unsigned char *)shmb_section_data(w))[i] = (unsigned char)(i * 7 + 3);
-  /* The mapping outlives the connection that made it. */
+  /* The mapping outlives the connection that made it: still readable and
+   * writable after shmb_disconnect. */
   shmb_disconnect(writer);
+  {
+    unsigned char *p = shmb_section_data(w);
+    size_t bad = 0;
+    for (size_t i = 0; i < 1048576; i++)
+      bad += p[i] != (unsigned char)(i * 7 + 3);
+    ((volatile unsigned char *)p)[0] = 3; /* faults if the view went */
+    expect(bad == 0 && shmb_section_size(w) == 1048576,
+           "the view reads every byte after shmb_disconnect", 0);
+  }
 
   rc = shmb_connect(&opts, &reader);
   expect(rc == 0, "second client connects", rc);

@@ -7,12 +7,12 @@
 . "$(dirname "$0")/lib.sh"
 me=$SHMBROKER_SERVER_SID
 name="shmbtest-$$"
-root="$WINEPREFIX/drive_c/shmbtest/$$"
+root="$shmb_drive_c/shmbtest/$$"
 winroot="C:\\shmbtest\\$$"
 mkdir -p "$root"
 cp "$SHMB_BIN/shmbrokerd.exe" "$root/"
 
-sc() { wine sc "$@" | tr -d '\r'; }
+sc() { win sc "$@" | tr -d '\r'; }
 state_is() { sc query "$name" | grep -q "STATE.*$1"; }
 cleanup_service() {
     sc stop "$name" >/dev/null 2>&1 || true
@@ -20,7 +20,7 @@ cleanup_service() {
     sc delete "$name" >/dev/null 2>&1 || true
     rm -rf "$root"
 }
-trap 'stop_service; cleanup_service' EXIT
+at_exit cleanup_service
 
 config() {
     write_config "$root/shmb.conf" <<EOF2
@@ -55,14 +55,15 @@ config "
 size = 4KiB
 read = $me"
 [ "$(shmbtest paramchange "$name")" = ok ] || fail "ControlService(PARAMCHANGE) failed"
-wait_for 10 sh -c "wine '$SHMB_BIN/shmbctl.exe' --pipe '$pipe' list | grep -q '^added'" \
+lists_added() { ctl list 2>/dev/null | tr -d '\r' | grep -q '^added'; }
+wait_for 10 lists_added \
     || fail "PARAMCHANGE did not add the section"
 pass "SERVICE_CONTROL_PARAMCHANGE reloads the config"
 
 sc stop "$name" >/dev/null || fail "sc stop"
 wait_for 20 state_is STOPPED || fail "not STOPPED: $(sc query "$name")"
 [ "$(head -c 12 "$root/data.bin")" = "service data" ] || fail "data.bin after stop"
-tr -d '\r' <"$root/shmbroker.log" | grep -q "stopping: .* client(s) connected" || fail "no stop in the log_file"
+tr -d '\r' <"$root/shmbroker.log" | grep -Eq "stopping( \([^)]*\))?: .* client\(s\) connected" || fail "no stop in the log_file: $(cat "$root/shmbroker.log")"
 tr -d '\r' <"$root/shmbroker.log" | grep -q "reload requested by the service control manager" \
     || fail "no PARAMCHANGE reload in the log_file"
 pass "sc stop reaches STOPPED, flushed the file and wrote the log_file"

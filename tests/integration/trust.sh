@@ -33,6 +33,9 @@ pass "--insecure-config (console only) starts anyway, with a warning"
 chmod 644 conf/shmb.conf
 chmod 777 conf
 run_service_expecting 1 --console --config conf/shmb.conf
-grep -q "conf can be written by .*S-1-1-0" out.log || fail "folder check said: $(cat out.log)"
+# The folder's own message ("conf can be written by"), not the file's
+# ("conf/shmb.conf can be written by"; the file is 644 here).
+grep -Eq '(^|[^.[:alnum:]])conf can be written by .*S-1-1-0' out.log || fail "folder check said: $(cat out.log)"
+grep -q "shmb.conf can be written by" out.log && fail "the file, not the folder, was refused: $(cat out.log)"
 pass "a folder writable by Everyone is refused too"
 chmod 755 conf

@@ -1,0 +1,182 @@
+# Sourced by every script that runs the Windows programs (tools/*.sh,
+# bench/run.sh, tests/wine-env.sh, tests/integration/lib.sh): where the
+# build is, how a Windows program is run, Wine's environment, and starting
+# and stopping shmbrokerd in console mode. It sets no shell options.
+#
+# SHMB_RUNNER runs a Windows program: "wine" on Linux (the default), empty
+# under MSYS2's or Git for Windows' bash, where programs run natively. A
+# script runs every Windows program as `win PROGRAM ARGS...` and never names
+# wine itself; the test integration.runner fails the suite if one does, and
+# runs a script through a recording runner to show that the variable is
+# what actually runs things. Only what MSYS2's bash has is used here.
+
+shmb_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shmb_build=${SHMB_BUILD_DIR:-$shmb_top/build}
+
+case $(uname -s) in
+MINGW* | MSYS* | CYGWIN*) shmb_native_windows=1 ;;
+*) shmb_native_windows= ;;
+esac
+# Set but empty is a choice (native); unset takes the platform's default.
+if [ -z "${SHMB_RUNNER+set}" ]; then
+    if [ -n "$shmb_native_windows" ]; then SHMB_RUNNER=; else SHMB_RUNNER=wine; fi
+fi
+export SHMB_RUNNER
+
+# Wine's environment, where Wine is what runs things: the prefix inside the
+# build tree, no debug noise, no Mono or Gecko prompts.
+if [ -z "$shmb_native_windows" ]; then
+    export WINEPREFIX=${WINEPREFIX:-$shmb_build/windows/wineprefix}
+    export WINEDEBUG=${WINEDEBUG:--all}
+    export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
+else
+    # MSYS2 would rewrite arguments such as /S or /c into paths.
+    export MSYS2_ARG_CONV_EXCL='*' MSYS_NO_PATHCONV=1
+fi
+
+# win PROGRAM ARGS...: runs a Windows program through the runner. For a
+# program started in the background, whose pid the script needs (to kill
+# it), use "${shmb_run[@]}" PROGRAM ARGS... & instead: a function in the
+# background is a subshell of its own, and $! would be that subshell's pid.
+# Under Wine the runner execs into the program, so $! is the program's.
+shmb_run=(${SHMB_RUNNER:+"$SHMB_RUNNER"})
+win() { "${shmb_run[@]}" "$@"; }
+
+# winpath UNIX-PATH: the same file as a Windows program names it.
+winpath() {
+    if [ -n "$shmb_native_windows" ]; then cygpath -w "$1"; else printf 'Z:%s' "${1//\//\\}"; fi
+}
+
+# drive_c: the folder that Windows programs see as C:\.
+if [ -n "$shmb_native_windows" ]; then
+    shmb_drive_c=$(cygpath -u 'C:\')
+    shmb_drive_c=${shmb_drive_c%/}
+else
+    shmb_drive_c=$WINEPREFIX/drive_c
+fi
+
+# fail MESSAGE: the default way a script ends on an error; the test library
+# replaces it with one that also prints the service's log.
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# ---- shmbrokerd in console mode, a child of the calling shell ------------
+#
+# svc_pid is its pid while it runs; svc_log (default service.log in the
+# current folder) receives its output; svc_status is set by stop_service.
+svc_pid=
+svc_status=
+svc_log=${svc_log:-$PWD/service.log}
+
+# Under parallel load Wine has, rarely, failed to run a program right after
+# another was killed: shmbrokerd "exited 1" having written nothing, which
+# our code never does (every failed start logs its reason). That one case,
+# and no other, is tried again; each retry is logged and appended to
+# SHMB_RETRY_LOG, which tools/test.sh counts and fails above a small number.
+shmb_wine_start_failure=1
+
+# start_service CONFIG [OPTION...]: starts shmbrokerd (SHMB_SERVICE_EXE,
+# default $SHMB_BIN/shmbrokerd.exe) and waits up to SHMB_START_WAIT seconds
+# (default 20) until it listens. The log is emptied first, so that a
+# previous run's "listening" line cannot be taken for this one's.
+start_service() {
+    local config=$1; shift
+    local exe=${SHMB_SERVICE_EXE:-$SHMB_BIN/shmbrokerd.exe}
+    local tries=$((${SHMB_START_WAIT:-20} * 10))
+    local attempt code
+    for attempt in 1 2; do
+        : >"$svc_log"
+        "${shmb_run[@]}" "$exe" --console "$@" --config "$config" >"$svc_log" 2>&1 &
+        svc_pid=$!
+        code=
+        for _ in $(seq 1 "$tries"); do
+            grep -q "listening on" "$svc_log" 2>/dev/null && return 0
+            if ! kill -0 "$svc_pid" 2>/dev/null; then
+                code=0
+                wait "$svc_pid" || code=$?
+                svc_pid=
+                break
+            fi
+            sleep 0.1
+        done
+        [ -n "$code" ] || fail "shmbrokerd did not start listening within ${SHMB_START_WAIT:-20} s"
+        if [ "$attempt" = 2 ] || [ -s "$svc_log" ] || [ "$code" != "$shmb_wine_start_failure" ]; then
+            fail "shmbrokerd exited ($code) during start"
+        fi
+        local note="RETRY: shmbrokerd exited $code with no output (Wine did not run it); starting it again"
+        echo "$note" >&2
+        [ -z "${SHMB_RETRY_LOG:-}" ] || echo "$(basename "$0"): $note" >>"$SHMB_RETRY_LOG"
+    done
+}
+
+# stop_gracefully PID: Ctrl+C first (Wine delivers SIGINT to a console
+# program as CTRL_C_EVENT, and MSYS2's kill does the same for a native
+# one), so the service stops cleanly; a hard kill if it is still running
+# after 10 s. Returns the process's exit status.
+stop_gracefully() {
+    local pid=$1 status=0
+    kill -INT "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || status=$?
+    return $status
+}
+
+# stop_service: stops the running service, if any; svc_status is its exit
+# code (empty when none ran). Stopped this way it must exit 0: anything
+# else (a crash before or during the stop) fails.
+stop_service() {
+    svc_status=
+    [ -n "$svc_pid" ] || return 0
+    svc_status=0
+    stop_gracefully "$svc_pid" || svc_status=$?
+    svc_pid=
+    [ "$svc_status" = 0 ] || fail "shmbrokerd exited $svc_status when stopped, expected 0 (log: $svc_log)"
+}
+
+# kill_service: a hard kill (SIGKILL; TerminateProcess natively), for the
+# tests that prove what survives one.
+kill_service() {
+    [ -n "$svc_pid" ] || return 0
+    kill -KILL "$svc_pid" 2>/dev/null || true
+    wait "$svc_pid" 2>/dev/null || true
+    svc_pid=
+}
+
+# ---- the shared Wine environment -----------------------------------------
+#
+# wine_env start|stop: under Wine, the prefix (made on first use, inside the
+# build tree) and a persistent wineserver, so that services and pipes
+# outlive the process that started them. Its output goes to /dev/null: a
+# wineserver holding ctest's pipe would make ctest wait for it after every
+# test. Natively there is nothing to start.
+wine_env() {
+    [ -z "$shmb_native_windows" ] || return 0
+    case $1 in
+    start)
+        if [ ! -f "$WINEPREFIX/system.reg" ]; then
+            mkdir -p "$WINEPREFIX"
+            wineboot -i >/dev/null 2>&1 </dev/null || fail "wineboot -i failed for $WINEPREFIX"
+        fi
+        # Start from no server at all: right after `wineboot -i` two
+        # services.exe can answer for the new prefix (a service made through
+        # one is unknown to the other), and `wineserver -p` does not make an
+        # already running server persistent.
+        wineserver -k >/dev/null 2>&1 </dev/null || true
+        wineserver -w >/dev/null 2>&1 </dev/null || true
+        wineserver -p >/dev/null 2>&1 </dev/null &
+        # Proves the server and prefix answer before anything relies on them.
+        win cmd /c exit 0 >/dev/null 2>&1 </dev/null || fail "Wine does not run cmd in $WINEPREFIX"
+        ;;
+    stop)
+        wineserver -k >/dev/null 2>&1 </dev/null || true
+        wineserver -w >/dev/null 2>&1 </dev/null || true
+        ;;
+    *) fail "wine_env: start or stop, not '$1'" ;;
+    esac
+}
