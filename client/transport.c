@@ -14,6 +14,7 @@
 
 #include <aclapi.h>
 #include <sddl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,8 +56,8 @@ static void describe_server_process(HANDLE pipe, char *buf, size_t len) {
     }
     CloseHandle(proc);
   }
-  shmb__fail(buf, len, 0, ", served by process %lu%s%s%s", (unsigned long)pid,
-             *who ? " (" : "", who, *who ? ")" : "");
+  snprintf(buf, len, ", served by process %lu%s%s%s", (unsigned long)pid,
+           *who ? " (" : "", who, *who ? ")" : "");
 }
 
 /* The refusal names both accounts and the way to expect the one found. */
