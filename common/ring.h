@@ -87,7 +87,8 @@ int shmb_ring_init(void *base, size_t size, enum shmb_ring_kind kind,
 /* Client side: checks the ring header in a view of view_size bytes (magic,
  * version, kind == expect_kind unless 0, geometry, the ring fits the view)
  * and fills r. token identifies this attachment in the broadcast sender
- * lock (0 is replaced by 1). A broadcast receiver starts at the newest
+ * lock (0 is replaced by 1): attachments that may send at the same time
+ * must use different tokens (the SDK uses its connection id). A broadcast receiver starts at the newest
  * position: it sees messages sent from now on. SHMB_EINVAL for bad
  * arguments, SHMB_ECORRUPT for a header that fails a check. Nothing is
  * allocated; r needs no cleanup. */

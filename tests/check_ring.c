@@ -17,25 +17,32 @@
 
 #define BIG 4096
 
-static unsigned char *region;
+static unsigned char *block, *region;
 static size_t region_len;
+
+/* 64-aligned memory the portable way (mingw's C runtime has no
+ * aligned_alloc): the block is freed, the aligned pointer used. */
+static unsigned char *alloc64(size_t n) {
+  free(block);
+  block = malloc(n + 64);
+  ck_assert_ptr_nonnull(block);
+  return block + (64 - (uintptr_t)block % 64);
+}
 
 /* A fresh region for a ring of this geometry (plus spare bytes), formatted. */
 static void *make(enum shmb_ring_kind kind, uint32_t slots, uint32_t slot_size) {
   size_t need;
   ck_assert_int_eq(shmb_ring_size(slots, slot_size, &need), 0);
-  free(region);
   region_len = (need + 64 + 63) & ~(size_t)63;
-  region = aligned_alloc(64, region_len);
-  ck_assert_ptr_nonnull(region);
+  region = alloc64(region_len);
   memset(region, 0xa5, region_len);
   ck_assert_int_eq(shmb_ring_init(region, need, kind, slots, slot_size), 0);
   return region;
 }
 
 static void teardown(void) {
-  free(region);
-  region = NULL;
+  free(block);
+  block = region = NULL;
 }
 
 static void attach(shmb_ring *r, uint32_t kind, uint32_t token) {
@@ -77,7 +84,7 @@ static int recv_rc(shmb_ring *r) {
 
 START_TEST(test_ring_geometry_checked) {
   size_t n;
-  unsigned char *p = aligned_alloc(64, 8192);
+  unsigned char *p = alloc64(8192);
   ck_assert_int_eq(shmb_ring_size(8, 64, &n), 0);
   ck_assert_uint_eq(n, 192 + 8 * 128);
   ck_assert_int_eq(shmb_ring_size(3, 64, &n), SHMB_EINVAL);
@@ -94,7 +101,6 @@ START_TEST(test_ring_geometry_checked) {
   ck_assert_int_eq(shmb_ring_init(p, 1000, SHMB_RING_QUEUE, 8, 64),
                    SHMB_EINVAL); /* too small */
   ck_assert_int_eq(shmb_ring_init(p, 8192, 3, 8, 64), SHMB_EINVAL);
-  free(p);
 }
 END_TEST
 
