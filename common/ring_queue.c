@@ -30,6 +30,7 @@
 static int claim_send(shmb_ring *r, uint64_t *posp, shmb__ring_slot **sp) {
   shmb__ring_hdr *h = shmb__ring_hdr_of(r);
   uint64_t pos = atomic_load_explicit(&h->tail, ACQ), t;
+  uint32_t skipped = 0;
 
   for (unsigned i = 0; i < SHMB__RING_TRIES(r); i++) {
     shmb__ring_slot *s = shmb__ring_slot_at(r, pos);
@@ -37,7 +38,10 @@ static int claim_send(shmb_ring *r, uint64_t *posp, shmb__ring_slot **sp) {
     int64_t dif = (int64_t)(seq - pos);
 
     if (seq & SHMB__RING_POISON) {
-      /* An aborted slot: this position carries no message. */
+      /* An aborted slot: this position carries no message. A whole lap of
+       * them means no slot is left: the service must format the ring. */
+      if (++skipped > r->slots)
+        return SHMB_ECORRUPT;
       if (atomic_compare_exchange_strong_explicit(&h->tail, &pos, pos + 1, AR,
                                                   ACQ))
         pos++;
