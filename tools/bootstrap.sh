@@ -5,8 +5,9 @@
 # result is already there, so the demo and test commands can always call it.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${SHMB_BUILD_DIR:-$top/build}
+. "$(dirname "$0")/lib.sh"
+top=$shmb_top
+build=$shmb_build
 deps=$build/deps
 prefix=$deps/win64
 
@@ -87,6 +88,17 @@ cross_build() {
         || { tail -n 40 "$deps/work/$name.log" >&2; exit 1; }
     touch "$stamp"
 }
+
+# Under MSYS2's MINGW64 bash the dependencies are MSYS2's own packages
+# (docs/building.md); there is nothing to cross-build.
+msys2_packages=(gcc cmake ninja libuv check nsis pkgconf)
+if [ -n "$shmb_native_windows" ]; then
+    command -v pacman >/dev/null || { log "no pacman: run this in MSYS2's MINGW64 shell"; exit 1; }
+    log "installing MSYS2 packages: ${msys2_packages[*]}"
+    pacman -S --needed --noconfirm "${msys2_packages[@]/#/${MINGW_PACKAGE_PREFIX:-mingw-w64-x86_64}-}" \
+        || { log "pacman failed"; exit 1; }
+    exit 0
+fi
 
 install_packages
 fetch_sources

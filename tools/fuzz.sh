@@ -4,15 +4,21 @@
 # that what the fuzzer adds never lands in the repository. Every committed
 # seed is replayed first (the regression inputs among them). Exits non-zero
 # on any crash, leak, timeout or sanitizer report and prints the path of the
-# input that reproduces it; ends with one line per target:
+# input that reproduces it. A target that ran fewer than SHMB_FUZZ_MIN_RUNS
+# inputs (default 1,000 for each second of its budget; a working target
+# runs thousands a second) fails too: a fuzzer that stops early or hardly
+# runs proves nothing. The targets are the build's own list
+# (tests/fuzz/CMakeLists.txt writes build/fuzz/fuzz-targets.txt). Ends with
+# one line per target:
 #   fuzz_frame: 60 s, 1234567 runs, no crash (cov 348, ft 1543)
 # Reproduce a crash with: build/fuzz/bin/fuzz_frame PATH
 set -uo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${SHMB_BUILD_DIR:-$top/build}
+. "$(dirname "$0")/lib.sh"
+top=$shmb_top
+build=$shmb_build
 tree=$build/fuzz
 seconds=${SHMB_FUZZ_SECONDS:-60}
-targets=(fuzz_frame fuzz_config)
+min_runs=${SHMB_FUZZ_MIN_RUNS:-$((seconds * 1000))}
 
 log() { printf '[fuzz] %s\n' "$*" >&2; }
 
@@ -44,6 +50,8 @@ mkdir -p "$build"
 cmake -S "$top" -B "$tree" -DCMAKE_C_COMPILER=clang -DSHMB_FUZZ=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$tree.configure.log" 2>&1 \
     || { cat "$tree.configure.log" >&2; exit 1; }
+mapfile -t targets <"$tree/fuzz-targets.txt" || { log "no $tree/fuzz-targets.txt"; exit 1; }
+[ ${#targets[@]} -gt 0 ] || { log "the build lists no fuzz targets"; exit 1; }
 cmake --build "$tree" -j"$(nproc)" --target "${targets[@]}" make_seeds \
     >"$tree.build.log" 2>&1 || { cat "$tree.build.log" >&2; exit 1; }
 
@@ -51,14 +59,26 @@ cmake --build "$tree" -j"$(nproc)" --target "${targets[@]}" make_seeds \
 # (the same files unless the protocol changed and the seeds were not
 # regenerated, which is worth a warning).
 rm -rf "$tree/corpus" "$tree/artifacts" "$tree/logs"
-mkdir -p "$tree/corpus/gen" "$tree/logs"
-cp -R "$top/tests/fuzz/corpus/frame" "$top/tests/fuzz/corpus/config" "$tree/corpus/"
-"$tree/bin/make_seeds" "$tree/corpus/gen" || { log "make_seeds failed"; exit 1; }
-for f in "$tree"/corpus/gen/*; do
-    committed=$top/tests/fuzz/corpus/frame/$(basename "$f")
-    cmp -s "$f" "$committed" || log "warning: $committed differs from the encoders' output; regenerate: $tree/bin/make_seeds tests/fuzz/corpus/frame"
+mkdir -p "$tree/corpus" "$tree/logs"
+for t in "${targets[@]}"; do
+    kind=${t#fuzz_}
+    [ -d "$top/tests/fuzz/corpus/$kind" ] || { log "$t: no seed corpus tests/fuzz/corpus/$kind"; exit 1; }
+    cp -R "$top/tests/fuzz/corpus/$kind" "$tree/corpus/"
 done
-cp "$tree"/corpus/gen/* "$tree/corpus/frame/"
+# gen_seeds KIND ARGS...: make_seeds' output for KIND, added to the run
+# corpus, with a warning for each committed seed that differs from it.
+gen_seeds() {
+    local kind=$1 f committed; shift
+    mkdir -p "$tree/corpus/gen-$kind"
+    "$tree/bin/make_seeds" "$tree/corpus/gen-$kind" "$@" || { log "make_seeds $* failed"; exit 1; }
+    for f in "$tree/corpus/gen-$kind"/*; do
+        committed=$top/tests/fuzz/corpus/$kind/$(basename "$f")
+        cmp -s "$f" "$committed" || log "warning: $committed differs from make_seeds' output; regenerate: $tree/bin/make_seeds tests/fuzz/corpus/$kind $*"
+    done
+    cp "$tree/corpus/gen-$kind"/* "$tree/corpus/$kind/"
+}
+gen_seeds frame
+[ ! -d "$tree/corpus/ring" ] || gen_seeds ring ring
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 status=0
@@ -91,6 +111,13 @@ for t in "${targets[@]}"; do
     cov=$(grep -o 'cov: [0-9]*' "$out.log" | tail -n1 | cut -d' ' -f2)
     ft=$(grep -o 'ft: [0-9]*' "$out.log" | tail -n1 | cut -d' ' -f2)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out.log" | tail -n1)
+    if [ $rc = 0 ] && [ "${runs:-0}" -lt "$min_runs" ]; then
+        tail -n 20 "$out.log" >&2
+        log "$t: ran only ${runs:-no} inputs in $seconds s, fewer than $min_runs (SHMB_FUZZ_MIN_RUNS); log: $out.log"
+        summary+=("$t: TOO FEW RUNS: ${runs:-none} in $seconds s, at least $min_runs wanted")
+        status=1
+        continue
+    fi
     if [ $rc = 0 ]; then
         summary+=("$t: $seconds s, ${runs:-?} runs, no crash (cov ${cov:-?}, ft ${ft:-?}, ${speed:-?} runs/s)")
         continue
