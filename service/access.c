@@ -12,16 +12,7 @@
 #include "errors.h"
 #include "log.h"
 #include "protocol.h"
-
-static void token_sid(HANDLE token, char *out, size_t outlen) {
-  BYTE buf[SECURITY_MAX_SID_SIZE + sizeof(TOKEN_USER)];
-  DWORD len;
-  char *s = NULL;
-  if (GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len))
-    s = svc_sid_string(((TOKEN_USER *)buf)->User.Sid);
-  snprintf(out, outlen, "%s", s ? s : "(unknown SID)");
-  free(s);
-}
+#include "sid.h"
 
 int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller) {
   BOOL opened;
@@ -51,7 +42,7 @@ int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller) {
     caller->token = NULL;
     return SHMB_EACCES;
   }
-  token_sid(caller->token, caller->sid, sizeof(caller->sid));
+  svc_token_sid_text(caller->token, caller->sid, sizeof(caller->sid));
   return 0;
 }
 

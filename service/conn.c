@@ -9,6 +9,12 @@
  * stops reading its replies stops being read (bounded write queue). A frame
  * that cannot be decoded gets its error reply and the connection is closed;
  * every other connection is unaffected.
+ *
+ * The caller is identified once, at the first request that needs it (after
+ * a read, as Windows requires), and its token is kept for the connection's
+ * life: the SDK connects at identification level with static tracking, so
+ * the token cannot change under us, and AccessCheck then costs no
+ * impersonation round trip per request.
  */
 #include "conn.h"
 
@@ -16,10 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container_of.h"
 #include "errors.h"
 #include "log.h"
 #include "protocol.h"
-#include "requests.h"
+#include "dispatch.h"
 
 /* Replies queued but not yet taken by the client before we stop reading. */
 #define WRITE_QUEUE_LIMIT (2u * SHMB_MAX_FRAME)
@@ -27,8 +34,10 @@
 typedef struct svc_conn {
   uv_pipe_t pipe;
   uv_timer_t timer;
-  svc *s;
+  svc_conns *cs;
   unsigned long pid;
+  svc_caller who;
+  int identified; /* 1 who is valid, -1 identification failed */
   int open_handles; /* freed when both handles have closed */
   int closed;       /* uv_close called */
   int closing;      /* last reply queued; close once written */
@@ -50,21 +59,26 @@ typedef struct write_req {
 
 static void on_handle_closed(uv_handle_t *h) {
   svc_conn *c = h->data;
-  if (--c->open_handles == 0)
+  if (--c->open_handles == 0) {
+    svc_caller_release(&c->who);
     free(c);
+  }
 }
 
 static void conn_close(svc_conn *c) {
-  svc *s = c->s;
+  svc_conns *cs = c->cs;
   if (c->closed)
     return;
   c->closed = 1;
-  if (c->counted)
-    s->nclients--;
+  if (c->counted) {
+    cs->count--;
+    shmb_log_debug("client pid %lu disconnected (%u clients)", c->pid,
+                   cs->count);
+  }
   if (c->prev)
     c->prev->next = c->next;
   else
-    s->conns = c->next;
+    cs->list = c->next;
   if (c->next)
     c->next->prev = c->prev;
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -141,11 +155,27 @@ static void send_frame(svc_conn *c, uint8_t *frame, size_t len,
     set_reading(c, 0);
 }
 
+/* The caller, identified at most once per connection (NULL: failed). */
+static const svc_caller *conn_caller(svc_conn *c) {
+  if (c->identified == 0)
+    c->identified =
+        svc_caller_identify(conn_os_handle(c), c->pid, &c->who) == 0 ? 1 : -1;
+  return c->identified > 0 ? &c->who : NULL;
+}
+
+static svc_request_ctx conn_ctx(svc_conn *c, int identify) {
+  svc_request_ctx ctx = {c->cs->b, NULL, c->pid, c->cs->count};
+  if (identify)
+    ctx.who = conn_caller(c);
+  return ctx;
+}
+
 static void protocol_error(svc_conn *c, int err, uint32_t id) {
+  /* Something was read, so identification can work: for the log line. */
+  svc_request_ctx ctx = conn_ctx(c, 1);
   uint8_t *frame;
   size_t len;
-  if (svc_protocol_error_reply(c->s, conn_os_handle(c), c->pid, err, id,
-                               &frame, &len) != 0) {
+  if (svc_protocol_error_reply(&ctx, err, id, &frame, &len) != 0) {
     conn_close(c);
     return;
   }
@@ -173,8 +203,8 @@ static void process(svc_conn *c) {
       protocol_error(c, rc, hdr.request_id);
       return;
     }
-    if (svc_request_reply(c->s, conn_os_handle(c), c->pid, &req, &reply,
-                          &rlen) != 0) {
+    svc_request_ctx ctx = conn_ctx(c, svc_request_needs_caller(&req));
+    if (svc_dispatch(&ctx, &req, &reply, &rlen) != 0) {
       conn_close(c);
       return;
     }
@@ -187,7 +217,7 @@ static void process(svc_conn *c) {
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
-  svc_conn *c = st->data;
+  svc_conn *c = container_of(st, svc_conn, pipe);
   if (n < 0) {
     if (n != UV_EOF)
       shmb_log_debug("client pid %lu: read error %s", c->pid, uv_strerror((int)n));
@@ -199,71 +229,90 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
 }
 
 static void on_timeout(uv_timer_t *t) {
-  svc_conn *c = t->data;
-  c->s->counters.timeouts++;
+  svc_conn *c = container_of(t, svc_conn, timer);
+  c->cs->b->counters.timeouts++;
   shmb_log_info("closing client pid %lu: no complete request within %u ms",
-                c->pid, c->s->cfg->client_timeout_ms);
+                c->pid, c->cs->b->cfg->client_timeout_ms);
   conn_close(c);
 }
 
-void svc_conn_accept(void *svc_arg, HANDLE pipe, unsigned long pid) {
-  svc *s = svc_arg;
-  svc_conn *c;
+/* Wraps a connected instance in a libuv pipe; NULL (pipe closed) if not. */
+static svc_conn *conn_new(svc_conns *cs, HANDLE pipe, unsigned long pid) {
+  svc_conn *c = calloc(1, sizeof(*c));
   int fd;
 
-  if (s->stopping || !(c = calloc(1, sizeof(*c)))) {
-    CloseHandle(pipe);
-    return;
-  }
   /* libuv opens pipes from C runtime descriptors on Windows. */
-  fd = _open_osfhandle((intptr_t)pipe, 0);
-  if (fd < 0) {
+  if (!c || (fd = _open_osfhandle((intptr_t)pipe, 0)) < 0) {
     CloseHandle(pipe);
     free(c);
-    return;
+    return NULL;
   }
-  c->s = s;
+  c->cs = cs;
   c->pid = pid;
   c->pipe.data = c->timer.data = c;
-  uv_pipe_init(s->loop, &c->pipe, 0);
-  uv_timer_init(s->loop, &c->timer);
+  uv_pipe_init(cs->loop, &c->pipe, 0);
+  uv_timer_init(cs->loop, &c->timer);
   c->open_handles = 2;
   if (uv_pipe_open(&c->pipe, fd) != 0) {
     _close(fd);
     c->closed = 1;
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
-    return;
+    return NULL;
   }
   if (fd <= 2)
     _close(fd); /* libuv duplicated the handle and forgot this descriptor */
-  c->next = s->conns;
-  if (s->conns)
-    s->conns->prev = c;
-  s->conns = c;
+  c->next = cs->list;
+  if (cs->list)
+    cs->list->prev = c;
+  cs->list = c;
+  return c;
+}
 
-  uv_timer_start(&c->timer, on_timeout, s->cfg->client_timeout_ms,
-                 s->cfg->client_timeout_ms);
-  if (s->nclients >= s->cfg->max_clients) {
-    uint8_t *frame;
-    size_t len;
-    s->counters.clients_refused++;
-    shmb_log_warn("refusing client pid %lu: %u clients connected "
-                  "(max_clients)", pid, s->nclients);
-    if (shmb_encode_error(SHMB_OP_ERROR, 0, SHMB_EBUSY, NULL, &frame, &len) ==
-        0)
-      send_frame(c, frame, len, 1);
-    else
-      conn_close(c);
+/* Over max_clients: one error frame, then the connection closes. */
+static void refuse_busy(svc_conn *c) {
+  svc_conns *cs = c->cs;
+  uint8_t *frame;
+  size_t len;
+  cs->b->counters.clients_refused++;
+  shmb_log_warn("refusing client pid %lu: %u clients connected "
+                "(max_clients)", c->pid, cs->count);
+  if (shmb_encode_error(SHMB_OP_ERROR, 0, SHMB_EBUSY, NULL, &frame, &len) == 0)
+    send_frame(c, frame, len, 1);
+  else
+    conn_close(c);
+}
+
+void svc_conns_init(svc_conns *cs, uv_loop_t *loop, svc_broker *b) {
+  memset(cs, 0, sizeof(*cs));
+  cs->loop = loop;
+  cs->b = b;
+}
+
+void svc_conn_accept(void *arg, HANDLE pipe, unsigned long pid) {
+  svc_conns *cs = arg;
+  svc_conn *c;
+
+  if (cs->closed) {
+    CloseHandle(pipe);
+    return;
+  }
+  if (!(c = conn_new(cs, pipe, pid)))
+    return;
+  uv_timer_start(&c->timer, on_timeout, cs->b->cfg->client_timeout_ms,
+                 cs->b->cfg->client_timeout_ms);
+  if (cs->count >= cs->b->cfg->max_clients) {
+    refuse_busy(c);
     return;
   }
   c->counted = 1;
-  s->nclients++;
-  shmb_log_debug("client pid %lu connected (%u clients)", pid, s->nclients);
+  cs->count++;
+  shmb_log_debug("client pid %lu connected (%u clients)", pid, cs->count);
   set_reading(c, 1);
 }
 
-void svc_conn_close_all(svc *s) {
-  while (s->conns)
-    conn_close(s->conns);
+void svc_conns_close_all(svc_conns *cs) {
+  cs->closed = 1;
+  while (cs->list)
+    conn_close(cs->list);
 }

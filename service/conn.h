@@ -1,18 +1,34 @@
 /*
- * One client connection: reads frames with a bounded buffer, enforces the
- * client timeout, dispatches whole requests and writes replies.
+ * Client connections: each reads frames with a bounded buffer, enforces the
+ * client timeout, identifies its caller once, dispatches whole requests and
+ * writes replies. The set of connections owns its list and its count.
  */
 #ifndef SVC_CONN_H
 #define SVC_CONN_H
 
 #include <windows.h>
 
-#include "svc.h"
+#include <uv.h>
 
-/* Takes ownership of a connected pipe instance (listener callback). */
-void svc_conn_accept(void *svc_arg, HANDLE pipe, unsigned long pid);
+#include "broker.h"
 
-/* Closes every connection (shutdown). */
-void svc_conn_close_all(svc *s);
+struct svc_conn;
+
+typedef struct svc_conns {
+  uv_loop_t *loop;
+  svc_broker *b;
+  struct svc_conn *list; /* doubly linked, for shutdown */
+  unsigned count;        /* those counted against max_clients */
+  int closed;            /* svc_conns_close_all ran: accept no more */
+} svc_conns;
+
+void svc_conns_init(svc_conns *cs, uv_loop_t *loop, svc_broker *b);
+
+/* Takes ownership of a connected pipe instance (the listener's callback;
+ * arg is the svc_conns). */
+void svc_conn_accept(void *arg, HANDLE pipe, unsigned long pid);
+
+/* Closes every connection and refuses later ones (shutdown). */
+void svc_conns_close_all(svc_conns *cs);
 
 #endif /* SVC_CONN_H */

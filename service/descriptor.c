@@ -1,5 +1,5 @@
 /*
- * Builds the security descriptors of the service's objects.
+ * Section descriptors.
  *
  * A section's descriptor starts as the administrator's SDDL, which we do not
  * trust to be tight: it might grant GA (and with it WRITE_DAC, WRITE_OWNER
@@ -13,11 +13,10 @@
 #include "descriptor.h"
 
 #include <sddl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "errors.h"
+#include "sid.h"
 #include "wstr.h"
 
 const GENERIC_MAPPING svc_section_mapping = {
@@ -26,40 +25,6 @@ const GENERIC_MAPPING svc_section_mapping = {
     STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE,
     SECTION_ALL_ACCESS,
 };
-
-int svc_self_sid(PSID *sid) {
-  HANDLE token;
-  BYTE buf[SECURITY_MAX_SID_SIZE + sizeof(TOKEN_USER)];
-  DWORD len;
-  TOKEN_USER *user = (TOKEN_USER *)buf;
-  DWORD sidlen;
-  int rc = SHMB_ESYSTEM;
-
-  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-    return SHMB_ESYSTEM;
-  if (GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len)) {
-    sidlen = GetLengthSid(user->User.Sid);
-    *sid = LocalAlloc(LMEM_FIXED, sidlen);
-    if (!*sid)
-      rc = SHMB_ENOMEM;
-    else if (CopySid(sidlen, *sid, user->User.Sid))
-      rc = 0;
-    else
-      LocalFree(*sid);
-  }
-  CloseHandle(token);
-  return rc;
-}
-
-char *svc_sid_string(PSID sid) {
-  LPWSTR w;
-  char *s;
-  if (!ConvertSidToStringSidW(sid, &w))
-    return NULL;
-  s = shmb__utf8_from_wide(w);
-  LocalFree(w);
-  return s;
-}
 
 char *svc_sd_to_sddl(PSECURITY_DESCRIPTOR sd) {
   LPWSTR w;
@@ -75,105 +40,112 @@ char *svc_sd_to_sddl(PSECURITY_DESCRIPTOR sd) {
   return s;
 }
 
-/* Parses SDDL text into a self-relative descriptor (LocalFree). */
 int svc_sd_parse(const char *sddl, PSECURITY_DESCRIPTOR *sd, char *err,
-                      size_t errlen) {
+                 size_t errlen) {
   wchar_t *w = shmb__wide_from_utf8(sddl);
   BOOL ok;
   DWORD e;
-  if (!w) {
-    snprintf(err, errlen, "sddl is not valid UTF-8");
-    return SHMB_ECONFIG;
-  }
+  if (!w)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl is not valid UTF-8");
   ok = ConvertStringSecurityDescriptorToSecurityDescriptorW(w, SDDL_REVISION_1,
                                                              sd, NULL);
   e = GetLastError();
   free(w);
-  if (!ok) {
-    snprintf(err, errlen, "sddl '%s' is not a valid security descriptor "
-             "(Win32 error %lu)", sddl, (unsigned long)e);
-    return SHMB_ECONFIG;
-  }
+  if (!ok)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl '%s' is not a valid "
+                      "security descriptor (Win32 error %lu)", sddl,
+                      (unsigned long)e);
   return 0;
 }
 
-/* Copies the admin's DACL ACE by ACE into out, narrowed as described at the
+/* What narrowing has seen so far. */
+typedef struct narrowing {
+  int seen_allow; /* a deny after this may never be reached */
+  int grants;     /* allow ACEs that still give read or write */
+} narrowing;
+
+/* Appends the narrowed copy of one allow ACE to acl. */
+static int narrow_allow(PACL acl, ACCESS_ALLOWED_ACE *a, narrowing *n) {
+  ACCESS_MASK mask = a->Mask;
+  MapGenericMask(&mask, (PGENERIC_MAPPING)&svc_section_mapping);
+  mask &= SVC_SECTION_CLIENT_RIGHTS;
+  n->seen_allow = 1;
+  if (mask == 0)
+    return 0; /* e.g. execute only: nothing a client may have */
+  if (mask & (SECTION_MAP_READ | SECTION_MAP_WRITE))
+    n->grants++;
+  return AddAccessAllowedAce(acl, ACL_REVISION, mask, &a->SidStart)
+             ? 0
+             : SHMB_ESYSTEM;
+}
+
+static int copy_deny(PACL acl, ACCESS_DENIED_ACE *d, const narrowing *n,
+                     char *err, size_t errlen) {
+  ACCESS_MASK mask = d->Mask;
+  /* AccessCheck stops at the first ACE that grants everything asked for,
+   * so a deny after an allow may never be reached. */
+  if (n->seen_allow)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl has a deny (D) ACE "
+                      "after an allow (A) ACE; put deny ACEs first (Windows' "
+                      "canonical order)");
+  MapGenericMask(&mask, (PGENERIC_MAPPING)&svc_section_mapping);
+  return AddAccessDeniedAce(acl, ACL_REVISION, mask, &d->SidStart)
+             ? 0
+             : SHMB_ESYSTEM;
+}
+
+static int narrow_ace(PACL acl, ACE_HEADER *ace, narrowing *n, char *err,
+                      size_t errlen) {
+  if (ace->AceFlags & INHERIT_ONLY_ACE)
+    return 0; /* applies to children only; sections have none */
+  if (ace->AceType == ACCESS_ALLOWED_ACE_TYPE)
+    return narrow_allow(acl, (ACCESS_ALLOWED_ACE *)ace, n);
+  if (ace->AceType == ACCESS_DENIED_ACE_TYPE)
+    return copy_deny(acl, (ACCESS_DENIED_ACE *)ace, n, err, errlen);
+  return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl has an ACE of type %u; "
+                    "only allow (A) and deny (D) ACEs are supported",
+                    (unsigned)ace->AceType);
+}
+
+/* Copies the admin's DACL ACE by ACE into *out, narrowed as described at the
  * top of this file. */
 static int narrow_dacl(PACL in, PACL *out, char *err, size_t errlen) {
   ACL_SIZE_INFORMATION info;
+  narrowing n = {0, 0};
   DWORD size;
   PACL acl;
+  int rc = SHMB_ESYSTEM;
 
   if (!GetAclInformation(in, &info, sizeof(info), AclSizeInformation))
-    return SHMB_ESYSTEM;
-  int allows = 0, seen_allow = 0;
-
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "cannot read the DACL");
   size = sizeof(ACL) + info.AclBytesInUse; /* narrowing never grows an ACL */
   if (!(acl = LocalAlloc(LMEM_FIXED, size)))
     return SHMB_ENOMEM;
   if (!InitializeAcl(acl, size, ACL_REVISION))
     goto out_free_acl;
-
   for (DWORD i = 0; i < info.AceCount; i++) {
     ACE_HEADER *ace;
-    ACCESS_MASK mask;
-    PSID sid;
-    BOOL added;
-
     if (!GetAce(in, i, (void **)&ace))
       goto out_free_acl;
-    if (ace->AceFlags & INHERIT_ONLY_ACE)
-      continue; /* applies to children only; sections have none */
-    if (ace->AceType == ACCESS_ALLOWED_ACE_TYPE) {
-      ACCESS_ALLOWED_ACE *a = (ACCESS_ALLOWED_ACE *)ace;
-      mask = a->Mask;
-      sid = &a->SidStart;
-      MapGenericMask(&mask, (PGENERIC_MAPPING)&svc_section_mapping);
-      mask &= SVC_SECTION_CLIENT_RIGHTS;
-      seen_allow = 1;
-      if (mask == 0)
-        continue; /* e.g. execute only: nothing a client may have */
-      added = AddAccessAllowedAce(acl, ACL_REVISION, mask, sid);
-      if (mask & (SECTION_MAP_READ | SECTION_MAP_WRITE))
-        allows++;
-    } else if (ace->AceType == ACCESS_DENIED_ACE_TYPE) {
-      ACCESS_DENIED_ACE *d = (ACCESS_DENIED_ACE *)ace;
-      if (seen_allow) {
-        /* AccessCheck stops at the first ACE that grants everything asked
-         * for, so a deny after an allow may never be reached. */
-        snprintf(err, errlen, "sddl has a deny (D) ACE after an allow (A) "
-                 "ACE; put deny ACEs first (Windows' canonical order)");
-        LocalFree(acl);
-        return SHMB_ECONFIG;
-      }
-      mask = d->Mask;
-      sid = &d->SidStart;
-      MapGenericMask(&mask, (PGENERIC_MAPPING)&svc_section_mapping);
-      added = AddAccessDeniedAce(acl, ACL_REVISION, mask, sid);
-    } else {
-      snprintf(err, errlen, "sddl has an ACE of type %u; only allow (A) and "
-               "deny (D) ACEs are supported", (unsigned)ace->AceType);
-      LocalFree(acl);
-      return SHMB_ECONFIG;
-    }
-    if (!added)
+    if ((rc = narrow_ace(acl, ace, &n, err, errlen)) != 0)
       goto out_free_acl;
   }
-  if (allows == 0) {
-    /* Nobody could open it: a mistake, not a policy (Wine also turns
-     * D:NO_ACCESS_CONTROL into an empty DACL rather than a NULL one). */
-    snprintf(err, errlen, "sddl grants no one read or write access");
-    LocalFree(acl);
-    return SHMB_ECONFIG;
+  /* Nobody could open it: a mistake, not a policy (Wine also turns
+   * D:NO_ACCESS_CONTROL into an empty DACL rather than a NULL one). */
+  if (n.grants == 0) {
+    rc = shmb__fail(err, errlen, SHMB_ECONFIG,
+                    "sddl grants no one read or write access");
+    goto out_free_acl;
   }
   *out = acl;
   return 0;
 
 out_free_acl:
-  snprintf(err, errlen, "cannot rebuild the DACL (Win32 error %lu)",
-           (unsigned long)GetLastError());
+  if (rc == SHMB_ESYSTEM)
+    shmb__fail(err, errlen, rc, "cannot rebuild the DACL (Win32 error %lu)",
+               (unsigned long)GetLastError());
   LocalFree(acl);
-  return SHMB_ESYSTEM;
+  return rc;
 }
 
 /* Absolute descriptor from owner/group SID and DACL, made self-relative. */
@@ -200,109 +172,65 @@ static int assemble(PSID owner, PACL dacl, PSECURITY_DESCRIPTOR *out) {
   return 0;
 }
 
-int svc_sd_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *sd,
-                     char **normalised, char *err, size_t errlen) {
-  PSECURITY_DESCRIPTOR parsed;
+/* The DACL of in, if it is one we accept at all. */
+static int usable_dacl(PSECURITY_DESCRIPTOR in, PACL *dacl, char *err,
+                       size_t errlen) {
   BOOL present, defaulted;
-  PACL dacl = NULL, narrowed = NULL;
+  PACL sacl;
+
+  if (!GetSecurityDescriptorSacl(in, &present, &sacl, &defaulted) || present)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl has a SACL (S:); "
+                      "audit and label entries are not supported");
+  if (!GetSecurityDescriptorDacl(in, &present, dacl, &defaulted) || !present)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl has no DACL "
+                      "(D:...): say who may read or write the section");
+  if (*dacl == NULL)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl has a NULL DACL, "
+                      "which would give everyone full access; refused");
+  return 0;
+}
+
+int svc_sd_normalise(PSECURITY_DESCRIPTOR in, PSECURITY_DESCRIPTOR *sd,
+                     char **normalised, char *err, size_t errlen) {
+  PACL dacl, narrowed = NULL;
   PSID self = NULL;
   int rc;
 
-  if ((rc = svc_sd_parse(sddl, &parsed, err, errlen)) != 0)
+  if ((rc = usable_dacl(in, &dacl, err, errlen)) != 0)
     return rc;
-  rc = SHMB_ECONFIG;
-  if (!GetSecurityDescriptorSacl(parsed, &present, &dacl, &defaulted) ||
-      present) {
-    snprintf(err, errlen, "sddl has a SACL (S:); audit and label entries "
-             "are not supported");
-    goto out_free_parsed;
-  }
-  if (!GetSecurityDescriptorDacl(parsed, &present, &dacl, &defaulted) ||
-      !present) {
-    snprintf(err, errlen, "sddl has no DACL (D:...): say who may read or "
-             "write the section");
-    goto out_free_parsed;
-  }
-  if (dacl == NULL) {
-    snprintf(err, errlen, "sddl has a NULL DACL, which would give everyone "
-             "full access; refused");
-    goto out_free_parsed;
-  }
   if ((rc = narrow_dacl(dacl, &narrowed, err, errlen)) != 0)
-    goto out_free_parsed;
+    return rc;
   if ((rc = svc_self_sid(&self)) != 0) {
-    snprintf(err, errlen, "cannot read the service's own account");
+    shmb__fail(err, errlen, rc, "cannot read the service's own account");
     goto out_free_narrowed;
   }
   if ((rc = assemble(self, narrowed, sd)) != 0) {
-    snprintf(err, errlen, "cannot build the descriptor (Win32 error %lu)",
-             (unsigned long)GetLastError());
+    shmb__fail(err, errlen, rc, "cannot build the descriptor (Win32 error "
+               "%lu)", (unsigned long)GetLastError());
     goto out_free_self;
   }
   if (normalised && !(*normalised = svc_sd_to_sddl(*sd))) {
     LocalFree(*sd);
     *sd = NULL;
-    rc = SHMB_ENOMEM;
-    snprintf(err, errlen, "cannot print the normalised descriptor");
+    rc = shmb__fail(err, errlen, SHMB_ENOMEM,
+                    "cannot print the normalised descriptor");
   }
 
 out_free_self:
   LocalFree(self);
 out_free_narrowed:
   LocalFree(narrowed);
-out_free_parsed:
-  LocalFree(parsed);
   return rc;
 }
 
-/* A descriptor from an SDDL template in which every "{me}" stands for the
- * service's own SID (owner, group, and its own full-access ACE). */
-static int sd_for_self(const char *tmpl, PSECURITY_DESCRIPTOR *sd, char *err,
-                       size_t errlen) {
-  static const char mark[] = "{me}";
-  PSID self;
-  char *me, *text, *out;
-  const char *q;
+int svc_sd_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *sd,
+                     char **normalised, char *err, size_t errlen) {
+  PSECURITY_DESCRIPTOR parsed;
   int rc;
 
-  if ((rc = svc_self_sid(&self)) != 0) {
-    snprintf(err, errlen, "cannot read the service's own account");
+  if ((rc = svc_sd_parse(sddl, &parsed, err, errlen)) != 0)
     return rc;
-  }
-  me = svc_sid_string(self);
-  LocalFree(self);
-  if (!me)
-    return SHMB_ENOMEM;
-  if (!(text = malloc(strlen(tmpl) * (strlen(me) + 1) + 1))) {
-    free(me);
-    return SHMB_ENOMEM;
-  }
-  for (q = tmpl, out = text; *q;) {
-    if (strncmp(q, mark, sizeof(mark) - 1) == 0) {
-      out += sprintf(out, "%s", me);
-      q += sizeof(mark) - 1;
-    } else {
-      *out++ = *q++;
-    }
-  }
-  *out = '\0';
-  free(me);
-  rc = svc_sd_parse(text, sd, err, errlen);
-  free(text);
+  rc = svc_sd_normalise(parsed, sd, normalised, err, errlen);
+  LocalFree(parsed);
   return rc;
-}
-
-int svc_pipe_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen) {
-  /* 0x12019b = FILE_GENERIC_READ | FILE_GENERIC_WRITE without
-   * FILE_CREATE_PIPE_INSTANCE: clients talk, only we create instances. */
-  return sd_for_self(
-      "O:{me}G:{me}D:P(D;;GA;;;NU)(A;;GA;;;{me})(A;;GA;;;SY)"
-      "(A;;0x12019b;;;AU)",
-      sd, err, errlen);
-}
-
-int svc_file_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen) {
-  /* Clients reach the data through the section, never the file. */
-  return sd_for_self("O:{me}G:{me}D:P(A;;FA;;;{me})(A;;FA;;;SY)(A;;FA;;;BA)",
-                     sd, err, errlen);
 }

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "descriptor.h"
+#include "sid.h"
 #include "errors.h"
 #include "wstr.h"
 

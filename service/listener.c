@@ -13,9 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "descriptor.h"
+#include "container_of.h"
 #include "errors.h"
 #include "log.h"
+#include "own_sd.h"
 #include "wstr.h"
 
 #define PIPE_BUFFER 65536
@@ -26,7 +27,7 @@ typedef struct pending {
 } pending;
 
 struct svc_listener {
-  uv_async_t wake; /* first: the handle's memory is the listener's */
+  uv_async_t wake;
   uv_thread_t thread;
   int thread_started;
   wchar_t *name;
@@ -154,7 +155,7 @@ static void accept_thread(void *arg) {
 
 /* Loop thread: hand every queued instance to the callback. */
 static void on_wake(uv_async_t *h) {
-  svc_listener *l = (svc_listener *)h;
+  svc_listener *l = container_of(h, svc_listener, wake);
   pending *batch;
   size_t n;
 
@@ -187,13 +188,20 @@ static void listener_free(svc_listener *l) {
   free(l);
 }
 
-static void on_closed(uv_handle_t *h) { listener_free((svc_listener *)h); }
+static void on_closed(uv_handle_t *h) {
+  listener_free(container_of((uv_async_t *)h, svc_listener, wake));
+}
 
-int svc_listener_start(uv_loop_t *loop, const char *pipe_name,
-                       svc_on_client cb, void *arg, svc_listener **out,
-                       char *err, size_t errlen) {
+static int pipe_taken(const char *pipe_name, char *err, size_t errlen) {
+  return shmb__fail(err, errlen, SHMB_EEXIST, "pipe %s already exists: "
+                    "another process owns it (a second shmbrokerd, or a "
+                    "squatter); refusing to start", pipe_name);
+}
+
+/* Names, events and descriptor: everything but the pipe and the thread. */
+static int listener_new(const char *pipe_name, svc_on_client cb, void *arg,
+                        svc_listener **out, char *err, size_t errlen) {
   svc_listener *l = calloc(1, sizeof(*l));
-  DWORD e;
   int rc;
 
   if (!l || uv_mutex_init(&l->lock) != 0) {
@@ -203,46 +211,52 @@ int svc_listener_start(uv_loop_t *loop, const char *pipe_name,
   l->cb = cb;
   l->cb_arg = arg;
   l->name = shmb__wide_from_utf8(pipe_name);
-  l->name_utf8 = malloc(strlen(pipe_name) + 1);
+  l->name_utf8 = _strdup(pipe_name);
   l->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
   l->connect_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-  if (!l->name || !l->name_utf8 || !l->stop_event || !l->connect_event) {
-    rc = SHMB_ENOMEM;
-    goto out_free_listener;
+  rc = !l->name || !l->name_utf8 || !l->stop_event || !l->connect_event
+           ? SHMB_ENOMEM
+           : svc_pipe_sd(&l->sd, err, errlen);
+  if (rc != 0) {
+    listener_free(l);
+    return rc;
   }
-  strcpy(l->name_utf8, pipe_name);
-  if ((rc = svc_pipe_sd(&l->sd, err, errlen)) != 0)
+  *out = l;
+  return 0;
+}
+
+/* The first instance: if the name is taken, someone else owns the pipe. */
+static int first_instance(svc_listener *l, char *err, size_t errlen) {
+  DWORD e;
+  if (pipe_name_taken(l->name))
+    return pipe_taken(l->name_utf8, err, errlen);
+  if ((l->waiting = create_instance(l, 1)) != NULL)
+    return 0;
+  e = GetLastError();
+  if (e == ERROR_ACCESS_DENIED || e == ERROR_PIPE_BUSY)
+    return pipe_taken(l->name_utf8, err, errlen);
+  return shmb__fail(err, errlen, shmb__from_win32(e), "cannot create pipe "
+                    "%s (Win32 error %lu)", l->name_utf8, (unsigned long)e);
+}
+
+int svc_listener_start(uv_loop_t *loop, const char *pipe_name,
+                       svc_on_client cb, void *arg, svc_listener **out,
+                       char *err, size_t errlen) {
+  svc_listener *l;
+  int rc;
+
+  if ((rc = listener_new(pipe_name, cb, arg, &l, err, errlen)) != 0)
+    return rc;
+  if ((rc = first_instance(l, err, errlen)) != 0)
     goto out_free_listener;
-  if (pipe_name_taken(l->name)) {
-    snprintf(err, errlen, "pipe %s already exists: another process owns "
-             "it (a second shmbrokerd, or a squatter); refusing to start",
-             pipe_name);
-    rc = SHMB_EEXIST;
-    goto out_free_listener;
-  }
-  l->waiting = create_instance(l, 1);
-  if (!l->waiting) {
-    e = GetLastError();
-    if (e == ERROR_ACCESS_DENIED || e == ERROR_PIPE_BUSY) {
-      snprintf(err, errlen, "pipe %s already exists: another process owns "
-               "it (a second shmbrokerd, or a squatter); refusing to start",
-               pipe_name);
-      rc = SHMB_EEXIST;
-    } else {
-      snprintf(err, errlen, "cannot create pipe %s (Win32 error %lu)",
-               pipe_name, (unsigned long)e);
-      rc = shmb__from_win32(e);
-    }
-    goto out_free_listener;
-  }
   if (uv_async_init(loop, &l->wake, on_wake) != 0) {
     rc = SHMB_ESYSTEM;
     goto out_free_listener;
   }
   if (uv_thread_create(&l->thread, accept_thread, l) != 0) {
-    snprintf(err, errlen, "cannot start the accept thread");
     uv_close((uv_handle_t *)&l->wake, on_closed);
-    return SHMB_ESYSTEM;
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "cannot start the accept "
+                      "thread");
   }
   l->thread_started = 1;
   *out = l;

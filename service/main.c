@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "log.h"
 #include "scm.h"
+#include "shmb_version.h"
 #include "svc.h"
 #include "wstr.h"
 
@@ -66,7 +67,7 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
       o->config = argv[++i];
     } else if (strcmp(argv[i], "--version") == 0) {
-      printf("shmbrokerd %s\n", SVC_VERSION);
+      printf("shmbrokerd %s\n", SHMB_VERSION_STRING);
       exit(0);
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
@@ -101,7 +102,7 @@ static void close_once(uv_signal_t *h) {
 /* Ctrl+C or Ctrl+Break: stop serving; the loop ends when all is closed. */
 static void on_signal(uv_signal_t *h, int signum) {
   shmb_log_info("signal %d: stopping", signum);
-  svc_stop(h->data);
+  svc_stop(h->data, "stop");
 }
 
 static void console_running(svc *s, void *arg) {

@@ -10,7 +10,9 @@
  *     opens; mappings already made keep the rights they were made with;
  *   - a changed size or backing is refused for that section (the old one
  *     keeps serving), since the object cannot change under its users.
- * Service options that need a restart (pipe, namespace) are kept and said.
+ * Service options that need a restart (pipe, namespace) are kept and said,
+ * before any section is added, so that new sections use the namespace
+ * actually in force.
  */
 #include "reload.h"
 
@@ -18,41 +20,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "descriptor.h"
+#include "configfile.h"
 #include "errors.h"
-#include "grants.h"
 #include "log.h"
-#include "logsink.h"
+#include "own_sd.h"
 
+/* Everything built from the new file before anything changes. */
 typedef struct plan {
+  shmb_config *cfg;
+  size_t n;                  /* sections in cfg, and entries below */
   PSECURITY_DESCRIPTOR *sds; /* per new config section */
   char **sddls;
+  PSECURITY_DESCRIPTOR admin_sd;
 } plan;
 
-static void plan_free(plan *p, size_t n) {
-  for (size_t i = 0; p->sds && i < n; i++) {
+static void plan_free(plan *p) {
+  for (size_t i = 0; p->sds && p->sddls && i < p->n; i++) {
     if (p->sds[i])
       LocalFree(p->sds[i]);
     free(p->sddls[i]);
   }
   free(p->sds);
   free(p->sddls);
+  if (p->admin_sd)
+    LocalFree(p->admin_sd);
+  shmb_config_free(p->cfg);
+  memset(p, 0, sizeof(*p));
 }
 
-/* Builds every descriptor of the new config: validation before change. */
-static int plan_build(const shmb_config *cfg, plan *p, char *err,
-                      size_t errlen) {
-  p->sds = calloc(cfg->nsections + 1, sizeof(*p->sds));
-  p->sddls = calloc(cfg->nsections + 1, sizeof(*p->sddls));
+/* Loads the file and builds every descriptor: validation before change. */
+static int plan_build(const svc_broker *b, plan *p, char *err, size_t errlen) {
+  int rc = svc_config_load(b->config_path, b->insecure_config, &p->cfg, err,
+                           errlen);
+  if (rc != 0)
+    return rc;
+  p->n = p->cfg->nsections;
+  p->sds = calloc(p->n + 1, sizeof(*p->sds));
+  p->sddls = calloc(p->n + 1, sizeof(*p->sddls));
   if (!p->sds || !p->sddls)
     return SHMB_ENOMEM;
-  for (size_t i = 0; i < cfg->nsections; i++) {
-    int rc = svc_section_descriptor(&cfg->sections[i], &p->sds[i],
-                                    &p->sddls[i], err, errlen);
+  for (size_t i = 0; i < p->n; i++) {
+    rc = svc_section_descriptor(&p->cfg->sections[i], &p->sds[i],
+                                &p->sddls[i], err, errlen);
     if (rc != 0)
       return rc;
   }
-  return 0;
+  return svc_admin_sd(p->cfg, &p->admin_sd, err, errlen);
 }
 
 static int same_backing(const svc_section *sec, const shmb_section_config *sc) {
@@ -61,16 +74,27 @@ static int same_backing(const svc_section *sec, const shmb_section_config *sc) {
   return _stricmp(sec->backing_file, sc->backing_file) == 0;
 }
 
-typedef struct tally {
-  unsigned added, removed, repermissioned, refused, failed;
-} tally;
+static void change_descriptor(svc_section *sec, plan *p, size_t i,
+                              svc_reload_tally *t) {
+  char err[SHMB_CONFIG_ERR_MAX];
+  if (svc_section_set_descriptor(sec, p->sds[i], p->sddls[i], err,
+                                 sizeof(err)) != 0) {
+    shmb_log_error("reload: section %s: %s; it keeps its old descriptor",
+                   sec->name, err);
+    t->failed++;
+    return;
+  }
+  shmb_log_info("reload: section %s: descriptor now %s", sec->name,
+                sec->sddl);
+  p->sds[i] = NULL; /* owned by the section now */
+  p->sddls[i] = NULL;
+  t->repermissioned++;
+}
 
 /* One section present before and after. */
-static void update_section(svc *s, svc_section *sec,
+static void update_section(svc_registry *reg, svc_section *sec,
                            const shmb_section_config *sc, plan *p, size_t i,
-                           tally *t) {
-  char err[SHMB_CONFIG_ERR_MAX];
-
+                           svc_reload_tally *t) {
   if (sec->size != sc->size || !same_backing(sec, sc)) {
     shmb_log_warn("reload: section %s keeps its size %llu and backing %s: "
                   "changing them needs the section removed first (asked: "
@@ -81,149 +105,94 @@ static void update_section(svc *s, svc_section *sec,
     t->refused++;
     return;
   }
-  if (strcmp(sec->sddl, p->sddls[i]) != 0) {
-    if (svc_section_set_descriptor(sec, p->sds[i], p->sddls[i], err,
-                                   sizeof(err)) != 0) {
-      shmb_log_error("reload: section %s: %s; it keeps its old descriptor",
-                     sec->name, err);
-      t->failed++;
-    } else {
-      shmb_log_info("reload: section %s: descriptor now %s", sec->name,
-                    sec->sddl);
-      p->sds[i] = NULL; /* owned by the section now */
-      p->sddls[i] = NULL;
-      t->repermissioned++;
-    }
-  }
-  if (sec->flush_interval_ms != sc->flush_interval_ms) {
-    svc_flusher_stop(sec);
-    sec->flush_interval_ms = sc->flush_interval_ms;
-    svc_flusher_start(s, sec);
+  if (strcmp(sec->sddl, p->sddls[i]) != 0)
+    change_descriptor(sec, p, i, t);
+  svc_registry_set_flush_interval(reg, sec, sc->flush_interval_ms);
+}
+
+static void remove_gone(svc_registry *reg, const shmb_config *cfg,
+                        svc_reload_tally *t) {
+  for (size_t i = reg->count; i-- > 0;) {
+    svc_section *sec = reg->sections[i];
+    if (shmb_config_find(cfg, sec->name))
+      continue;
+    shmb_log_info("reload: section %s removed; existing mappings stay "
+                  "valid", sec->name);
+    svc_registry_remove(reg, i);
+    t->removed++;
   }
 }
 
-static void apply_sections(svc *s, const shmb_config *cfg, plan *p, tally *t) {
+static void apply_sections(svc_registry *reg, plan *p, svc_reload_tally *t) {
   char err[SHMB_CONFIG_ERR_MAX];
 
-  for (size_t i = s->reg->count; i-- > 0;) {
-    svc_section *sec = s->reg->sections[i];
-    if (!shmb_config_find(cfg, sec->name)) {
-      shmb_log_info("reload: section %s removed; existing mappings stay "
-                    "valid", sec->name);
-      svc_flusher_stop(sec);
-      svc_registry_remove(s->reg, i);
-      t->removed++;
-    }
-  }
-  for (size_t i = 0; i < cfg->nsections; i++) {
-    const shmb_section_config *sc = &cfg->sections[i];
-    svc_section *sec = svc_registry_find(s->reg, sc->name);
+  remove_gone(reg, p->cfg, t);
+  for (size_t i = 0; i < p->cfg->nsections; i++) {
+    const shmb_section_config *sc = &p->cfg->sections[i];
+    svc_section *sec = svc_registry_find(reg, sc->name);
     if (sec) {
-      update_section(s, sec, sc, p, i, t);
-    } else if (svc_registry_add(s->reg, cfg, sc, err, sizeof(err)) != 0) {
+      update_section(reg, sec, sc, p, i, t);
+    } else if (svc_registry_add(reg, p->cfg, sc, err, sizeof(err)) != 0) {
       shmb_log_error("reload: cannot create %s; the other sections are "
                      "applied", err);
       t->failed++;
     } else {
-      svc_flusher_start(s, s->reg->sections[s->reg->count - 1]);
       t->added++;
     }
   }
 }
 
 /* Service options: those that can change live do; the others are kept. */
-static void apply_service(svc *s, shmb_config *cfg) {
-  if (strcmp(cfg->pipe, s->cfg->pipe) != 0 || cfg->ns != s->cfg->ns) {
+static void apply_service(shmb_config *old, shmb_config *cfg) {
+  if (strcmp(cfg->pipe, old->pipe) != 0 || cfg->ns != old->ns) {
     shmb_log_warn("reload: pipe and namespace changes need a restart; "
-                  "keeping %s and %s", s->cfg->pipe,
-                  s->cfg->ns == SHMB_NS_LOCAL ? "Local" : "Global");
+                  "keeping %s and %s", old->pipe,
+                  old->ns == SHMB_NS_LOCAL ? "Local" : "Global");
     free(cfg->pipe);
-    cfg->pipe = s->cfg->pipe;
-    s->cfg->pipe = NULL;
-    cfg->ns = s->cfg->ns;
+    cfg->pipe = old->pipe;
+    old->pipe = NULL;
+    cfg->ns = old->ns;
   }
-  shmb_log_set_level(cfg->log_level);
-  svc_logsink_set_file(cfg->log_file);
+  svc_broker_apply_logging(cfg);
 }
 
-int svc_reload(svc *s, const char *why, char *msg, size_t msglen) {
-  shmb_config *cfg;
+/* The plan becomes the running configuration. */
+static void commit(svc_broker *b, plan *p, svc_reload_tally *t) {
+  apply_service(b->cfg, p->cfg);
+  apply_sections(b->reg, p, t);
+  /* A reload is a checkpoint too: file-backed data is on disk after it. */
+  svc_registry_flush_all(b->reg, "reload");
+  LocalFree(b->admin_sd);
+  b->admin_sd = p->admin_sd;
+  p->admin_sd = NULL;
+  shmb_config_free(b->cfg);
+  b->cfg = p->cfg;
+  p->cfg = NULL;
+  shmb__wallclock(b->loaded_at);
+  b->counters.reloads++;
+}
+
+int svc_reload(svc_broker *b, const char *why, svc_reload_tally *out,
+               char *msg, size_t msglen) {
+  svc_reload_tally t = {0};
   plan p = {0};
-  void *admin_sd = NULL;
-  tally t = {0};
-  int rc;
 
   shmb_log_info("reload requested by %s", why);
-  rc = svc_config_load_trusted(s, &cfg, msg, msglen);
-  if (rc == 0) {
-    if ((rc = plan_build(cfg, &p, msg, msglen)) == 0)
-      rc = svc_admin_sd(cfg, &admin_sd, msg, msglen);
-    if (rc != 0) {
-      plan_free(&p, cfg->nsections);
-      shmb_config_free(cfg);
-    }
-  }
-  if (rc != 0) {
-    s->counters.reloads_failed++;
+  if (plan_build(b, &p, msg, msglen) != 0) {
+    plan_free(&p);
+    b->counters.reloads_failed++;
     shmb_log_error("reload refused, the running configuration is "
                    "unchanged: %s", msg);
     return SHMB_ECONFIG;
   }
-  apply_sections(s, cfg, &p, &t);
-  apply_service(s, cfg);
-  /* A reload is a checkpoint too: file-backed data is on disk after it. */
-  for (size_t i = 0; i < s->reg->count; i++)
-    svc_section_flush(s->reg->sections[i]);
-  plan_free(&p, cfg->nsections);
-  LocalFree(s->admin_sd);
-  s->admin_sd = admin_sd;
-  shmb_config_free(s->cfg);
-  s->cfg = cfg;
-  shmb__wallclock(s->loaded_at);
-  s->counters.reloads++;
+  commit(b, &p, &t);
+  plan_free(&p);
   snprintf(msg, msglen, "reloaded %s: %u added, %u removed, %u "
            "re-permissioned, %u refused (size or backing changed), %u "
-           "failed", s->config_path, t.added, t.removed, t.repermissioned,
+           "failed", b->config_path, t.added, t.removed, t.repermissioned,
            t.refused, t.failed);
   shmb_log_info("%s", msg);
+  if (out)
+    *out = t;
   return 0;
-}
-
-int svc_admin_sd(const shmb_config *cfg, void **sd, char *err,
-                 size_t errlen) {
-  PSID *sids = NULL, self = NULL;
-  size_t n = 0, len;
-  char *sddl = NULL, *me = NULL;
-  int rc;
-
-  if (cfg->admins && (rc = svc_accounts_resolve(cfg->admins, cfg->admins_line,
-                                                &sids, &n, err, errlen)) != 0)
-    return rc;
-  rc = SHMB_ENOMEM;
-  if (svc_self_sid(&self) != 0 || !(me = svc_sid_string(self)))
-    goto out_free_sids;
-  len = 64 + 3 * strlen(me) + n * (SECURITY_MAX_SID_SIZE * 4 + 16);
-  if (!(sddl = malloc(len)))
-    goto out_free_sids;
-  /* The right is only a token for AccessCheck: 0x1 means "may reload". */
-  if (cfg->admins)
-    snprintf(sddl, len, "O:%sG:%sD:P", me, me);
-  else
-    snprintf(sddl, len, "O:%sG:%sD:P(A;;0x1;;;%s)(A;;0x1;;;BA)", me, me, me);
-  for (size_t i = 0; i < n; i++) {
-    char *sid = svc_sid_string(sids[i]);
-    if (!sid)
-      goto out_free_sids;
-    snprintf(sddl + strlen(sddl), len - strlen(sddl), "(A;;0x1;;;%s)", sid);
-    free(sid);
-  }
-  rc = svc_sd_parse(sddl, (PSECURITY_DESCRIPTOR *)sd, err, errlen);
-
-out_free_sids:
-  free(sddl);
-  free(me);
-  if (self)
-    LocalFree(self);
-  svc_accounts_free(sids, n);
-  return rc;
 }

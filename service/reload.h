@@ -7,16 +7,19 @@
 
 #include <stddef.h>
 
-#include "svc.h"
+#include "broker.h"
 
-/* Re-reads the config file and applies it. Returns 0 with a summary of what
- * changed in msg ("2 added, 1 removed, ..."), or SHMB_ECONFIG (the file did
- * not parse or validate: nothing changed) with the reason in msg. Logged
- * either way; `why` says who asked. */
-int svc_reload(svc *s, const char *why, char *msg, size_t msglen);
+/* What a reload did, section by section. */
+typedef struct svc_reload_tally {
+  unsigned added, removed, repermissioned, refused, failed;
+} svc_reload_tally;
 
-/* The descriptor that RELOAD is checked against: the config's admins, or
- * by default the service's own account and BUILTIN\Administrators. */
-int svc_admin_sd(const shmb_config *cfg, void **sd, char *err, size_t errlen);
+/* Re-reads b's config file and applies it. Returns 0 with a summary of what
+ * changed in msg ("2 added, 1 removed, ...") and, if t is not NULL, the
+ * counts in *t; or SHMB_ECONFIG (the file did not parse or validate:
+ * nothing changed) with the reason in msg. Logged either way; `why` says
+ * who asked. Counts itself in b->counters. */
+int svc_reload(svc_broker *b, const char *why, svc_reload_tally *t, char *msg,
+               size_t msglen);
 
 #endif /* SVC_RELOAD_H */

@@ -23,7 +23,6 @@
 
 #include "log.h"
 #include "logsink.h"
-#include "reload.h"
 #include "svc.h"
 #include "wstr.h"
 
@@ -37,6 +36,7 @@ typedef struct scm_ctx {
   uv_async_t stop_req;  /* valid while running */
   uv_async_t reload_req;
   int running;
+  const char *stop_why; /* "stop" or "shutdown" */
   svc *s;
 } scm_ctx;
 
@@ -71,10 +71,12 @@ static DWORD WINAPI on_control(DWORD control, DWORD type, void *data,
   case SERVICE_CONTROL_SHUTDOWN:
   case SERVICE_CONTROL_PRESHUTDOWN:
     report(SERVICE_STOP_PENDING, 0, STOP_WAIT_HINT_MS);
-    AcquireSRWLockShared(&ctx.lock);
+    AcquireSRWLockExclusive(&ctx.lock);
+    if (!ctx.stop_why)
+      ctx.stop_why = control == SERVICE_CONTROL_STOP ? "stop" : "shutdown";
     if (ctx.running)
       uv_async_send(&ctx.stop_req);
-    ReleaseSRWLockShared(&ctx.lock);
+    ReleaseSRWLockExclusive(&ctx.lock);
     return NO_ERROR;
   case SERVICE_CONTROL_PARAMCHANGE:
     AcquireSRWLockShared(&ctx.lock);
@@ -89,12 +91,16 @@ static DWORD WINAPI on_control(DWORD control, DWORD type, void *data,
   }
 }
 
-static void on_stop_req(uv_async_t *h) { svc_stop(ctx.s); }
+static void on_stop_req(uv_async_t *h) {
+  const char *why;
+  AcquireSRWLockShared(&ctx.lock);
+  why = ctx.stop_why ? ctx.stop_why : "stop";
+  ReleaseSRWLockShared(&ctx.lock);
+  svc_stop(ctx.s, why);
+}
 
 static void on_reload_req(uv_async_t *h) {
-  char msg[SHMB_CONFIG_ERR_MAX];
-  svc_reload(ctx.s, "the service control manager (PARAMCHANGE)", msg,
-             sizeof(msg));
+  svc_reload_from(ctx.s, "the service control manager (PARAMCHANGE)");
 }
 
 static void host_progress(void *arg) {

@@ -7,7 +7,25 @@
 #ifndef SVC_TRUST_H
 #define SVC_TRUST_H
 
+#include <windows.h>
+
 #include <stddef.h>
+
+/* Rights that let their holder change what a file says or who may. */
+#define SVC_FILE_DANGEROUS                                                     \
+  (FILE_WRITE_DATA | FILE_APPEND_DATA | WRITE_DAC | WRITE_OWNER | DELETE |    \
+   GENERIC_WRITE | GENERIC_ALL)
+/* ...and, on a folder, that let them put another file in its place. */
+#define SVC_FOLDER_DANGEROUS                                                   \
+  (FILE_ADD_FILE | FILE_DELETE_CHILD | WRITE_DAC | WRITE_OWNER | DELETE |     \
+   GENERIC_WRITE | GENERIC_ALL)
+
+/* The decision itself, on a descriptor already read: 0 when only trusted
+ * accounts (SYSTEM, Administrators, self) own sd or hold any of the
+ * `dangerous` rights in an allow ACE; SHMB_EACCES with err naming what (for
+ * `what`, a path) and the account otherwise. */
+int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
+                       DWORD dangerous, PSID self, char *err, size_t errlen);
 
 /* 0 when neither the file nor its folder can be written (or re-permissioned,
  * or replaced) by anyone else; SHMB_EACCES with err naming the path and the

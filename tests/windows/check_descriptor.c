@@ -28,6 +28,8 @@
 
 #include "access.h"
 #include "descriptor.h"
+#include "own_sd.h"
+#include "sid.h"
 #include "errors.h"
 #include "protocol.h"
 #include "winutil.h"

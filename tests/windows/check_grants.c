@@ -28,6 +28,7 @@
 #include "access.h"
 #include "config.h"
 #include "descriptor.h"
+#include "sid.h"
 #include "errors.h"
 #include "grants.h"
 #include "protocol.h"

@@ -27,7 +27,7 @@
 #include "descriptor.h"
 #include "errors.h"
 #include "log.h"
-#include "sections.h"
+#include "registry.h"
 #include "winutil.h"
 #include "wstr.h"
 
@@ -391,7 +391,7 @@ START_TEST(test_sections_registry_creates_all) {
   char err[512] = "", objects[2][SVC_OBJECT_NAME_MAX];
   int rc;
 
-  rc = svc_registry_create(cfg, &reg, err, sizeof(err));
+  rc = svc_registry_create(NULL, cfg, NULL, NULL, &reg, err, sizeof(err));
   ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
   ck_assert_ptr_nonnull(reg);
   ck_assert_uint_eq(reg->count, 2);
@@ -430,7 +430,7 @@ START_TEST(test_sections_registry_bad_sddl_leaves_nothing) {
 
   shmb_log_set_level(SHMB_LOG_DEBUG);
   shmb_log_set_sink(capture_objects, &seen);
-  rc = svc_registry_create(cfg, &reg, err, sizeof(err));
+  rc = svc_registry_create(NULL, cfg, NULL, NULL, &reg, err, sizeof(err));
   shmb_log_set_sink(NULL, NULL);
   shmb_log_set_level(old_level);
 
@@ -452,7 +452,7 @@ START_TEST(test_sections_registry_bad_first_sddl) {
   shmb_config *cfg = parse_config("not sddl at all", "D:P(A;;GR;;;{me})");
   svc_registry *reg = NULL;
   char err[512] = "";
-  int rc = svc_registry_create(cfg, &reg, err, sizeof(err));
+  int rc = svc_registry_create(NULL, cfg, NULL, NULL, &reg, err, sizeof(err));
 
   ck_assert_msg(rc == SHMB_ECONFIG, "%s: %s", shmb_err_name(rc), err);
   ck_assert_ptr_null(reg);
@@ -468,7 +468,7 @@ START_TEST(test_sections_registry_find) {
   shmb_config *cfg = parse_config("D:P(A;;GR;;;{me})", "D:P(A;;GR;;;{me})");
   svc_registry *reg = NULL;
   char err[512] = "";
-  int rc = svc_registry_create(cfg, &reg, err, sizeof(err));
+  int rc = svc_registry_create(NULL, cfg, NULL, NULL, &reg, err, sizeof(err));
 
   ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
   ck_assert_ptr_eq(svc_registry_find(reg, "alpha"), reg->sections[0]);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "descriptor.h"
+#include "sid.h"
 #include "errors.h"
 
 char *test_self_sid_text(void) {

@@ -1,0 +1,18 @@
+/*
+ * Reading the service's config file: the trust check (trust.h) and then the
+ * strict parser of common/config.h.
+ */
+#ifndef SVC_CONFIGFILE_H
+#define SVC_CONFIGFILE_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* Reads and parses a config file (UTF-8 path). err gets "FILE:LINE: what".
+ * Unless insecure, the file and its folder are first checked for who may
+ * write them; an untrusted file is SHMB_ECONFIG with the account named. */
+int svc_config_load(const char *path, int insecure, shmb_config **cfg,
+                    char *err, size_t errlen);
+
+#endif /* SVC_CONFIGFILE_H */

@@ -1,0 +1,242 @@
+/*
+ * The broker's answers. Each opcode's row in the table below names the
+ * right it needs: requests that touch a section are judged by AccessCheck
+ * against the section's own descriptor, RELOAD against the admin
+ * descriptor, with the caller's token that the connection took from the
+ * pipe. Refusals are logged at warn with the caller's SID and process id
+ * (design.md, security rule 7), grants at debug.
+ */
+#include "dispatch.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "errors.h"
+#include "footprint.h"
+#include "log.h"
+#include "own_sd.h"
+#include "reload.h"
+#include "shmb_version.h"
+
+#define SERVER_NAME "shmbrokerd " SHMB_VERSION_STRING
+
+typedef int (*handler)(const svc_request_ctx *ctx, const shmb_request *req,
+                       uint8_t **out, size_t *outlen);
+
+/* The right an opcode needs before its handler runs. */
+typedef enum need {
+  NEED_NOTHING, /* anyone connected to the pipe (its DACL let them in) */
+  NEED_CALLER,  /* an identified caller; the handler checks per section */
+  NEED_ADMIN,   /* SVC_RIGHT_RELOAD on the admin descriptor */
+} need;
+
+static int on_hello(const svc_request_ctx *, const shmb_request *, uint8_t **,
+                    size_t *);
+static int on_list(const svc_request_ctx *, const shmb_request *, uint8_t **,
+                   size_t *);
+static int on_open(const svc_request_ctx *, const shmb_request *, uint8_t **,
+                   size_t *);
+static int on_status(const svc_request_ctx *, const shmb_request *,
+                     uint8_t **, size_t *);
+static int on_reload(const svc_request_ctx *, const shmb_request *,
+                     uint8_t **, size_t *);
+
+static const struct op {
+  uint8_t opcode;
+  need right;
+  handler fn;
+} ops[] = {
+    /* The version: nothing secret, needed before anything else. */
+    {SHMB_OP_HELLO, NEED_NOTHING, on_hello},
+    /* Only sections the caller may map-read are listed. */
+    {SHMB_OP_LIST, NEED_CALLER, on_list},
+    /* The asked access, checked against the section's descriptor. */
+    {SHMB_OP_OPEN, NEED_CALLER, on_open},
+    /* Counters about the service, no section names. */
+    {SHMB_OP_STATUS, NEED_NOTHING, on_status},
+    /* Changes what everyone is granted: the service's admins only. */
+    {SHMB_OP_RELOAD, NEED_ADMIN, on_reload},
+};
+
+static const struct op *op_of(uint8_t opcode) {
+  for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+    if (ops[i].opcode == opcode)
+      return &ops[i];
+  return NULL;
+}
+
+static int error_reply(uint8_t opcode, uint32_t id, int err, const char *msg,
+                       uint8_t **out, size_t *outlen) {
+  return shmb_encode_error(opcode, id, err, msg ? msg : shmb_strerror(err), out,
+                           outlen);
+}
+
+static int on_hello(const svc_request_ctx *ctx, const shmb_request *req,
+                    uint8_t **out, size_t *outlen) {
+  if (req->min_version > SHMB_PROTO_VERSION ||
+      req->max_version < SHMB_PROTO_VERSION)
+    return error_reply(SHMB_OP_HELLO | SHMB_OP_REPLY, req->hdr.request_id,
+                       SHMB_EVERSION,
+                       "this service speaks protocol version 1 only", out,
+                       outlen);
+  return shmb_encode_hello_reply(req->hdr.request_id, SHMB_PROTO_VERSION,
+                                 SERVER_NAME, out, outlen);
+}
+
+static int on_list(const svc_request_ctx *ctx, const shmb_request *req,
+                   uint8_t **out, size_t *outlen) {
+  svc_registry *reg = ctx->b->reg;
+  shmb_frame_buf b;
+
+  shmb_list_reply_start(&b, req->hdr.request_id);
+  for (size_t i = 0; i < reg->count; i++) {
+    svc_section *sec = reg->sections[i];
+    uint32_t granted = svc_access_granted(ctx->who, sec->sd);
+    if (granted & SHMB_WIRE_ACCESS_READ)
+      shmb_list_reply_add(&b, sec->name, sec->size, granted);
+  }
+  if (shmb_frame_finish(&b, out, outlen) != 0)
+    return error_reply(SHMB_OP_LIST | SHMB_OP_REPLY, req->hdr.request_id,
+                       SHMB_EINTERNAL, "the list does not fit in a frame",
+                       out, outlen);
+  return 0;
+}
+
+static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
+                   uint8_t **out, size_t *outlen) {
+  const uint8_t op = SHMB_OP_OPEN | SHMB_OP_REPLY;
+  svc_counters *k = &ctx->b->counters;
+  svc_section *sec = svc_registry_find(ctx->b->reg, req->name);
+  uint32_t granted;
+
+  if (!sec) {
+    k->opens_refused++;
+    shmb_log_warn("refused OPEN of unknown section '%s' for %s (pid %lu)",
+                  req->name, ctx->who->sid, ctx->pid);
+    return error_reply(op, req->hdr.request_id, SHMB_ENOENT, NULL, out,
+                       outlen);
+  }
+  granted = svc_access_granted(ctx->who, sec->sd);
+  if ((req->access & granted) != req->access) {
+    k->opens_refused++;
+    shmb_log_warn("refused OPEN of section %s for %s (pid %lu): asked %s, "
+                  "allowed %s", sec->name, ctx->who->sid, ctx->pid,
+                  svc_access_name(req->access), svc_access_name(granted));
+    return error_reply(op, req->hdr.request_id, SHMB_EACCES, NULL, out,
+                       outlen);
+  }
+  k->opens_granted++;
+  shmb_log_debug("granted %s on section %s to %s (pid %lu)",
+                 svc_access_name(req->access), sec->name, ctx->who->sid,
+                 ctx->pid);
+  return shmb_encode_open_reply(req->hdr.request_id, req->access, sec->size,
+                                sec->object, out, outlen);
+}
+
+static int on_status(const svc_request_ctx *ctx, const shmb_request *req,
+                     uint8_t **out, size_t *outlen) {
+  const svc_broker *b = ctx->b;
+  const svc_counters *k = &b->counters;
+  uint64_t handles, private_kib, flushes, flush_failures;
+  shmb_frame_buf f;
+  char v[32];
+
+  svc_footprint(&handles, &private_kib);
+  svc_registry_flush_counts(b->reg, &flushes, &flush_failures);
+  const struct {
+    const char *key;
+    uint64_t value;
+  } numbers[] = {
+      {"uptime_ms", GetTickCount64() - b->started_ms},
+      {"pid", GetCurrentProcessId()},
+      {"sections", b->reg->count},
+      {"clients", ctx->clients},
+      {"max_clients", b->cfg->max_clients},
+      {"opens_granted", k->opens_granted},
+      {"opens_refused", k->opens_refused},
+      {"protocol_errors", k->protocol_errors},
+      {"clients_refused", k->clients_refused},
+      {"timeouts", k->timeouts},
+      {"reloads", k->reloads},
+      {"reloads_failed", k->reloads_failed},
+      {"flushes", flushes},
+      {"flush_failures", flush_failures},
+      {"handles", handles},
+      {"private_kib", private_kib},
+  };
+
+  shmb_status_reply_start(&f, req->hdr.request_id);
+  shmb_status_reply_add(&f, "version", SHMB_VERSION_STRING);
+  shmb_status_reply_add(&f, "config", b->config_path);
+  shmb_status_reply_add(&f, "config_loaded", b->loaded_at);
+  for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+    snprintf(v, sizeof(v), "%" PRIu64, numbers[i].value);
+    shmb_status_reply_add(&f, numbers[i].key, v);
+  }
+  if (shmb_frame_finish(&f, out, outlen) != 0)
+    return error_reply(SHMB_OP_STATUS | SHMB_OP_REPLY, req->hdr.request_id,
+                       SHMB_EINTERNAL, NULL, out, outlen);
+  return 0;
+}
+
+static int on_reload(const svc_request_ctx *ctx, const shmb_request *req,
+                     uint8_t **out, size_t *outlen) {
+  const uint8_t op = SHMB_OP_RELOAD | SHMB_OP_REPLY;
+  char why[256], msg[SHMB_ERROR_MESSAGE_MAX];
+
+  snprintf(why, sizeof(why), "%s (pid %lu)", ctx->who->sid, ctx->pid);
+  if (svc_reload(ctx->b, why, NULL, msg, sizeof(msg)) != 0)
+    return error_reply(op, req->hdr.request_id, SHMB_ECONFIG, msg, out,
+                       outlen);
+  return shmb_encode_message_reply(op, req->hdr.request_id, msg, out, outlen);
+}
+
+/* The refusal for a caller who lacks the opcode's right. */
+static int refuse(const svc_request_ctx *ctx, const shmb_request *req,
+                  uint8_t **out, size_t *outlen) {
+  const uint8_t op = req->hdr.opcode | SHMB_OP_REPLY;
+  if (!ctx->who) {
+    if (req->hdr.opcode == SHMB_OP_OPEN)
+      ctx->b->counters.opens_refused++;
+    return error_reply(op, req->hdr.request_id, SHMB_EACCES,
+                       "the service could not identify the caller", out,
+                       outlen);
+  }
+  shmb_log_warn("refused RELOAD for %s (pid %lu): not one of the "
+                "service's admins", ctx->who->sid, ctx->pid);
+  return error_reply(op, req->hdr.request_id, SHMB_EACCES,
+                     "only the service's admins may reload (the admins "
+                     "key; by default the service's account and "
+                     "Administrators)", out, outlen);
+}
+
+int svc_request_needs_caller(const shmb_request *req) {
+  const struct op *o = op_of(req->hdr.opcode);
+  return o && o->right != NEED_NOTHING;
+}
+
+int svc_dispatch(const svc_request_ctx *ctx, const shmb_request *req,
+                 uint8_t **out, size_t *outlen) {
+  const struct op *o = op_of(req->hdr.opcode);
+
+  if (!o) /* the decoder lets only known opcodes through */
+    return error_reply(SHMB_OP_ERROR, req->hdr.request_id, SHMB_EOPCODE, NULL,
+                       out, outlen);
+  if (o->right != NEED_NOTHING && !ctx->who)
+    return refuse(ctx, req, out, outlen);
+  if (o->right == NEED_ADMIN &&
+      !svc_caller_may(ctx->who, ctx->b->admin_sd, SVC_RIGHT_RELOAD))
+    return refuse(ctx, req, out, outlen);
+  return o->fn(ctx, req, out, outlen);
+}
+
+int svc_protocol_error_reply(const svc_request_ctx *ctx, int err,
+                             uint32_t request_id, uint8_t **out,
+                             size_t *outlen) {
+  ctx->b->counters.protocol_errors++;
+  shmb_log_warn("protocol error from %s (pid %lu): %s (%s); closing the "
+                "connection", ctx->who ? ctx->who->sid : "(unidentified)",
+                ctx->pid, shmb_strerror(err), shmb_err_name(err));
+  return error_reply(SHMB_OP_ERROR, request_id, err, NULL, out, outlen);
+}

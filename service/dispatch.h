@@ -1,0 +1,40 @@
+/*
+ * Request dispatch: from a decoded request to its reply frame, through one
+ * table that says for each opcode the right it needs and its handler.
+ * Refusals (access denied, no such section, version mismatch) are replies
+ * too; the connection stays open for the next request.
+ */
+#ifndef SVC_DISPATCH_H
+#define SVC_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "access.h"
+#include "broker.h"
+#include "protocol.h"
+
+/* One request's circumstances, filled by the connection. */
+typedef struct svc_request_ctx {
+  svc_broker *b;
+  const svc_caller *who; /* NULL: the caller could not be identified */
+  unsigned long pid;     /* from the pipe: for logs only (it can be stale) */
+  unsigned clients;      /* connected now, for STATUS */
+} svc_request_ctx;
+
+/* Whether req's opcode needs to know who the caller is (the connection then
+ * identifies it before dispatching). */
+int svc_request_needs_caller(const shmb_request *req);
+
+/* Builds the reply to req. Always yields a frame in *out (malloc'd) unless
+ * memory runs out (SHMB_ENOMEM). */
+int svc_dispatch(const svc_request_ctx *ctx, const shmb_request *req,
+                 uint8_t **out, size_t *outlen);
+
+/* The reply to a frame that could not be decoded (the connection closes
+ * after it); counted and logged with the caller if known. */
+int svc_protocol_error_reply(const svc_request_ctx *ctx, int err,
+                             uint32_t request_id, uint8_t **out,
+                             size_t *outlen);
+
+#endif /* SVC_DISPATCH_H */

@@ -1,0 +1,229 @@
+/*
+ * One section's life: descriptor, backing file, kernel object, flushes.
+ *
+ * Object names are fresh at every start (128 bits from BCryptGenRandom) so
+ * nobody can create a section under the name before us, and nobody can open
+ * one without asking the broker. If the name exists all the same, someone
+ * squatted it: the section is not created, loudly (design.md, security
+ * rule 2).
+ */
+#include "section.h"
+
+#include <aclapi.h>
+#include <bcrypt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backing.h"
+#include "descriptor.h"
+#include "errors.h"
+#include "grants.h"
+#include "log.h"
+#include "wstr.h"
+
+int svc_object_name(const char *ns, char out[SVC_OBJECT_NAME_MAX]) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char rnd[16];
+  char digits[sizeof(rnd) * 2 + 1];
+
+  if (!BCRYPT_SUCCESS(BCryptGenRandom(NULL, rnd, sizeof(rnd),
+                                      BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
+    return SHMB_ESYSTEM;
+  for (size_t i = 0; i < sizeof(rnd); i++) {
+    digits[2 * i] = hex[rnd[i] >> 4];
+    digits[2 * i + 1] = hex[rnd[i] & 15];
+  }
+  digits[sizeof(digits) - 1] = '\0';
+  snprintf(out, SVC_OBJECT_NAME_MAX, "%s\\shmb-%s", ns, digits);
+  return 0;
+}
+
+/* CreateFileMappingW's answer when the object exists (h or not): whoever
+ * made it first owns it, so it is a squat either way. */
+static int squatted(HANDLE h, DWORD e, const char *object, char *err,
+                    size_t errlen) {
+  if (h && e == ERROR_ALREADY_EXISTS) {
+    CloseHandle(h);
+    return shmb__fail(err, errlen, SHMB_EEXIST, "object %s already exists: "
+                      "another process squatted the name; refusing it",
+                      object);
+  }
+  /* The name exists but is not ours to open (a squatter's descriptor
+   * locks us out) or is another kind of object: squatted all the same. */
+  return shmb__fail(err, errlen, SHMB_EEXIST, "object %s already exists and "
+                    "is not ours (Win32 error %lu): another process "
+                    "squatted the name; refusing it", object,
+                    (unsigned long)e);
+}
+
+int svc_section_create(svc_section *sec, const char *object, uint64_t size,
+                       PSECURITY_DESCRIPTOR sd, char *err, size_t errlen) {
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), sd, FALSE};
+  wchar_t *wname = shmb__wide_from_utf8(object);
+  HANDLE h;
+  DWORD e;
+
+  if (!wname)
+    return SHMB_ENOMEM;
+  /* A file-backed section takes its size from the file (checked by then). */
+  h = CreateFileMappingW(sec->file ? sec->file : INVALID_HANDLE_VALUE, &sa,
+                         PAGE_READWRITE | (sec->file ? 0 : SEC_COMMIT),
+                         (DWORD)(size >> 32), (DWORD)size, wname);
+  e = GetLastError();
+  free(wname);
+  if ((h && e == ERROR_ALREADY_EXISTS) ||
+      (!h && (e == ERROR_ACCESS_DENIED || e == ERROR_INVALID_HANDLE)))
+    return squatted(h, e, object, err, errlen);
+  if (!h)
+    return shmb__fail(err, errlen, shmb__from_win32(e), "cannot create "
+                      "object %s of %llu bytes (Win32 error %lu)", object,
+                      (unsigned long long)size, (unsigned long)e);
+  sec->mapping = h;
+  sec->size = size;
+  snprintf(sec->object, sizeof(sec->object), "%s", object);
+  return 0;
+}
+
+int svc_section_flush(svc_section *sec, const char *why) {
+  if (!sec->view)
+    return 0;
+  if (!FlushViewOfFile(sec->view, 0) || !FlushFileBuffers(sec->file)) {
+    sec->flush_failures++;
+    shmb_log_error("section %s: flushing %s (%s) failed (Win32 error %lu)",
+                   sec->name, sec->backing_file, why,
+                   (unsigned long)GetLastError());
+    return SHMB_EIO;
+  }
+  sec->flushes++;
+  shmb_log(strcmp(why, "timer") == 0 ? SHMB_LOG_DEBUG : SHMB_LOG_INFO,
+           "section %s: flushed (%s) to %s", sec->name, why,
+           sec->backing_file);
+  return 0;
+}
+
+void svc_section_free(svc_section *sec) {
+  if (sec->view)
+    UnmapViewOfFile(sec->view);
+  if (sec->mapping)
+    CloseHandle(sec->mapping);
+  if (sec->file)
+    CloseHandle(sec->file);
+  if (sec->sd)
+    LocalFree(sec->sd);
+  free(sec->sddl);
+  free(sec->backing_file);
+  free(sec);
+}
+
+int svc_section_descriptor(const shmb_section_config *sc,
+                           PSECURITY_DESCRIPTOR *sd, char **sddl, char *err,
+                           size_t errlen) {
+  char why[SHMB_CONFIG_ERR_MAX];
+  char *text = NULL;
+  int rc;
+
+  if (!sc->sddl && (rc = svc_grants_sddl(sc, &text, why, sizeof(why))) != 0)
+    return shmb__fail(err, errlen, rc, "[section %s] %s", sc->name, why);
+  rc = svc_sd_from_sddl(sc->sddl ? sc->sddl : text, sd, sddl, why,
+                        sizeof(why));
+  if (rc != 0)
+    shmb__fail(err, errlen, rc, "[section %s] (line %u): %s", sc->name,
+               sc->sddl ? sc->sddl_line : sc->line, why);
+  free(text);
+  return rc;
+}
+
+/* The backing file of a file-backed section, held open while we run. */
+static int attach_backing(svc_section *sec, const shmb_section_config *sc,
+                          char *err, size_t errlen) {
+  char why[SHMB_CONFIG_ERR_MAX];
+  int created, rc;
+
+  if (!(sec->backing_file = _strdup(sc->backing_file)))
+    return SHMB_ENOMEM;
+  rc = svc_backing_open(sc->name, sc->backing_file, sc->size, &sec->file,
+                        &created, why, sizeof(why));
+  if (rc != 0)
+    return shmb__fail(err, errlen, rc, "[section %s] (line %u): %s",
+                      sc->name, sc->line, why);
+  return 0;
+}
+
+/* The kernel object under a fresh name, and our view to flush. */
+static int make_object(svc_section *sec, const shmb_config *cfg, char *err,
+                       size_t errlen) {
+  const char *ns = cfg->ns == SHMB_NS_LOCAL ? "Local" : "Global";
+  char why[SHMB_CONFIG_ERR_MAX];
+  char object[SVC_OBJECT_NAME_MAX];
+  int rc;
+
+  if (svc_object_name(ns, object) != 0)
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "[section %s]: no random "
+                      "name from the system (BCryptGenRandom failed)",
+                      sec->name);
+  rc = svc_section_create(sec, object, sec->size, sec->sd, why, sizeof(why));
+  if (rc != 0)
+    return shmb__fail(err, errlen, rc, "[section %s]: %s", sec->name, why);
+  if (sec->file &&
+      !(sec->view = MapViewOfFile(sec->mapping, FILE_MAP_READ, 0, 0, 0)))
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "[section %s]: cannot map "
+                      "a view to flush (Win32 error %lu)", sec->name,
+                      (unsigned long)GetLastError());
+  return 0;
+}
+
+int svc_section_new(const shmb_config *cfg, const shmb_section_config *sc,
+                    svc_section **out, char *err, size_t errlen) {
+  svc_section *sec = calloc(1, sizeof(*sec));
+  int rc;
+
+  if (!sec)
+    return SHMB_ENOMEM;
+  snprintf(sec->name, sizeof(sec->name), "%s", sc->name);
+  sec->size = sc->size;
+  sec->flush_interval_ms = sc->flush_interval_ms;
+  if ((rc = svc_section_descriptor(sc, &sec->sd, &sec->sddl, err, errlen)))
+    goto out_free_section;
+  if (sc->backing_file && (rc = attach_backing(sec, sc, err, errlen)) != 0)
+    goto out_free_section;
+  if ((rc = make_object(sec, cfg, err, errlen)) != 0)
+    goto out_free_section;
+  shmb_log_info("section %s: %llu bytes, %s%s, descriptor %s", sec->name,
+                (unsigned long long)sec->size,
+                sec->file ? "backed by " : "paging file",
+                sec->file ? sec->backing_file : "", sec->sddl);
+  shmb_log_debug("section %s: object %s", sec->name, sec->object);
+  *out = sec;
+  return 0;
+
+out_free_section:
+  svc_section_free(sec);
+  return rc;
+}
+
+int svc_section_set_descriptor(svc_section *sec, PSECURITY_DESCRIPTOR sd,
+                               char *sddl, char *err, size_t errlen) {
+  BOOL present, defaulted;
+  PACL dacl;
+  DWORD e;
+
+  if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) ||
+      !present)
+    return SHMB_EINVAL;
+  /* Clients that already mapped keep their views; new opens, by the broker
+   * and by the kernel, see the new DACL. */
+  e = SetSecurityInfo(sec->mapping, SE_KERNEL_OBJECT,
+                      DACL_SECURITY_INFORMATION |
+                          PROTECTED_DACL_SECURITY_INFORMATION,
+                      NULL, NULL, dacl, NULL);
+  if (e != ERROR_SUCCESS)
+    return shmb__fail(err, errlen, shmb__from_win32(e), "cannot change the "
+                      "descriptor of %s (Win32 error %lu)", sec->name,
+                      (unsigned long)e);
+  LocalFree(sec->sd);
+  free(sec->sddl);
+  sec->sd = sd;
+  sec->sddl = sddl;
+  return 0;
+}
