@@ -168,6 +168,10 @@ int shmb_lookup(shmb_client *client, const char *name, unsigned int access,
     return SHMB_EINVAL;
   if (access & SHMB_ACCESS_WRITE)
     access |= SHMB_ACCESS_READ; /* a writable view is also readable */
+  /* Refused here, before a request: say which character is wrong. */
+  if ((rc = shmb__name_check(name, strlen(name), client->message,
+                             sizeof(client->message))) != 0)
+    return rc;
   if ((rc = shmb_encode_open(next_id(client), name, access, &frame, &len)) !=
       0)
     return rc;

@@ -133,6 +133,105 @@ int shmb_name_valid(const char *name, size_t len) {
   return 1;
 }
 
+/* Whether s can be quoted in a message as it is. */
+static int printable(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+      return 0;
+  return 1;
+}
+
+int shmb__name_check(const char *name, size_t len, char *err,
+                     size_t errlen) {
+  static const char rule[] = "names are 1 to 64 characters of A-Z a-z 0-9 "
+                             ". _ -, and case matters";
+  size_t i = 0;
+  if (len == 0)
+    return shmb__fail(err, errlen, SHMB_EBADNAME,
+                      "the section name is empty; %s", rule);
+  if (len > SHMB_NAME_MAX)
+    return shmb__fail(err, errlen, SHMB_EBADNAME,
+                      "the section name is %lu characters long; %s",
+                      (unsigned long)len, rule);
+  while (i < len && shmb_name_valid(name + i, 1))
+    i++;
+  if (i == len)
+    return 0;
+  if (printable(name, len))
+    return shmb__fail(err, errlen, SHMB_EBADNAME,
+                      "'%.*s' has '%c' (0x%02x) at position %lu, which is "
+                      "not allowed; %s", (int)len, name, name[i],
+                      (unsigned char)name[i], (unsigned long)(i + 1), rule);
+  return shmb__fail(err, errlen, SHMB_EBADNAME,
+                    "the section name has the byte 0x%02x at position %lu, "
+                    "which is not allowed; %s", (unsigned char)name[i],
+                    (unsigned long)(i + 1), rule);
+}
+
+/* Edit distance (insert, delete, replace one character), with a cut-off:
+ * anything above max comes back as max + 1. Both strings are short
+ * (section names), so one row of SHMB_NAME_MAX + 1 cells is enough. */
+static size_t edit_distance(const char *a, const char *b, size_t max) {
+  size_t la = strlen(a), lb = strlen(b), row[SHMB_NAME_MAX + 1];
+  if (la > SHMB_NAME_MAX || lb > SHMB_NAME_MAX ||
+      (la > lb ? la - lb : lb - la) > max)
+    return max + 1;
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0], best;
+    row[0] = best = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j], v = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < v)
+        v = up + 1;
+      if (row[j - 1] + 1 < v)
+        v = row[j - 1] + 1;
+      diag = up;
+      row[j] = v;
+      if (v < best)
+        best = v;
+    }
+    if (best > max)
+      return max + 1;
+  }
+  return row[lb];
+}
+
+static int same_but_case(const char *a, const char *b) {
+  for (; *a && *b; a++, b++) {
+    char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+    char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+    if (x != y)
+      return 0;
+  }
+  return *a == *b;
+}
+
+const char *shmb__closest_name(const char *name, const char *const *names,
+                               size_t n) {
+  size_t len = strlen(name), limit = len / 2 < 2 ? len / 2 : 2;
+  const char *best = NULL;
+  size_t best_d = limit + 1;
+  if (len == 0)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    if (same_but_case(name, names[i]))
+      return names[i];
+  /* Strictly below half the length: "ab" is not a typo of "cd". */
+  if (len % 2 == 0 && limit == len / 2 && limit > 0)
+    limit--;
+  best_d = limit + 1;
+  for (size_t i = 0; i < n; i++) {
+    size_t d = edit_distance(name, names[i], limit);
+    if (d < best_d) {
+      best_d = d;
+      best = names[i];
+    }
+  }
+  return best;
+}
+
 int shmb_request_decode(const uint8_t *frame, size_t len, shmb_request *req) {
   shmb_cursor c;
   shmb_str name;

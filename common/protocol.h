@@ -292,6 +292,21 @@ void shmb_status_reply_add(shmb_frame_buf *b, const char *key,
 /* Section names: 1 to SHMB_NAME_MAX characters of A-Z a-z 0-9 . _ - */
 int shmb_name_valid(const char *name, size_t len);
 
+/* Why name is not a valid section name, for the one who typed it: returns
+ * 0 when it is valid, else SHMB_EBADNAME with a message in err (err may be
+ * NULL) that names the first character not allowed and its position
+ * ("'counter ' has ' ' (0x20) at position 8; ..."), or says that it is
+ * empty or too long. Printable characters are shown as themselves, others
+ * only as their hex value. */
+int shmb__name_check(const char *name, size_t len, char *err, size_t errlen);
+
+/* The name among names[0..n) that name most likely meant: the same but for
+ * case, or else the one fewest single-character edits away (at most 2, and
+ * fewer than half of name's length). NULL when none is that close. Give it
+ * only names the caller may know (the ones it may list). */
+const char *shmb__closest_name(const char *name, const char *const *names,
+                               size_t n);
+
 /* Wire access bits as the words the docs and logs use: "read", "write",
  * "read,write", or "none" (no known bit). A static string. */
 const char *shmb__access_name(uint32_t wire_access);

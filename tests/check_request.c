@@ -329,6 +329,54 @@ START_TEST(test_request_access_names) {
 }
 END_TEST
 
+/* A refused name says what is wrong with it, for the one who typed it. */
+START_TEST(test_request_name_check_says_why) {
+  char err[256];
+  char longname[SHMB_NAME_MAX + 2];
+  ck_assert_int_eq(shmb__name_check("counter", 7, err, sizeof(err)), 0);
+  ck_assert_int_eq(shmb__name_check("counter ", 8, err, sizeof(err)),
+                   SHMB_EBADNAME);
+  ck_assert_str_eq(err, "'counter ' has ' ' (0x20) at position 8, which is "
+                        "not allowed; names are 1 to 64 characters of A-Z "
+                        "a-z 0-9 . _ -, and case matters");
+  ck_assert_int_eq(shmb__name_check("a/b", 3, err, sizeof(err)),
+                   SHMB_EBADNAME);
+  ck_assert_ptr_nonnull(strstr(err, "'/' (0x2f) at position 2"));
+  ck_assert_int_eq(shmb__name_check("caf\xc3\xa9", 5, err, sizeof(err)),
+                   SHMB_EBADNAME);
+  ck_assert_ptr_nonnull(strstr(err, "the byte 0xc3 at position 4"));
+  ck_assert_int_eq(shmb__name_check("", 0, err, sizeof(err)), SHMB_EBADNAME);
+  ck_assert_ptr_nonnull(strstr(err, "empty"));
+  memset(longname, 'x', sizeof(longname) - 1);
+  longname[sizeof(longname) - 1] = '\0';
+  ck_assert_int_eq(shmb__name_check(longname, SHMB_NAME_MAX + 1, err,
+                                    sizeof(err)),
+                   SHMB_EBADNAME);
+  ck_assert_ptr_nonnull(strstr(err, "65 characters long"));
+  /* No buffer: only the code. */
+  ck_assert_int_eq(shmb__name_check(" ", 1, NULL, 0), SHMB_EBADNAME);
+}
+END_TEST
+
+/* Near misses find the name meant; far ones find nothing. */
+START_TEST(test_request_closest_name) {
+  static const char *const names[] = {"counter", "telemetry", "scratch",
+                                      "ab"};
+  ck_assert_str_eq(shmb__closest_name("Counter", names, 4), "counter");
+  ck_assert_str_eq(shmb__closest_name("COUNTER", names, 4), "counter");
+  ck_assert_str_eq(shmb__closest_name("countr", names, 4), "counter");
+  ck_assert_str_eq(shmb__closest_name("cuonter", names, 4), "counter");
+  ck_assert_str_eq(shmb__closest_name("telemtry", names, 4), "telemetry");
+  ck_assert_str_eq(shmb__closest_name("AB", names, 4), "ab");
+  ck_assert_ptr_null(shmb__closest_name("cd", names, 4));
+  ck_assert_ptr_null(shmb__closest_name("xyzzy", names, 4));
+  ck_assert_str_eq(shmb__closest_name("count", names, 4), "counter");
+  ck_assert_ptr_null(shmb__closest_name("cnt", names, 4));
+  ck_assert_ptr_null(shmb__closest_name("", names, 4));
+  ck_assert_ptr_null(shmb__closest_name("counter", names, 0));
+}
+END_TEST
+
 Suite *request_suite(void) {
   Suite *s = suite_create("request");
   TCase *tc = tcase_create("request");
@@ -348,6 +396,8 @@ Suite *request_suite(void) {
   tcase_add_test(tc, test_request_open_every_prefix_refused);
   tcase_add_test(tc, test_request_name_valid);
   tcase_add_test(tc, test_request_access_names);
+  tcase_add_test(tc, test_request_name_check_says_why);
+  tcase_add_test(tc, test_request_closest_name);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -4,7 +4,8 @@
 # service runs as; account names are taken wherever a server SID is; a bad
 # one names the option or variable and the value; the refusal of a server
 # that is not the expected account names both accounts and how to change
-# the expectation; an unreachable service is reported with the pipe and
+# the expectation; a bad section name says which character is wrong; an
+# unreachable service is reported with the pipe and
 # the time waited, within the timeout; and a mapping kept across a service
 # restart is detected as stale by shmb_section_is_current and replaced
 # (examples/reconnect.c), after which it shares data again.
@@ -34,6 +35,10 @@ SHMBROKER_SERVER_SID=nobody-here expect_exit 1 ctl list
 grep -q "'nobody-here' (from the SHMBROKER_SERVER_SID environment variable)" last.err \
     || fail "bad SHMBROKER_SERVER_SID: $(cat last.err)"
 pass "an unknown account names the option or variable and the value"
+
+expect_exit 1 ctl info "readonly "
+grep -qF "'readonly ' has ' ' (0x20) at position 9" last.err || fail "a trailing space: $(cat last.err)"
+pass "a name with a trailing space is refused, naming the character and its position"
 
 SHMBROKER_SERVER_SID=S-1-5-18 expect_exit 5 ctl list
 msg=$(cat last.err)
