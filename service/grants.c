@@ -79,9 +79,10 @@ static int sid_from_string(const char *entry, unsigned line, PSID *out,
     ok = FALSE;
   }
   if (!ok) {
-    snprintf(err, errlen, "line %u: '%s' is not a valid SID such as "
-             "S-1-5-32-545 (Win32 error %lu)", line, entry, (unsigned long)e);
-    return e == ERROR_NOT_ENOUGH_MEMORY ? SHMB_ENOMEM : SHMB_ECONFIG;
+    return shmb__fail(err, errlen,
+                      e == ERROR_NOT_ENOUGH_MEMORY ? SHMB_ENOMEM : SHMB_ECONFIG,
+                      "line %u: '%s' is not a valid SID such as S-1-5-32-545 "
+                      "(Win32 error %lu)", line, entry, (unsigned long)e);
   }
   *out = sid;
   return 0;
@@ -144,27 +145,24 @@ static int sid_from_name(const char *entry, unsigned line, PSID *out,
   const char *what;
   DWORD e;
 
-  if (!w) {
-    snprintf(err, errlen, "line %u: account '%s' is not valid UTF-8", line,
-             entry);
-    return SHMB_ECONFIG;
-  }
+  if (!w)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "line %u: account '%s' is "
+                      "not valid UTF-8", line, entry);
   e = lookup(w, out, &use);
   free(w);
   if (e == ERROR_NOT_ENOUGH_MEMORY)
     return SHMB_ENOMEM;
-  if (e != 0) {
-    snprintf(err, errlen, "line %u: %s account '%s' (Win32 error %lu)", line,
-             e == ERROR_NONE_MAPPED ? "unknown" : "cannot resolve", entry,
-             (unsigned long)e);
-    return SHMB_ECONFIG;
-  }
+  if (e != 0)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "line %u: %s account '%s' "
+                      "(Win32 error %lu)", line,
+                      e == ERROR_NONE_MAPPED ? "unknown" : "cannot resolve",
+                      entry, (unsigned long)e);
   if ((what = not_grantable(use)) != NULL) {
-    snprintf(err, errlen, "line %u: '%s' is %s, not an account or group "
-             "that can be granted access", line, entry, what);
     LocalFree(*out);
     *out = NULL;
-    return SHMB_ECONFIG;
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "line %u: '%s' is %s, not "
+                      "an account or group that can be granted access", line,
+                      entry, what);
   }
   return 0;
 }
@@ -182,10 +180,9 @@ static int add_entry(const char *entry, unsigned line, PSID *sids,
   PSID sid = NULL;
   int rc;
 
-  if (*entry == '\0') {
-    snprintf(err, errlen, "line %u: empty entry in a list of accounts", line);
-    return SHMB_ECONFIG;
-  }
+  if (*entry == '\0')
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "line %u: empty entry in a "
+                      "list of accounts", line);
   if ((entry[0] == 'S' || entry[0] == 's') && strncmp(entry + 1, "-1-", 3) == 0)
     rc = sid_from_string(entry, line, &sid, err, errlen);
   else
@@ -236,7 +233,7 @@ int svc_accounts_resolve(const char *list, unsigned line, PSID **sids,
 out_free_copy:
   free(copy);
   if (rc == SHMB_ENOMEM)
-    snprintf(err, errlen, "line %u: out of memory", line);
+    shmb__fail(err, errlen, rc, "line %u: out of memory", line);
   return rc;
 }
 
@@ -298,11 +295,9 @@ int svc_grants_sddl(const shmb_section_config *sc, char **sddl, char *err,
   int rc;
 
   *sddl = NULL;
-  if (!sc->read && !sc->write) {
-    snprintf(err, errlen, "line %u: neither read nor write names an "
-             "account", sc->line);
-    return SHMB_ECONFIG;
-  }
+  if (!sc->read && !sc->write)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "line %u: neither read nor "
+                      "write names an account", sc->line);
   if (sc->read && (rc = svc_accounts_resolve(sc->read, sc->read_line, &readers,
                                              &nr, err, errlen)) != 0)
     return rc;
@@ -310,7 +305,7 @@ int svc_grants_sddl(const shmb_section_config *sc, char **sddl, char *err,
                                               &writers, &nw, err, errlen)) != 0)
     goto out_free_readers;
   if ((rc = build_sddl(readers, nr, writers, nw, sddl)) != 0)
-    snprintf(err, errlen, "out of memory");
+    shmb__fail(err, errlen, rc, "out of memory");
   svc_accounts_free(writers, nw);
 out_free_readers:
   svc_accounts_free(readers, nr);
