@@ -88,10 +88,10 @@ int shmb_ring_init(void *base, size_t size, enum shmb_ring_kind kind,
  * version, kind == expect_kind unless 0, geometry, the ring fits the view)
  * and fills r. token identifies this attachment in the broadcast sender
  * lock (0 is replaced by 1): attachments that may send at the same time
- * must use different tokens (the SDK uses its connection id). A broadcast receiver starts at the newest
- * position: it sees messages sent from now on. SHMB_EINVAL for bad
- * arguments, SHMB_ECORRUPT for a header that fails a check. Nothing is
- * allocated; r needs no cleanup. */
+ * must use different tokens (the SDK uses its connection id). A broadcast
+ * receiver starts at the newest position: it sees messages sent from now
+ * on. SHMB_EINVAL for bad arguments, SHMB_ECORRUPT for a header that
+ * fails a check. Nothing is allocated; r needs no cleanup. */
 int shmb_ring_attach(shmb_ring *r, void *base, size_t view_size,
                      uint32_t expect_kind, uint32_t token);
 

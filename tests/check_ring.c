@@ -30,7 +30,8 @@ static unsigned char *alloc64(size_t n) {
 }
 
 /* A fresh region for a ring of this geometry (plus spare bytes), formatted. */
-static void *make(enum shmb_ring_kind kind, uint32_t slots, uint32_t slot_size) {
+static void *make(enum shmb_ring_kind kind, uint32_t slots,
+                  uint32_t slot_size) {
   size_t need;
   ck_assert_int_eq(shmb_ring_size(slots, slot_size, &need), 0);
   region_len = (need + 64 + 63) & ~(size_t)63;
