@@ -467,11 +467,37 @@ static void config_defaults(shmb_config *cfg) {
   cfg->client_timeout_ms = SHMB_DEFAULT_CLIENT_TIMEOUT_MS;
 }
 
+/* Interprets the text (a NUL-terminated copy) line by line, then closes
+ * the last section. */
+static int parse_lines(parser *p, char *buf, size_t len) {
+  char *line = buf, *next;
+  int rc;
+
+  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+    line += 3; /* a UTF-8 byte order mark, as Notepad writes */
+  rc = check_bytes(p, buf, len);
+  for (; rc == 0 && line < buf + len; line = next, p->line++) {
+    char *nl = memchr(line, '\n', (size_t)(buf + len - line));
+    next = nl ? nl + 1 : buf + len;
+    if (nl) {
+      *nl = '\0';
+      if (nl > line && nl[-1] == '\r')
+        nl[-1] = '\0';
+    }
+    rc = line_(p, line);
+  }
+  if (rc == 0) {
+    p->line = p->line > 1 ? p->line - 1 : 1;
+    rc = section_done(p);
+  }
+  return rc;
+}
+
 int shmb_config_parse(const char *text, size_t len, const char *filename,
                       shmb_config **out, char *err, size_t errlen) {
   parser p = {0};
-  char *buf, *line, *next;
-  int rc = 0;
+  char *buf;
+  int rc;
 
   *out = NULL;
   if (errlen)
@@ -483,44 +509,28 @@ int shmb_config_parse(const char *text, size_t len, const char *filename,
   if (len > SHMB_CONFIG_MAX_BYTES)
     return fail(&p, "file is larger than %u bytes", SHMB_CONFIG_MAX_BYTES);
   if (!(p.cfg = calloc(1, sizeof(*p.cfg))))
-    return SHMB_ENOMEM;
+    return shmb__fail(err, errlen, SHMB_ENOMEM, "%s: out of memory", p.file);
   config_defaults(p.cfg);
   if (!(buf = malloc(len + 1))) {
-    free(p.cfg);
-    return SHMB_ENOMEM;
+    rc = SHMB_ENOMEM;
+    goto out_free_config;
   }
   memcpy(buf, text, len);
   buf[len] = '\0';
-  line = buf;
-  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-    line += 3; /* a UTF-8 byte order mark, as Notepad writes */
-
-  rc = check_bytes(&p, buf, len);
-  for (; rc == 0 && line < buf + len; line = next, p.line++) {
-    char *nl = memchr(line, '\n', (size_t)(buf + len - line));
-    next = nl ? nl + 1 : buf + len;
-    if (nl) {
-      *nl = '\0';
-      if (nl > line && nl[-1] == '\r')
-        nl[-1] = '\0';
-    }
-    rc = line_(&p, line);
-  }
-  if (rc == 0) {
-    p.line = p.line > 1 ? p.line - 1 : 1;
-    rc = section_done(&p);
-  }
+  rc = parse_lines(&p, buf, len);
+  free(buf);
   if (rc == 0 && !p.cfg->pipe && !(p.cfg->pipe = dup_str(SHMB_DEFAULT_PIPE)))
     rc = SHMB_ENOMEM;
-  free(buf);
-  if (rc != 0) {
-    if (rc == SHMB_ENOMEM)
-      shmb__fail(err, errlen, rc, "%s: out of memory", p.file);
-    shmb_config_free(p.cfg);
-    return rc;
-  }
+  if (rc != 0)
+    goto out_free_config;
   *out = p.cfg;
   return 0;
+
+out_free_config:
+  if (rc == SHMB_ENOMEM)
+    shmb__fail(err, errlen, rc, "%s: out of memory", p.file);
+  shmb_config_free(p.cfg);
+  return rc;
 }
 
 void shmb_config_free(shmb_config *cfg) {
