@@ -51,7 +51,10 @@ static int hello(shmb_client *c) {
     return rc;
   rc = shmb_hello_reply_decode(payload, plen, &rep);
   if (rc == 0 && rep.version != SHMB_PROTO_VERSION)
-    rc = SHMB_EVERSION;
+    rc = shmb__fail(c->message, sizeof(c->message), SHMB_EVERSION,
+                    "the service chose protocol version %u; this SDK "
+                    "speaks only %u: use an SDK and a service of the same "
+                    "release", (unsigned)rep.version, SHMB_PROTO_VERSION);
   free(payload);
   return rc;
 }
