@@ -34,9 +34,11 @@ fail() {
 # which one. Only the script's own shell reports: inside a substitution the
 # failure surfaces again as the command that used it.
 on_error() {
-    local rc=$1 line=$2 cmd=$3
+    local rc=$1 line=$2 cmd=$3 file=${BASH_SOURCE[1]:-$0} text where=
     [ "$BASH_SUBSHELL" = 0 ] || return 0
-    echo "FAIL: $test_name.sh line $line: '$cmd' exited $rc${FUNCNAME[1]:+ (in ${FUNCNAME[*]:1})}" >&2
+    text=$(sed -n "${line}s/^[[:space:]]*//p" "$file" 2>/dev/null) || text=
+    [ "${FUNCNAME[1]:-main}" = main ] || where=" in ${FUNCNAME[1]}"
+    echo "FAIL: $(basename "$file") line $line$where: '$cmd' exited $rc${text:+ (the line: $text)}" >&2
 }
 trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
 
