@@ -7,8 +7,9 @@
  * create a pipe under a free name, but only that account (or an
  * administrator) can make itself the owner, so an impostor is refused with
  * SHMB_EBADSERVER, with a message that names the expected account, the one
- * found and how to expect another. All I/O is overlapped with a timeout, so a server that
- * stops answering costs the caller at most timeout_ms per call.
+ * found and how to expect another. All I/O is overlapped with a timeout, so
+ * a server that stops answering costs the caller at most timeout_ms per
+ * call.
  */
 #include "transport.h"
 
@@ -23,7 +24,6 @@
 #include "protocol.h"
 #include "wstr.h"
 
-#define DEFAULT_TIMEOUT_MS 5000u
 #define RETRY_SLEEP_MS 50u
 
 static char *dup_str(const char *s) {
@@ -204,7 +204,7 @@ int shmb__transport_open(shmb_client *c, const shmb_connect_options *opts) {
     c->server_from = "the default: LocalSystem";
   }
   c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
-                                           : DEFAULT_TIMEOUT_MS;
+                                           : SHMB_DEFAULT_TIMEOUT_MS;
   free(c->pipe_name);
   free(c->server);
   c->pipe_name = dup_str(opts && opts->pipe_name ? opts->pipe_name

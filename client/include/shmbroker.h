@@ -49,6 +49,8 @@ extern "C" {
 /* The server account expected by default: LocalSystem. */
 #define SHMB_DEFAULT_SERVER_SID "S-1-5-18"
 #define SHMB_SERVER_SID_ENV "SHMBROKER_SERVER_SID"
+/* shmb_connect_options.timeout_ms when 0, in milliseconds. */
+#define SHMB_DEFAULT_TIMEOUT_MS 5000
 
 typedef struct shmb_client shmb_client;
 typedef struct shmb_section shmb_section;
@@ -62,7 +64,7 @@ typedef struct shmb_connect_options {
    * LocalSystem. */
   const char *server_sid;
   /* How long to wait for a busy or not-yet-created pipe, and for each
-   * reply, in milliseconds; 0 for the default of 5000. */
+   * reply, in milliseconds; 0 for SHMB_DEFAULT_TIMEOUT_MS. */
   unsigned int timeout_ms;
 } shmb_connect_options;
 
