@@ -98,7 +98,12 @@ static int claim(shmb_ring *r, uint64_t *posp, shmb__ring_slot **sp) {
       pos++;
       continue;
     }
-    if (!atomic_compare_exchange_strong_explicit(&s->seq, &st,
+    /* The stamp is the slot's real claim: a holder whose lock was broken
+     * before it got here may still claim this position, and a stamp of
+     * this position or later means someone did. One writer per slot, so
+     * the second gives up. */
+    if (st >= STAMP_BUSY(pos) ||
+        !atomic_compare_exchange_strong_explicit(&s->seq, &st,
                                                  STAMP_BUSY(pos), RLX, RLX))
       return SHMB_ESTALE;
     /* Seqlock writer: the odd stamp is ordered before the payload. */

@@ -495,8 +495,10 @@ START_TEST(test_ring_corrupt_broadcast_indices) {
   recv_n(&rx, 1, 0);
   atomic_store(&hdr()->tail, 0); /* the tail went back */
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
+  /* A sender does not rewrite a position already stamped. */
+  ck_assert_int_eq(shmb_ring_send(&tx, "x", 1), SHMB_ESTALE);
+  atomic_store(&hdr()->tail, 2);
   send_n(&tx, 2);
-  atomic_store(&hdr()->tail, 3);
   atomic_store(&shmb__ring_slot_at(&rx, 2)->seq, 1); /* older than pos 2 */
   ck_assert_int_eq(recv_rc(&rx), SHMB_ECORRUPT);
   /* A stamp of a later lap that does not map onto this slot... */
@@ -657,6 +659,27 @@ START_TEST(test_ring_broadcast_dead_sender) {
 }
 END_TEST
 
+START_TEST(test_ring_broadcast_one_writer_per_slot) {
+  /* A holder whose lock was broken before it stamped its slot can still
+   * stamp the next position; a sender that finds that position claimed
+   * gives up instead of writing the same slot. */
+  shmb_ring tx, rx;
+  make(SHMB_RING_BROADCAST, 4, 16);
+  attach(&tx, SHMB_RING_BROADCAST, 1);
+  attach(&rx, SHMB_RING_BROADCAST, 2);
+  send_n(&tx, 0);
+  atomic_store(&shmb__ring_slot_at(&rx, 1)->seq, 2 * 1 + 1);
+  ck_assert_int_eq(shmb_ring_send(&tx, "x", 1), SHMB_ESTALE);
+  ck_assert_uint_eq(atomic_load(&hdr()->lock) >> 32, 0); /* lock freed */
+  atomic_store(&shmb__ring_slot_at(&rx, 1)->seq, 2 * 1 + 2); /* it commits */
+  atomic_store(&hdr()->tail, 2);
+  send_n(&tx, 2);
+  recv_n(&rx, 0, 0);
+  ck_assert_int_eq(recv_rc(&rx), 0); /* the other writer's position 1 */
+  recv_n(&rx, 2, 0);
+}
+END_TEST
+
 START_TEST(test_ring_abort_after_progress_is_refused) {
   shmb_ring a, b;
   shmb_ring_stall st;
@@ -702,6 +725,7 @@ Suite *ring_suite(void) {
   tcase_add_test(tc, test_ring_queue_dead_receiver);
   tcase_add_test(tc, test_ring_queue_full_is_not_a_stall);
   tcase_add_test(tc, test_ring_broadcast_dead_sender);
+  tcase_add_test(tc, test_ring_broadcast_one_writer_per_slot);
   tcase_add_test(tc, test_ring_abort_after_progress_is_refused);
   suite_add_tcase(s, tc);
   return s;
