@@ -13,12 +13,6 @@
 #include <windows.h>
 
 #include <check.h>
-#ifdef __MINGW32__
-/* mingw's gcc checks check.h's format(printf) as Microsoft's printf, which
- * has no %jd, and so refuses every ck_assert_int_*. */
-#pragma GCC diagnostic ignored "-Wformat"
-#pragma GCC diagnostic ignored "-Wformat-extra-args"
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,7 +339,7 @@ static void capture_objects(int level, const char *line, void *arg) {
   if (!p || seen->count == 4)
     return;
   p += strlen(": object ");
-  n = strcspn(p, "\r\n ");
+  n = strcspn(p, ", \r\n"); /* "object NAME, descriptor ..." or at the end */
   if (n >= SVC_OBJECT_NAME_MAX)
     return;
   memcpy(seen->names[seen->count], p, n);

@@ -9,12 +9,6 @@
 #include "winutil.h"
 
 #include <check.h>
-#ifdef __MINGW32__
-/* mingw's gcc checks check.h's format(printf) as Microsoft's printf, which
- * has no %jd, and so refuses every ck_assert_int_*. */
-#pragma GCC diagnostic ignored "-Wformat"
-#pragma GCC diagnostic ignored "-Wformat-extra-args"
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
