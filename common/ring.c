@@ -188,3 +188,12 @@ int shmb_ring_abort_stall(shmb_ring *r, const shmb_ring_stall *st) {
   return r->kind == SHMB_RING_QUEUE ? shmb__ringq_abort(r, st)
                                     : shmb__ringb_abort(r, st);
 }
+
+uint32_t shmb_ring_aborted(const shmb_ring *r) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < r->slots; i++)
+    n += (atomic_load_explicit(&shmb__ring_slot_at(r, i)->seq,
+                               memory_order_relaxed) &
+          SHMB__RING_POISON) != 0;
+  return n;
+}

@@ -158,4 +158,8 @@ uint64_t shmb_ring_lost(const shmb_ring *r);
 int shmb_ring_stalled(shmb_ring *r, shmb_ring_stall *st);
 int shmb_ring_abort_stall(shmb_ring *r, const shmb_ring_stall *st);
 
+/* Slots taken out of use by aborts (a scan of the slot words): what the
+ * service logs, and its cue to format the ring again once it is idle. */
+uint32_t shmb_ring_aborted(const shmb_ring *r);
+
 #endif /* SHMB_COMMON_RING_H */

@@ -548,7 +548,9 @@ START_TEST(test_ring_queue_dead_sender) {
   ck_assert_int_eq(shmb_ring_stalled(&rx, &again), 1);
   ck_assert_mem_eq(&st, &again, sizeof(st)); /* same stall after the bound */
   d = shmb_ring_data_seq(&rx);
+  ck_assert_uint_eq(shmb_ring_aborted(&rx), 0);
   ck_assert_int_eq(shmb_ring_abort_stall(&rx, &st), 0);
+  ck_assert_uint_eq(shmb_ring_aborted(&rx), 1);
   ck_assert_uint_ne(shmb_ring_data_seq(&rx), d); /* waiters re-check */
   ck_assert_int_eq(shmb_ring_abort_stall(&rx, &st), SHMB_EAGAIN);
   recv_n(&rx, 1, 0);
