@@ -8,6 +8,7 @@
  */
 #include "winutil.h"
 
+#include <aclapi.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "descriptor.h"
 #include "sid.h"
 #include "errors.h"
+#include "wstr.h"
 
 char *test_self_sid_text(void) {
   PSID sid = NULL;
@@ -85,4 +87,115 @@ void test_caller_from_self(svc_caller *c) {
   CloseHandle(primary);
   snprintf(c->sid, sizeof(c->sid), "%s", me);
   free(me);
+}
+
+char *test_temp_dir(const char *tag) {
+  static unsigned counter;
+  wchar_t tmp[MAX_PATH + 1], *wdir;
+  char *base, dir[MAX_PATH * 3];
+  DWORD n = GetTempPathW(MAX_PATH + 1, tmp);
+
+  ck_assert_msg(n > 0 && n <= MAX_PATH, "GetTempPathW: Win32 error %lu",
+                (unsigned long)GetLastError());
+  base = shmb__utf8_from_wide(tmp);
+  ck_assert_ptr_nonnull(base);
+  snprintf(dir, sizeof(dir), "%sshmb-%s-%lu-%u", base, tag,
+           (unsigned long)GetCurrentProcessId(), counter++);
+  free(base);
+  wdir = shmb__wide_from_utf8(dir);
+  ck_assert_ptr_nonnull(wdir);
+  test_remove_dir(dir); /* left over by an earlier run of this pid */
+  ck_assert_msg(CreateDirectoryW(wdir, NULL), "CreateDirectoryW(%s): Win32 "
+                "error %lu", dir, (unsigned long)GetLastError());
+  free(wdir);
+  return strdup(dir);
+}
+
+char *test_path_in(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(n);
+  ck_assert_ptr_nonnull(p);
+  snprintf(p, n, "%s\\%s", dir, name);
+  return p;
+}
+
+void test_write_file(const char *path, const char *text) {
+  wchar_t *w = shmb__wide_from_utf8(path);
+  DWORD len = (DWORD)strlen(text), done = 0;
+  HANDLE f;
+
+  ck_assert_ptr_nonnull(w);
+  f = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ, NULL, CREATE_ALWAYS,
+                  FILE_ATTRIBUTE_NORMAL, NULL);
+  free(w);
+  ck_assert_msg(f != INVALID_HANDLE_VALUE, "CreateFileW(%s): Win32 error %lu",
+                path, (unsigned long)GetLastError());
+  ck_assert_msg(WriteFile(f, text, len, &done, NULL) && done == len,
+                "WriteFile(%s): Win32 error %lu", path,
+                (unsigned long)GetLastError());
+  CloseHandle(f);
+}
+
+void test_set_sddl(const char *path, const char *tmpl) {
+  char *me = test_self_sid_text();
+  char sddl[1024], err[512] = "";
+  PSECURITY_DESCRIPTOR sd = NULL;
+  SECURITY_INFORMATION what = DACL_SECURITY_INFORMATION |
+                              PROTECTED_DACL_SECURITY_INFORMATION;
+  BOOL present = FALSE, defaulted;
+  PSID owner = NULL;
+  PACL dacl = NULL;
+  wchar_t *w;
+  DWORD e;
+  int rc;
+
+  test_with_sid(tmpl, me, sddl, sizeof(sddl));
+  free(me);
+  rc = svc_sd_parse(sddl, &sd, err, sizeof(err));
+  ck_assert_msg(rc == 0, "svc_sd_parse(\"%s\"): %s", sddl, err);
+  ck_assert(GetSecurityDescriptorOwner(sd, &owner, &defaulted));
+  ck_assert(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+  ck_assert_msg(present, "\"%s\" has no DACL", sddl);
+  if (owner)
+    what |= OWNER_SECURITY_INFORMATION;
+  w = shmb__wide_from_utf8(path);
+  ck_assert_ptr_nonnull(w);
+  e = SetNamedSecurityInfoW(w, SE_FILE_OBJECT, what, owner, NULL, dacl, NULL);
+  free(w);
+  LocalFree(sd);
+  ck_assert_msg(e == ERROR_SUCCESS, "SetNamedSecurityInfoW(%s, \"%s\"): "
+                "Win32 error %lu", path, sddl, (unsigned long)e);
+}
+
+void test_remove_dir(const char *dir) {
+  char *pattern = test_path_in(dir, "*");
+  wchar_t *wpat = shmb__wide_from_utf8(pattern), *wdir;
+  WIN32_FIND_DATAW fd;
+  HANDLE h;
+
+  free(pattern);
+  h = wpat ? FindFirstFileW(wpat, &fd) : INVALID_HANDLE_VALUE;
+  free(wpat);
+  while (h != INVALID_HANDLE_VALUE) {
+    char *name = shmb__utf8_from_wide(fd.cFileName), *path;
+    if (name && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+      wchar_t *wpath;
+      path = test_path_in(dir, name);
+      wpath = shmb__wide_from_utf8(path);
+      if (wpath) {
+        SetFileAttributesW(wpath, FILE_ATTRIBUTE_NORMAL);
+        DeleteFileW(wpath);
+      }
+      free(wpath);
+      free(path);
+    }
+    free(name);
+    if (!FindNextFileW(h, &fd)) {
+      FindClose(h);
+      break;
+    }
+  }
+  if ((wdir = shmb__wide_from_utf8(dir)) != NULL)
+    RemoveDirectoryW(wdir);
+  free(wdir);
 }

@@ -1,8 +1,9 @@
 /*
- * Helpers shared by the Windows Check suites (check_descriptor.c,
- * check_sections.c, check_grants.c): this process's own identity, SDDL
- * templates that name it, and descriptors that must parse. Each fails the
- * running test through ck_assert instead of returning an error.
+ * Helpers shared by the Windows Check suites (tests/windows/check_*.c):
+ * this process's own identity, SDDL templates that name it, descriptors
+ * that must parse, and temporary folders and files with the descriptors a
+ * test chooses. Each fails the running test through ck_assert instead of
+ * returning an error.
  */
 #ifndef SHMB_TESTS_WINUTIL_H
 #define SHMB_TESTS_WINUTIL_H
@@ -33,5 +34,29 @@ PSECURITY_DESCRIPTOR test_sd_for(const char *tmpl);
  * build it from a pipe client: an identification-level impersonation token
  * (svc_caller_release it). */
 void test_caller_from_self(svc_caller *c);
+
+/* A new empty folder under the temp folder, unique to this process and
+ * call ("...\\shmb-TAG-PID-N"); its UTF-8 path (free()). */
+char *test_temp_dir(const char *tag);
+
+/* dir + "\\" + name (free()). */
+char *test_path_in(const char *dir, const char *name);
+
+/* Writes text to path, replacing what was there. */
+void test_write_file(const char *path, const char *text);
+
+/* Puts the SDDL template's owner (if it has O:) and its DACL, protected, on
+ * a file or folder with SetNamedSecurityInfoW; "{me}" is this process's
+ * SID. */
+void test_set_sddl(const char *path, const char *tmpl);
+
+/* The DACL that only SYSTEM, Administrators and this process's account may
+ * write through, owned by this process's account: a trusted config file or
+ * folder. */
+#define TEST_TRUSTED_SDDL "O:{me}D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;{me})"
+
+/* Deletes the files in dir (not recursively) and dir itself; best effort,
+ * so that a failed test still cleans up what it can. */
+void test_remove_dir(const char *dir);
 
 #endif /* SHMB_TESTS_WINUTIL_H */
