@@ -131,9 +131,12 @@ static int check_msg(const void *p, size_t len, unsigned nsenders) {
   return 0;
 }
 
+static unsigned char *block; /* region, 64-aligned inside it */
+
 static void make_ring(enum shmb_ring_kind kind, uint32_t slots) {
   shmb_ring_size(slots, SLOT_SIZE, &region_len);
-  region = aligned_alloc(64, region_len);
+  block = malloc(region_len + 64); /* portable: mingw has no aligned_alloc */
+  region = block ? block + (64 - (uintptr_t)block % 64) : NULL;
   if (!region || shmb_ring_init(region, region_len, kind, slots, SLOT_SIZE)) {
     fprintf(stderr, "stress_ring: cannot make a ring\n");
     exit(2);
@@ -495,7 +498,7 @@ static void queue_scenario(int with_stalls) {
            (unsigned long long)rx[1].count, (unsigned long long)rx[2].count);
   free(seen);
   free(stale);
-  free(region);
+  free(block);
 }
 
 /* 2 senders (with stalls: and a staller) and 3 receivers, one slowed. */
@@ -541,7 +544,7 @@ static void broadcast_scenario(int with_stalls) {
            "%s\n",
            atomic_load(&aborts), shmb_err_name(tx[2].late_rc));
   free(stale);
-  free(region);
+  free(block);
 }
 
 int main(int argc, char **argv) {
