@@ -95,16 +95,3 @@ int svc_caller_may(const svc_caller *caller, PSECURITY_DESCRIPTOR sd,
   }
   return status && (granted & right) == right;
 }
-
-const char *svc_access_name(uint32_t wire_access) {
-  switch (wire_access & SHMB_WIRE_ACCESS_MASK) {
-  case SHMB_WIRE_ACCESS_READ:
-    return "read";
-  case SHMB_WIRE_ACCESS_WRITE:
-    return "write";
-  case SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE:
-    return "read,write";
-  default:
-    return "none";
-  }
-}

@@ -32,7 +32,4 @@ uint32_t svc_access_granted(const svc_caller *caller, PSECURITY_DESCRIPTOR sd);
 int svc_caller_may(const svc_caller *caller, PSECURITY_DESCRIPTOR sd,
                    DWORD right);
 
-/* "read", "write" or "read,write" for logs and tools. */
-const char *svc_access_name(uint32_t wire_access);
-
 #endif /* SVC_ACCESS_H */

@@ -13,6 +13,8 @@
 #include "descriptor.h"
 
 #include <sddl.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "errors.h"
@@ -233,4 +235,51 @@ int svc_sd_from_sddl(const char *sddl, PSECURITY_DESCRIPTOR *sd,
   rc = svc_sd_normalise(parsed, sd, normalised, err, errlen);
   LocalFree(parsed);
   return rc;
+}
+
+/* Section rights as the words docs/config.md uses. */
+static void rights_words(ACCESS_MASK m, char *out, size_t outlen) {
+  static const struct {
+    ACCESS_MASK bit;
+    const char *word;
+  } words[] = {{SECTION_MAP_READ, "map-read"},
+               {SECTION_MAP_WRITE, "map-write"},
+               {SECTION_QUERY, "query"},
+               {SECTION_MAP_EXECUTE, "map-execute"}};
+  size_t used = 0;
+
+  out[0] = '\0';
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+    if (!(m & words[i].bit))
+      continue;
+    used += snprintf(out + used, used < outlen ? outlen - used : 0, "%s%s",
+                     used ? "," : "", words[i].word);
+    m &= ~words[i].bit;
+  }
+  if (m)
+    snprintf(out + used, used < outlen ? outlen - used : 0, "%s0x%lx",
+             used ? "," : "", (unsigned long)m);
+}
+
+void svc_sd_describe(PSECURITY_DESCRIPTOR sd, char *out, size_t outlen) {
+  BOOL present, defaulted;
+  PACL dacl = NULL;
+  size_t used = 0;
+
+  snprintf(out, outlen, "(unreadable)");
+  if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) || !dacl)
+    return;
+  out[0] = '\0';
+  for (DWORD i = 0; i < dacl->AceCount && used < outlen; i++) {
+    ACCESS_ALLOWED_ACE *ace; /* same layout as ACCESS_DENIED_ACE */
+    char who[300], rights[80];
+    if (!GetAce(dacl, i, (void **)&ace))
+      continue;
+    svc_account_name(&ace->SidStart, who, sizeof(who));
+    rights_words(ace->Mask, rights, sizeof(rights));
+    used += snprintf(out + used, outlen - used, "%s%s %s %s", i ? "; " : "",
+                     ace->Header.AceType == ACCESS_DENIED_ACE_TYPE ? "deny"
+                                                                   : "allow",
+                     who, rights);
+  }
 }

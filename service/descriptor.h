@@ -45,4 +45,9 @@ int svc_sd_parse(const char *sddl, PSECURITY_DESCRIPTOR *sd, char *err,
  * tests; NULL on failure. */
 char *svc_sd_to_sddl(PSECURITY_DESCRIPTOR sd);
 
+/* A section descriptor's DACL in words, for administrators' logs: "allow
+ * BUILTIN\Users (S-1-5-32-545) map-read; deny ..." (SDDL letters such as
+ * CCLC mean nothing to most readers). Writes "(unreadable)" on failure. */
+void svc_sd_describe(PSECURITY_DESCRIPTOR sd, char *out, size_t outlen);
+
 #endif /* SVC_DESCRIPTOR_H */

@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -103,32 +104,64 @@ static int on_list(const svc_request_ctx *ctx, const shmb_request *req,
   return 0;
 }
 
+/* ENOENT, with the closest name among those the caller may list (never one
+ * it may not: that would leak a section's existence). */
+static int no_such_section(const svc_request_ctx *ctx, const shmb_request *req,
+                           uint8_t **out, size_t *outlen) {
+  svc_registry *reg = ctx->b->reg;
+  const char **names = malloc((reg->count + 1) * sizeof(*names));
+  const char *suggestion = NULL;
+  char msg[SHMB_ERROR_MESSAGE_MAX];
+  size_t n = 0;
+
+  for (size_t i = 0; names && i < reg->count; i++)
+    if (svc_access_granted(ctx->who, reg->sections[i]->sd) &
+        SHMB_WIRE_ACCESS_READ)
+      names[n++] = reg->sections[i]->name;
+  if (names)
+    suggestion = shmb__closest_name(req->name, names, n);
+  if (suggestion)
+    snprintf(msg, sizeof(msg), "no section named '%s' (names are "
+             "case-sensitive); did you mean '%s'?", req->name, suggestion);
+  else
+    snprintf(msg, sizeof(msg), "no section named '%s' that you may open "
+             "(names are case-sensitive; shmbctl list shows yours)",
+             req->name);
+  free(names);
+  return error_reply(SHMB_OP_OPEN | SHMB_OP_REPLY, req->hdr.request_id,
+                     SHMB_ENOENT, msg, out, outlen);
+}
+
 static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
                    uint8_t **out, size_t *outlen) {
-  const uint8_t op = SHMB_OP_OPEN | SHMB_OP_REPLY;
   svc_counters *k = &ctx->b->counters;
   svc_section *sec = svc_registry_find(ctx->b->reg, req->name);
+  char msg[SHMB_ERROR_MESSAGE_MAX];
   uint32_t granted;
 
   if (!sec) {
     k->opens_refused++;
     shmb_log_warn("refused OPEN of unknown section '%s' for %s (pid %lu)",
                   req->name, ctx->who->sid, ctx->pid);
-    return error_reply(op, req->hdr.request_id, SHMB_ENOENT, NULL, out,
-                       outlen);
+    return no_such_section(ctx, req, out, outlen);
   }
   granted = svc_access_granted(ctx->who, sec->sd);
   if ((req->access & granted) != req->access) {
     k->opens_refused++;
     shmb_log_warn("refused OPEN of section %s for %s (pid %lu): asked %s, "
                   "allowed %s", sec->name, ctx->who->sid, ctx->pid,
-                  svc_access_name(req->access), svc_access_name(granted));
-    return error_reply(op, req->hdr.request_id, SHMB_EACCES, NULL, out,
-                       outlen);
+                  shmb__access_name(req->access), shmb__access_name(granted));
+    /* The caller named the section; what it may do there is its own. */
+    snprintf(msg, sizeof(msg), "section '%s': asked %s, your account %s is "
+             "allowed %s (the section's read/write lists or sddl in the "
+             "service's config)", sec->name, shmb__access_name(req->access),
+             ctx->who->sid, shmb__access_name(granted));
+    return error_reply(SHMB_OP_OPEN | SHMB_OP_REPLY, req->hdr.request_id,
+                       SHMB_EACCES, msg, out, outlen);
   }
   k->opens_granted++;
   shmb_log_debug("granted %s on section %s to %s (pid %lu)",
-                 svc_access_name(req->access), sec->name, ctx->who->sid,
+                 shmb__access_name(req->access), sec->name, ctx->who->sid,
                  ctx->pid);
   return shmb_encode_open_reply(req->hdr.request_id, req->access, sec->size,
                                 sec->object, out, outlen);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "configfile.h"
+#include "descriptor.h"
 #include "errors.h"
 #include "log.h"
 #include "own_sd.h"
@@ -84,8 +85,10 @@ static void change_descriptor(svc_section *sec, plan *p, size_t i,
     t->failed++;
     return;
   }
-  shmb_log_info("reload: section %s: descriptor now %s", sec->name,
-                sec->sddl);
+  char who[1024];
+  svc_sd_describe(sec->sd, who, sizeof(who));
+  shmb_log_info("reload: section %s now: %s", sec->name, who);
+  shmb_log_debug("reload: section %s: descriptor %s", sec->name, sec->sddl);
   p->sds[i] = NULL; /* owned by the section now */
   p->sddls[i] = NULL;
   t->repermissioned++;

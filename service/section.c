@@ -173,6 +173,17 @@ static int make_object(svc_section *sec, const shmb_config *cfg, char *err,
   return 0;
 }
 
+static void log_created(const svc_section *sec) {
+  char who[1024];
+  svc_sd_describe(sec->sd, who, sizeof(who));
+  shmb_log_info("section %s: %llu bytes, %s%s; %s", sec->name,
+                (unsigned long long)sec->size,
+                sec->file ? "backed by " : "paging file",
+                sec->file ? sec->backing_file : "", who);
+  shmb_log_debug("section %s: descriptor %s", sec->name, sec->sddl);
+  shmb_log_debug("section %s: object %s", sec->name, sec->object);
+}
+
 int svc_section_new(const shmb_config *cfg, const shmb_section_config *sc,
                     svc_section **out, char *err, size_t errlen) {
   svc_section *sec = calloc(1, sizeof(*sec));
@@ -189,11 +200,7 @@ int svc_section_new(const shmb_config *cfg, const shmb_section_config *sc,
     goto out_free_section;
   if ((rc = make_object(sec, cfg, err, errlen)) != 0)
     goto out_free_section;
-  shmb_log_info("section %s: %llu bytes, %s%s, descriptor %s", sec->name,
-                (unsigned long long)sec->size,
-                sec->file ? "backed by " : "paging file",
-                sec->file ? sec->backing_file : "", sec->sddl);
-  shmb_log_debug("section %s: object %s", sec->name, sec->object);
+  log_created(sec);
   *out = sec;
   return 0;
 

@@ -7,12 +7,36 @@
  */
 #include "svc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
 #include "log.h"
 #include "reload.h"
 #include "shmb_version.h"
+#include "sid.h"
+
+/* Clients check who serves the pipe before they talk (LocalSystem unless
+ * told otherwise): say exactly what a client needs when we are someone
+ * else, as in console mode. */
+static void log_identity(void) {
+  char who[300], *sid = NULL;
+  PSID self;
+
+  if (svc_self_sid(&self) != 0)
+    return;
+  svc_account_name(self, who, sizeof(who));
+  if (IsWellKnownSid(self, WinLocalSystemSid))
+    shmb_log_info("running as %s, the account clients expect by default",
+                  who);
+  else if ((sid = svc_sid_string(self)) != NULL)
+    shmb_log_info("running as %s, not LocalSystem: clients must be told to "
+                  "expect this account: set SHMBROKER_SERVER_SID=%s or pass "
+                  "--server-sid %s to shmbctl (SDK: "
+                  "shmb_connect_options.server_sid)", who, sid, sid);
+  free(sid);
+  LocalFree(self);
+}
 
 /* Everything up to serving; undone by svc_broker_release on failure. */
 static int start(svc *s, char *err, size_t errlen) {
@@ -29,6 +53,7 @@ static int start(svc *s, char *err, size_t errlen) {
   shmb_log_info("shmbrokerd %s listening on %s with %zu section(s) from %s",
                 SHMB_VERSION_STRING, b->cfg->pipe, b->reg->count,
                 b->config_path);
+  log_identity();
   return 0;
 }
 
