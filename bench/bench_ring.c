@@ -13,7 +13,7 @@
  *                    written in place) beside memcpy of the same size.
  *
  * Prints Markdown rows for docs/channels.md ("Measured"). Usage:
- *   bench_ring [round trips]   (default 200000)
+ *   bench_ring [round trips per run]   (default 20000)
  */
 #define _GNU_SOURCE /* pthread_setaffinity_np */
 #include <pthread.h>
@@ -27,7 +27,7 @@
 
 #include "ring.h"
 
-static long iters = 200000;
+static long iters = 20000;
 
 static double now(void) {
   struct timespec ts;
@@ -246,8 +246,9 @@ static double bench_memcpy(size_t n, long count) {
       v = x_;                                                                  \
   } while (0)
 
-/* Best of three runs of each: the machine is shared, and the best run is
- * the one least disturbed by others. */
+/* The best of many short runs of each, interleaved: on a shared machine
+ * the best run is the one least disturbed by others, and interleaving
+ * gives the floor and the ring the same chances. */
 int main(int argc, char **argv) {
   double floor_ns = 1e9, q_ns = 1e9, b_ns = 1e9, q64 = 0, b1 = 0, z1 = 0,
          m1 = 0;
@@ -256,14 +257,16 @@ int main(int argc, char **argv) {
   if (iters <= 0)
     return 2;
   pin(0);
-  for (int run = 0; run < 3; run++) {
+  for (int run = 0; run < 20; run++) {
     BEST(floor_ns, bench_line());
     BEST(q_ns, bench_bounce(SHMB_RING_QUEUE));
     BEST(b_ns, bench_bounce(SHMB_RING_BROADCAST));
+  }
+  for (int run = 0; run < 5; run++) {
     MOST(q64, bench_stream(64, 1024, iters * 10, 0));
-    MOST(b1, bench_stream(1 << 20, 4, 1000, 0));
-    MOST(z1, bench_stream(1 << 20, 4, 1000, 1));
-    MOST(m1, bench_memcpy(1 << 20, 1000));
+    MOST(b1, bench_stream(1 << 20, 4, 500, 0));
+    MOST(z1, bench_stream(1 << 20, 4, 500, 1));
+    MOST(m1, bench_memcpy(1 << 20, 500));
   }
 
   printf("| measure | figure | floor | ratio |\n|---|---|---|---|\n");

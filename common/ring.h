@@ -154,7 +154,9 @@ uint64_t shmb_ring_lost(const shmb_ring *r);
  * until the service formats the ring again), the late party gets
  * SHMB_ESTALE when it finishes a send, and a late queue receiver still has
  * its message. Returns 0 when aborted, SHMB_EAGAIN when the state moved on
- * (nothing was stuck), SHMB_ECORRUPT. */
+ * (nothing was stuck), SHMB_ECORRUPT. shmb_ring_stalled also checks the
+ * ring's counters, which the receive path skips while the next slot looks
+ * idle: SHMB_ECORRUPT when they contradict each other. */
 int shmb_ring_stalled(shmb_ring *r, shmb_ring_stall *st);
 int shmb_ring_abort_stall(shmb_ring *r, const shmb_ring_stall *st);
 

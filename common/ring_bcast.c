@@ -194,6 +194,12 @@ static int next(shmb_ring *r, shmb__ring_slot **sp, uint64_t *stamp,
       *stamp = st;
       return 0;
     }
+    /* Not written yet (the previous lap's stamp) or being written: nothing
+     * to read, without pulling the senders' line over. A position can only
+     * be passed once it was stamped, or its slot aborted. */
+    if (st == STAMP_BUSY(r->rpos) ||
+        st == (r->rpos >= r->slots ? STAMP_DONE(r->rpos - r->slots) : 0))
+      return SHMB_EAGAIN;
     t = atomic_load_explicit(&h->tail, ACQ);
     /* The fast path may have read a position whose sender has stamped it
      * but not yet moved the tail: we can be one ahead, never more. */
@@ -303,6 +309,10 @@ int shmb__ringb_release(shmb_ring *r) {
 int shmb__ringb_stalled(shmb_ring *r, shmb_ring_stall *st) {
   shmb__ring_hdr *h = shmb__ring_hdr_of(r);
   uint64_t w = atomic_load_explicit(&h->lock, ACQ);
+  /* The receive path's idle test does not read the tail; a waiter that
+   * calls this does (one ahead is the fast path's legitimate lead). */
+  if (atomic_load_explicit(&h->tail, ACQ) + 1 < r->rpos)
+    return SHMB_ECORRUPT;
   if (!(w >> 32) || (r->held == SHMB__HELD_RESERVE && w == r->lock_word))
     return 0;
   st->what = SHMB__STALL_LOCK;

@@ -135,6 +135,10 @@ static int claim_recv(shmb_ring *r, uint64_t *posp, shmb__ring_slot **sp) {
       }
       continue;
     }
+    /* Free for pos, or claimed and not committed: either way nothing to
+     * read, and a receiver spinning here leaves the senders' line alone. */
+    if (seq == pos)
+      return SHMB_EAGAIN;
     t = atomic_load_explicit(&h->tail, ACQ);
     /* Claimed positions need a freed slot each, and skipped ones an aborted
      * slot between them, so no honest tail is more than two laps ahead
@@ -223,8 +227,11 @@ int shmb__ringq_stalled(shmb_ring *r, shmb_ring_stall *st) {
   uint64_t tail = atomic_load_explicit(&h->tail, ACQ);
   uint64_t seq;
 
+  /* The receive path returns SHMB_EAGAIN on an idle slot without looking
+   * at the counters; a waiter that calls this checks them. Unchanged head,
+   * so no honest tail can be this far off (see claim_recv). */
   if (tail - head > 2 * (uint64_t)r->slots)
-    return 0; /* the words moved between the two loads: look again later */
+    return atomic_load_explicit(&h->head, ACQ) == head ? SHMB_ECORRUPT : 0;
   /* Receivers wait on the oldest position: claimed, not committed. */
   seq = atomic_load_explicit(&shmb__ring_slot_at(r, head)->seq, ACQ);
   if (tail != head && seq == head) {
