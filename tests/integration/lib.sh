@@ -136,6 +136,21 @@ wait_status() {
     done
 }
 
+# wait_status_above KEY N SECONDS: waits until STATUS shows KEY above N.
+wait_status_above() {
+    local deadline=$((SECONDS + $3)) got
+    while :; do
+        got=$(status_value "$1")
+        [ "$got" -le "$2" ] || return 0
+        [ $SECONDS -lt "$deadline" ] || fail "status $1 is still $got after $3 s, expected above $2"
+        sleep 0.2
+    done
+}
+
+# log_has FILE TEXT: FILE (a service log, Windows line ends or not) has a
+# line containing TEXT.
+log_has() { tr -d '\r' <"$1" | grep -qF -- "$2"; }
+
 # The config most tests use: a read-only, a read-write and a SYSTEM-only
 # section, granted to this test account by its own SID.
 standard_config() {

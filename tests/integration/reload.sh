@@ -3,9 +3,12 @@
 # and re-permissioned while a client keeps a mapping of a removed one (its
 # view still reads the old bytes); a size change is refused for that section
 # only; a file that does not parse changes nothing; the counters say what
-# happened; and a caller who is not one of the service's admins is refused.
+# happened; a file-backed section is flushed at the reload (STATUS flushes
+# goes from 0 to 1, the log says "flushed (reload)": it has no timer); and a
+# caller who is not one of the service's admins is refused.
 . "$(dirname "$0")/lib.sh"
 me=$SHMBROKER_SERVER_SID
+filed=$(winpath "$work/filed.bin")
 
 config_v1() {
     write_config shmb.conf <<EOF2
@@ -15,6 +18,11 @@ namespace = Local
 
 [section keep]
 size = 4KiB
+write = $me
+
+[section filed]
+size = 4KiB
+backing = file:$filed
 write = $me
 
 [section gone]
@@ -40,6 +48,11 @@ $1
 
 [section keep]
 size = 4KiB
+write = $me
+
+[section filed]
+size = 4KiB
+backing = file:$filed
 write = $me
 
 [section perm]
@@ -68,11 +81,17 @@ rm -f release
 holder=$!
 wait_for 10 grep -q '^mapped' hold.out || fail "the holder did not map 'gone'"
 
+flushes=$(status_value flushes) || fail "status: no flushes"
+[ "$flushes" = 0 ] || fail "flushes=$flushes before the reload, expected 0 (no timer)"
 config_v2 ""
 expect_exit 0 ctl reload
 grep -q "1 added, 1 removed, 1 re-permissioned, 1 refused" last.txt \
     || fail "reload summary: $(cat last.txt)"
 pass "reload: 1 added, 1 removed, 1 re-permissioned, 1 refused"
+flushes=$(status_value flushes) || fail "status: no flushes"
+[ "$flushes" = 1 ] || fail "flushes=$flushes after the reload, expected 1 (the file-backed section)"
+log_has service.log "section filed: flushed (reload)" || fail "no 'section filed: flushed (reload)' in the log"
+pass "the reload flushed the file-backed section (flushes 0 -> 1, logged)"
 
 expect_exit 0 ctl list
 grep -q "^fresh .* 16384 read$" last.txt || fail "fresh not listed: $(cat last.txt)"

@@ -13,7 +13,12 @@
  *                             print "mapped", wait until FILE exists, then
  *                             print the view's text (up to a NUL, 64 bytes)
  *   paramchange SERVICE       ControlService(SERVICE_CONTROL_PARAMCHANGE),
- *                             as `sc control SERVICE paramchange` would
+ *                             as `sc control SERVICE paramchange` would:
+ *                             "ok" or "error <Win32 error>"
+ *   shutdown SERVICE          ControlService(SERVICE_CONTROL_SHUTDOWN), the
+ *                             control the SCM sends when Windows shuts
+ *                             down. Wine lets a program send it; Windows
+ *                             refuses (error 87 or 1052): "ok" or "error N"
  *   writefile PATH            open PATH for writing: "ok" or "error N"
  *   rename PATH NEW           MoveFileW(PATH, NEW): "ok" or "error N"
  *   reconnect PIPE NAME FILE  map NAME, wait until FILE exists (the test
@@ -135,14 +140,19 @@ static int reconnect(const char *pipe, const char *name, const char *file) {
   return 0;
 }
 
-static int paramchange(const char *service) {
+static int control(const char *service, DWORD code) {
   wchar_t *w = shmb__wide_from_utf8(service);
   SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc = NULL;
   SERVICE_STATUS st;
   if (scm)
-    svc = OpenServiceW(scm, w, SERVICE_PAUSE_CONTINUE);
+    svc = OpenServiceW(scm, w,
+                       code == SERVICE_CONTROL_PARAMCHANGE
+                           ? SERVICE_PAUSE_CONTINUE
+                           : SERVICE_STOP | SERVICE_PAUSE_CONTINUE |
+                                 SERVICE_INTERROGATE |
+                                 SERVICE_USER_DEFINED_CONTROL);
   free(w);
-  if (!svc || !ControlService(svc, SERVICE_CONTROL_PARAMCHANGE, &st))
+  if (!svc || !ControlService(svc, code, &st))
     printf("error %lu\n", (unsigned long)GetLastError());
   else
     printf("ok\n");
@@ -237,7 +247,9 @@ int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "reconnect") == 0)
     return reconnect(argv[2], argv[3], argv[4]);
   if (argc == 3 && strcmp(argv[1], "paramchange") == 0)
-    return paramchange(argv[2]);
+    return control(argv[2], SERVICE_CONTROL_PARAMCHANGE);
+  if (argc == 3 && strcmp(argv[1], "shutdown") == 0)
+    return control(argv[2], SERVICE_CONTROL_SHUTDOWN);
   if (argc == 3 && strcmp(argv[1], "writefile") == 0)
     return writefile(argv[2]);
   if (argc == 4 && strcmp(argv[1], "rename") == 0)
@@ -248,7 +260,7 @@ int main(int argc, char **argv) {
     return getsddl(argv[2]);
   fprintf(stderr, "usage: shmbtest whoami | map OBJECT read|write | "
                   "hold PIPE NAME FILE | reconnect PIPE NAME FILE | "
-                  "paramchange SERVICE | writefile PATH | rename PATH NEW | "
+                  "paramchange SERVICE | shutdown SERVICE | writefile PATH | rename PATH NEW | "
                   "setsddl PATH SDDL | getsddl PATH\n");
   return 2;
 }
