@@ -199,3 +199,36 @@ void test_remove_dir(const char *dir) {
     RemoveDirectoryW(wdir);
   free(wdir);
 }
+
+void test_write_config(const char *path, const char *dir, const char *tmpl) {
+  char *me = test_self_sid_text();
+  char with_me[8192], text[8192];
+  size_t len = 0, dlen = strlen(dir);
+  const char *p;
+
+  test_with_sid(tmpl, me, with_me, sizeof(with_me));
+  free(me);
+  for (p = with_me; *p;) {
+    if (strncmp(p, "{dir}", 5) == 0) {
+      ck_assert_msg(len + dlen < sizeof(text), "config too long");
+      memcpy(text + len, dir, dlen);
+      len += dlen;
+      p += 5;
+    } else {
+      ck_assert_msg(len + 1 < sizeof(text), "config too long");
+      text[len++] = *p++;
+    }
+  }
+  text[len] = '\0';
+  test_write_file(path, text);
+}
+
+void test_broker_open(svc_broker *b, const char *path, int insecure) {
+  char err[SHMB_CONFIG_ERR_MAX] = "";
+  int rc = svc_broker_load(b, path, insecure, err, sizeof(err));
+  ck_assert_msg(rc == 0, "svc_broker_load(%s) = %s: %s", path,
+                shmb_err_name(rc), err);
+  rc = svc_broker_open(b, NULL, NULL, NULL, err, sizeof(err));
+  ck_assert_msg(rc == 0, "svc_broker_open(%s) = %s: %s", path,
+                shmb_err_name(rc), err);
+}

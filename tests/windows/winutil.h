@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "access.h"
+#include "broker.h"
 
 /* The SID this process runs as, as a string (free()). */
 char *test_self_sid_text(void);
@@ -58,5 +59,14 @@ void test_set_sddl(const char *path, const char *tmpl);
 /* Deletes the files in dir (not recursively) and dir itself; best effort,
  * so that a failed test still cleans up what it can. */
 void test_remove_dir(const char *dir);
+
+/* Writes a config from a template: "{me}" is this process's SID, "{dir}"
+ * the given folder (for backing files). */
+void test_write_config(const char *path, const char *dir, const char *tmpl);
+
+/* svc_broker_load and svc_broker_open (no loop) of the config at path,
+ * which must succeed; path must outlive the broker. Release with
+ * svc_broker_release. */
+void test_broker_open(svc_broker *b, const char *path, int insecure);
 
 #endif /* SHMB_TESTS_WINUTIL_H */
