@@ -47,6 +47,7 @@ pipe = $pipe
 namespace = Local
 log_level = info
 max_clients = 1024
+max_clients_per_account = 1024
 client_timeout = 30min
 
 EOF

@@ -229,16 +229,26 @@ static int svc_log_level(parser *p, const char *val) {
   return 0;
 }
 
-static int svc_max_clients(parser *p, const char *val) {
+/* A client count from 1 to 65536 (decimal digits only). */
+static int client_count(parser *p, const char *key, const char *val,
+                        unsigned *out) {
   char *end;
   unsigned long n;
   errno = 0;
   n = strtoul(val, &end, 10);
   if (!(*val >= '0' && *val <= '9') || *end || errno || n < 1 || n > 65536)
-    return fail(p, "max_clients must be a number from 1 to 65536, not '%s'",
-                val);
-  p->cfg->max_clients = (unsigned)n;
+    return fail(p, "%s must be a number from 1 to 65536, not '%s'", key, val);
+  *out = (unsigned)n;
   return 0;
+}
+
+static int svc_max_clients(parser *p, const char *val) {
+  return client_count(p, "max_clients", val, &p->cfg->max_clients);
+}
+
+static int svc_max_clients_per_account(parser *p, const char *val) {
+  return client_count(p, "max_clients_per_account", val,
+                      &p->cfg->max_clients_per_account);
 }
 
 static int svc_client_timeout(parser *p, const char *val) {
@@ -272,6 +282,7 @@ static const struct {
     {"namespace", svc_namespace},
     {"log_level", svc_log_level},
     {"max_clients", svc_max_clients},
+    {"max_clients_per_account", svc_max_clients_per_account},
     {"client_timeout", svc_client_timeout},
     {"log_file", svc_log_file},
     {"admins", svc_admins},
@@ -464,6 +475,7 @@ static void config_defaults(shmb_config *cfg) {
   cfg->ns = SHMB_NS_GLOBAL;
   cfg->log_level = SHMB_LOG_INFO;
   cfg->max_clients = SHMB_DEFAULT_MAX_CLIENTS;
+  cfg->max_clients_per_account = SHMB_DEFAULT_MAX_CLIENTS_PER_ACCOUNT;
   cfg->client_timeout_ms = SHMB_DEFAULT_CLIENT_TIMEOUT_MS;
 }
 

@@ -15,6 +15,9 @@
 #include "protocol.h"
 
 #define SHMB_DEFAULT_MAX_CLIENTS 256u
+/* One account may hold a quarter of the default slots: enough for a busy
+ * program, not enough to lock everyone else out with idle connections. */
+#define SHMB_DEFAULT_MAX_CLIENTS_PER_ACCOUNT 64u
 #define SHMB_DEFAULT_CLIENT_TIMEOUT_MS 30000u
 #define SHMB_MAX_SECTION_SIZE (1ull << 40) /* 1 TiB */
 #define SHMB_PIPE_NAME_MAX 256
@@ -43,6 +46,7 @@ typedef struct shmb_config {
   enum shmb_namespace ns;
   int log_level; /* SHMB_LOG_* from log.h */
   unsigned max_clients;
+  unsigned max_clients_per_account; /* in force: at most max_clients */
   unsigned client_timeout_ms;
   char *log_file; /* service mode: also log here; NULL when absent */
   char *admins;   /* who may reload over the pipe; NULL: the default */

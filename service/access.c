@@ -14,17 +14,17 @@
 #include "protocol.h"
 #include "sid.h"
 
-int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller) {
+int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller,
+                        char *err, size_t errlen) {
   BOOL opened;
   DWORD e;
 
   caller->token = NULL;
   snprintf(caller->sid, sizeof(caller->sid), "(unknown SID)");
-  if (!ImpersonateNamedPipeClient(pipe)) {
-    shmb_log_warn("cannot impersonate the client (pid %lu): Win32 error %lu; "
-                  "refusing its request", pid, (unsigned long)GetLastError());
-    return SHMB_EACCES;
-  }
+  if (!ImpersonateNamedPipeClient(pipe))
+    return shmb__fail(err, errlen, SHMB_EACCES, "cannot impersonate the "
+                      "client (Win32 error %lu)",
+                      (unsigned long)GetLastError());
   /* OpenAsSelf: open the token with the service's own rights, not the
    * client's, which may be too weak to open its own thread token. */
   opened = OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE,
@@ -37,10 +37,9 @@ int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller) {
     ExitProcess(3);
   }
   if (!opened) {
-    shmb_log_warn("cannot open the token of the client (pid %lu): Win32 "
-                  "error %lu; refusing its request", pid, (unsigned long)e);
     caller->token = NULL;
-    return SHMB_EACCES;
+    return shmb__fail(err, errlen, SHMB_EACCES, "cannot open the client's "
+                      "token (Win32 error %lu)", (unsigned long)e);
   }
   svc_token_sid_text(caller->token, caller->sid, sizeof(caller->sid));
   return 0;

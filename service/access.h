@@ -8,6 +8,7 @@
 
 #include <windows.h>
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct svc_caller {
@@ -18,8 +19,10 @@ typedef struct svc_caller {
 /* Impersonates the client of pipe just long enough to take its token. Only
  * call after a message was read from the pipe (Windows refuses earlier).
  * A failed RevertToSelf ends the process: continuing would run the service
- * as its client. Returns 0 or SHMB_EACCES (logged). */
-int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller);
+ * as its client. Returns 0 or SHMB_EACCES with the reason in err (the
+ * caller logs it, with the account it knows from the process). */
+int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller,
+                        char *err, size_t errlen);
 void svc_caller_release(svc_caller *caller);
 
 /* The protocol's access bits (SHMB_WIRE_ACCESS_*) that the caller's token

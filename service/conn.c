@@ -15,6 +15,13 @@
  * life: the SDK connects at identification level with static tracking, so
  * the token cannot change under us, and AccessCheck then costs no
  * impersonation round trip per request.
+ *
+ * Fairness (design.md, security rule 10): one account may hold at most
+ * max_clients_per_account connections (its account is read from the
+ * process behind the pipe when it connects, since an idle connection never
+ * sends anything to identify it by), and one connection is served at most
+ * REQUESTS_PER_TURN requests from what it sent before the others get their
+ * turn, so a client pipelining expensive LISTs cannot monopolise the loop.
  */
 #include "conn.h"
 
@@ -27,6 +34,10 @@
 #include "log.h"
 #include "protocol.h"
 #include "dispatch.h"
+#include "refusal.h"
+#include "sid.h"
+
+#define REQUESTS_PER_TURN 8
 
 /* Replies queued but not yet taken by the client before we stop reading. */
 #define WRITE_QUEUE_LIMIT (2u * SHMB_MAX_FRAME)
@@ -38,6 +49,8 @@ typedef struct svc_conn {
   unsigned long pid;
   svc_caller who;
   int identified; /* 1 who is valid, -1 identification failed */
+  int backlog;    /* requests wait for the next turn (reading stopped) */
+  char account[192]; /* the process's account SID: per-account limits */
   int open_handles; /* freed when both handles have closed */
   int closed;       /* uv_close called */
   int closing;      /* last reply queued; close once written */
@@ -65,6 +78,41 @@ static void on_handle_closed(uv_handle_t *h) {
   }
 }
 
+/* Connections per account: a short list (at most max_clients entries).
+ * The index of sid's entry, or -1. */
+static long account_index(const svc_conns *cs, const char *sid) {
+  for (size_t i = 0; i < cs->naccounts; i++)
+    if (strcmp(cs->accounts[i].sid, sid) == 0)
+      return (long)i;
+  return -1;
+}
+
+/* sid's count, created at 0 if absent; NULL when out of memory. */
+static unsigned *account_slot(svc_conns *cs, const char *sid) {
+  long i = account_index(cs, sid);
+  if (i >= 0)
+    return &cs->accounts[i].count;
+  if (cs->naccounts == cs->accounts_cap) {
+    size_t cap = cs->accounts_cap ? cs->accounts_cap * 2 : 16;
+    svc_account_count *grown =
+        realloc(cs->accounts, cap * sizeof(*cs->accounts));
+    if (!grown)
+      return NULL;
+    cs->accounts = grown;
+    cs->accounts_cap = cap;
+  }
+  snprintf(cs->accounts[cs->naccounts].sid, sizeof(cs->accounts[0].sid), "%s",
+           sid);
+  cs->accounts[cs->naccounts].count = 0;
+  return &cs->accounts[cs->naccounts++].count;
+}
+
+static void account_release(svc_conns *cs, const char *sid) {
+  long i = account_index(cs, sid);
+  if (i >= 0 && --cs->accounts[i].count == 0)
+    cs->accounts[i] = cs->accounts[--cs->naccounts];
+}
+
 static void conn_close(svc_conn *c) {
   svc_conns *cs = c->cs;
   if (c->closed)
@@ -72,6 +120,7 @@ static void conn_close(svc_conn *c) {
   c->closed = 1;
   if (c->counted) {
     cs->count--;
+    account_release(cs, c->account);
     shmb_log_debug("client pid %lu disconnected (%u clients)", c->pid,
                    cs->count);
   }
@@ -99,6 +148,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 static void process(svc_conn *c);
+static void on_turn(uv_idle_t *h);
 
 static void set_reading(svc_conn *c, int on) {
   if (c->closed || c->reading == on)
@@ -157,14 +207,22 @@ static void send_frame(svc_conn *c, uint8_t *frame, size_t len,
 
 /* The caller, identified at most once per connection (NULL: failed). */
 static const svc_caller *conn_caller(svc_conn *c) {
-  if (c->identified == 0)
-    c->identified =
-        svc_caller_identify(conn_os_handle(c), c->pid, &c->who) == 0 ? 1 : -1;
+  char why[256];
+  if (c->identified != 0)
+    return c->identified > 0 ? &c->who : NULL;
+  c->identified = 1;
+  if (svc_caller_identify(conn_os_handle(c), c->pid, &c->who, why,
+                          sizeof(why)) != 0) {
+    c->identified = -1;
+    svc_refusal(c->account, "cannot identify client pid %lu (process "
+                "account %s): %s; refusing its requests", c->pid, c->account,
+                why);
+  }
   return c->identified > 0 ? &c->who : NULL;
 }
 
 static svc_request_ctx conn_ctx(svc_conn *c, int identify) {
-  svc_request_ctx ctx = {c->cs->b, NULL, c->pid, c->cs->count};
+  svc_request_ctx ctx = {c->cs->b, NULL, c->pid, c->account, c->cs->count};
   if (identify)
     ctx.who = conn_caller(c);
   return ctx;
@@ -183,8 +241,19 @@ static void protocol_error(svc_conn *c, int err, uint32_t id) {
 }
 
 /* Serves every whole request in the buffer. */
+/* Leaves the rest of what c sent for its next turn (the idle handle). */
+static void defer(svc_conn *c) {
+  shmb_log_debug("client pid %lu: %u requests served from one read; the "
+                 "rest waits its turn", c->pid, REQUESTS_PER_TURN);
+  c->backlog = 1;
+  set_reading(c, 0);
+  if (!uv_is_active((uv_handle_t *)&c->cs->turns))
+    uv_idle_start(&c->cs->turns, on_turn);
+}
+
 static void process(svc_conn *c) {
-  while (!c->closing && !c->closed && c->reading) {
+  for (unsigned served = 0; !c->closing && !c->closed && c->reading;
+       served++) {
     shmb_frame_header hdr;
     shmb_request req;
     uint8_t *reply;
@@ -193,6 +262,10 @@ static void process(svc_conn *c) {
 
     if (rc > 0)
       return;
+    if (served == REQUESTS_PER_TURN) {
+      defer(c);
+      return;
+    }
     if (rc < 0) {
       /* The id is echoed only from a header that is ours at all. */
       protocol_error(c, rc, hdr.magic == SHMB_PROTO_MAGIC ? hdr.request_id : 0);
@@ -214,6 +287,23 @@ static void process(svc_conn *c) {
     uv_timer_again(&c->timer);
     send_frame(c, reply, rlen, 0);
   }
+}
+
+/* Each connection with requests left gets its next turn. */
+static void on_turn(uv_idle_t *h) {
+  svc_conns *cs = container_of(h, svc_conns, turns);
+  int more = 0;
+  for (svc_conn *c = cs->list, *next; c; c = next) {
+    next = c->next;
+    if (!c->backlog)
+      continue;
+    c->backlog = 0;
+    set_reading(c, 1);
+    process(c);
+    more |= c->backlog;
+  }
+  if (!more)
+    uv_idle_stop(h);
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
@@ -269,24 +359,51 @@ static svc_conn *conn_new(svc_conns *cs, HANDLE pipe, unsigned long pid) {
   return c;
 }
 
-/* Over max_clients: one error frame, then the connection closes. */
-static void refuse_busy(svc_conn *c) {
+/* Over a limit: one error frame saying which, then the connection closes. */
+static void refuse_busy(svc_conn *c, const char *why) {
   svc_conns *cs = c->cs;
   uint8_t *frame;
   size_t len;
   cs->b->counters.clients_refused++;
-  shmb_log_warn("refusing client pid %lu: %u clients connected "
-                "(max_clients)", c->pid, cs->count);
-  if (shmb_encode_error(SHMB_OP_ERROR, 0, SHMB_EBUSY, NULL, &frame, &len) == 0)
+  svc_refusal(c->account, "refusing client pid %lu (%s): %s", c->pid,
+              c->account, why);
+  if (shmb_encode_error(SHMB_OP_ERROR, 0, SHMB_EBUSY, why, &frame, &len) == 0)
     send_frame(c, frame, len, 1);
   else
     conn_close(c);
+}
+
+/* Whether c may take a slot; if not, it has been refused. */
+static int admit(svc_conn *c) {
+  svc_conns *cs = c->cs;
+  const shmb_config *cfg = cs->b->cfg;
+  unsigned per_account = cfg->max_clients_per_account < cfg->max_clients
+                             ? cfg->max_clients_per_account
+                             : cfg->max_clients;
+  char why[256];
+  unsigned *mine;
+
+  if (cs->count >= cfg->max_clients) {
+    snprintf(why, sizeof(why), "the service is busy: %u clients connected "
+             "(max_clients)", cs->count);
+  } else if (!(mine = account_slot(cs, c->account))) {
+    snprintf(why, sizeof(why), "the service is out of memory");
+  } else if (*mine >= per_account) {
+    snprintf(why, sizeof(why), "your account already has %u connections "
+             "(max_clients_per_account)", *mine);
+  } else {
+    ++*mine;
+    return 1;
+  }
+  refuse_busy(c, why);
+  return 0;
 }
 
 void svc_conns_init(svc_conns *cs, uv_loop_t *loop, svc_broker *b) {
   memset(cs, 0, sizeof(*cs));
   cs->loop = loop;
   cs->b = b;
+  uv_idle_init(loop, &cs->turns);
 }
 
 void svc_conn_accept(void *arg, HANDLE pipe, unsigned long pid) {
@@ -301,10 +418,15 @@ void svc_conn_accept(void *arg, HANDLE pipe, unsigned long pid) {
     return;
   uv_timer_start(&c->timer, on_timeout, cs->b->cfg->client_timeout_ms,
                  cs->b->cfg->client_timeout_ms);
-  if (cs->count >= cs->b->cfg->max_clients) {
-    refuse_busy(c);
+  /* The pid is the kernel's, but a hint all the same (it can be stale):
+   * an account we cannot read is refused rather than counted as no one. */
+  if (svc_process_sid_text(pid, c->account, sizeof(c->account)) != 0) {
+    refuse_busy(c, "the service cannot tell which account this process "
+                   "runs as");
     return;
   }
+  if (!admit(c))
+    return;
   c->counted = 1;
   cs->count++;
   shmb_log_debug("client pid %lu connected (%u clients)", pid, cs->count);
@@ -312,7 +434,13 @@ void svc_conn_accept(void *arg, HANDLE pipe, unsigned long pid) {
 }
 
 void svc_conns_close_all(svc_conns *cs) {
+  if (cs->closed || !cs->loop) /* done, or never initialised */
+    return;
   cs->closed = 1;
   while (cs->list)
     conn_close(cs->list);
+  uv_close((uv_handle_t *)&cs->turns, NULL);
+  free(cs->accounts);
+  cs->accounts = NULL;
+  cs->naccounts = cs->accounts_cap = 0;
 }

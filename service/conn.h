@@ -14,12 +14,20 @@
 
 struct svc_conn;
 
+typedef struct svc_account_count {
+  char sid[192];
+  unsigned count;
+} svc_account_count;
+
 typedef struct svc_conns {
   uv_loop_t *loop;
   svc_broker *b;
   struct svc_conn *list; /* doubly linked, for shutdown */
   unsigned count;        /* those counted against max_clients */
-  int closed;            /* svc_conns_close_all ran: accept no more */
+  svc_account_count *accounts; /* connections per account */
+  size_t naccounts, accounts_cap;
+  uv_idle_t turns; /* serves connections whose requests wait their turn */
+  int closed;      /* svc_conns_close_all ran: accept no more */
 } svc_conns;
 
 void svc_conns_init(svc_conns *cs, uv_loop_t *loop, svc_broker *b);

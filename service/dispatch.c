@@ -17,6 +17,7 @@
 #include "footprint.h"
 #include "log.h"
 #include "own_sd.h"
+#include "refusal.h"
 #include "reload.h"
 #include "shmb_version.h"
 
@@ -28,6 +29,7 @@ typedef int (*handler)(const svc_request_ctx *ctx, const shmb_request *req,
 /* The right an opcode needs before its handler runs. */
 typedef enum need {
   NEED_NOTHING, /* anyone connected to the pipe (its DACL let them in) */
+  NEED_NOTHING_BUT_ASK, /* anyone; an identified admin is told more */
   NEED_CALLER,  /* an identified caller; the handler checks per section */
   NEED_ADMIN,   /* SVC_RIGHT_RELOAD on the admin descriptor */
 } need;
@@ -54,8 +56,9 @@ static const struct op {
     {SHMB_OP_LIST, NEED_CALLER, on_list},
     /* The asked access, checked against the section's descriptor. */
     {SHMB_OP_OPEN, NEED_CALLER, on_open},
-    /* Counters about the service, no section names. */
-    {SHMB_OP_STATUS, NEED_NOTHING, on_status},
+    /* Counters for anyone; the config path, pid and footprint, which
+     * describe the host, for the service's admins only. */
+    {SHMB_OP_STATUS, NEED_NOTHING_BUT_ASK, on_status},
     /* Changes what everyone is granted: the service's admins only. */
     {SHMB_OP_RELOAD, NEED_ADMIN, on_reload},
 };
@@ -141,16 +144,16 @@ static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
 
   if (!sec) {
     k->opens_refused++;
-    shmb_log_warn("refused OPEN of unknown section '%s' for %s (pid %lu)",
-                  req->name, ctx->who->sid, ctx->pid);
+    svc_refusal(ctx->who->sid, "refused OPEN of unknown section '%s' for %s "
+                "(pid %lu)", req->name, ctx->who->sid, ctx->pid);
     return no_such_section(ctx, req, out, outlen);
   }
   granted = svc_access_granted(ctx->who, sec->sd);
   if ((req->access & granted) != req->access) {
     k->opens_refused++;
-    shmb_log_warn("refused OPEN of section %s for %s (pid %lu): asked %s, "
-                  "allowed %s", sec->name, ctx->who->sid, ctx->pid,
-                  shmb__access_name(req->access), shmb__access_name(granted));
+    svc_refusal(ctx->who->sid, "refused OPEN of section %s for %s (pid %lu): "
+                "asked %s, allowed %s", sec->name, ctx->who->sid, ctx->pid,
+                shmb__access_name(req->access), shmb__access_name(granted));
     /* The caller named the section; what it may do there is its own. */
     snprintf(msg, sizeof(msg), "section '%s': asked %s, your account %s is "
              "allowed %s (the section's read/write lists or sddl in the "
@@ -167,22 +170,49 @@ static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
                                 sec->object, out, outlen);
 }
 
+static int is_admin(const svc_request_ctx *ctx) {
+  return ctx->who &&
+         svc_caller_may(ctx->who, ctx->b->admin_sd, SVC_RIGHT_RELOAD);
+}
+
+typedef struct number {
+  const char *key;
+  uint64_t value;
+} number;
+
+static void add_numbers(shmb_frame_buf *f, const number *n, size_t count) {
+  char v[32];
+  for (size_t i = 0; i < count; i++) {
+    snprintf(v, sizeof(v), "%" PRIu64, n[i].value);
+    shmb_status_reply_add(f, n[i].key, v);
+  }
+}
+
+/* What only the service's admins learn: where the config is, which process
+ * serves, what it holds. */
+static void add_host_facts(shmb_frame_buf *f, const svc_broker *b) {
+  uint64_t handles, private_kib;
+  svc_footprint(&handles, &private_kib);
+  const number host[] = {
+      {"pid", GetCurrentProcessId()},
+      {"handles", handles},
+      {"private_kib", private_kib},
+  };
+  shmb_status_reply_add(f, "config", b->config_path);
+  shmb_status_reply_add(f, "config_loaded", b->loaded_at);
+  add_numbers(f, host, sizeof(host) / sizeof(host[0]));
+}
+
 static int on_status(const svc_request_ctx *ctx, const shmb_request *req,
                      uint8_t **out, size_t *outlen) {
   const svc_broker *b = ctx->b;
   const svc_counters *k = &b->counters;
-  uint64_t handles, private_kib, flushes, flush_failures;
+  uint64_t flushes, flush_failures;
   shmb_frame_buf f;
-  char v[32];
 
-  svc_footprint(&handles, &private_kib);
   svc_registry_flush_counts(b->reg, &flushes, &flush_failures);
-  const struct {
-    const char *key;
-    uint64_t value;
-  } numbers[] = {
+  const number counters[] = {
       {"uptime_ms", GetTickCount64() - b->started_ms},
-      {"pid", GetCurrentProcessId()},
       {"sections", b->reg->count},
       {"clients", ctx->clients},
       {"max_clients", b->cfg->max_clients},
@@ -195,18 +225,13 @@ static int on_status(const svc_request_ctx *ctx, const shmb_request *req,
       {"reloads_failed", k->reloads_failed},
       {"flushes", flushes},
       {"flush_failures", flush_failures},
-      {"handles", handles},
-      {"private_kib", private_kib},
   };
 
   shmb_status_reply_start(&f, req->hdr.request_id);
   shmb_status_reply_add(&f, "version", SHMB_VERSION_STRING);
-  shmb_status_reply_add(&f, "config", b->config_path);
-  shmb_status_reply_add(&f, "config_loaded", b->loaded_at);
-  for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
-    snprintf(v, sizeof(v), "%" PRIu64, numbers[i].value);
-    shmb_status_reply_add(&f, numbers[i].key, v);
-  }
+  add_numbers(&f, counters, sizeof(counters) / sizeof(counters[0]));
+  if (is_admin(ctx))
+    add_host_facts(&f, b);
   if (shmb_frame_finish(&f, out, outlen) != 0)
     return error_reply(SHMB_OP_STATUS | SHMB_OP_REPLY, req->hdr.request_id,
                        SHMB_EINTERNAL, NULL, out, outlen);
@@ -236,8 +261,8 @@ static int refuse(const svc_request_ctx *ctx, const shmb_request *req,
                        "the service could not identify the caller", out,
                        outlen);
   }
-  shmb_log_warn("refused RELOAD for %s (pid %lu): not one of the "
-                "service's admins", ctx->who->sid, ctx->pid);
+  svc_refusal(ctx->who->sid, "refused RELOAD for %s (pid %lu): not one of "
+              "the service's admins", ctx->who->sid, ctx->pid);
   return error_reply(op, req->hdr.request_id, SHMB_EACCES,
                      "only the service's admins may reload (the admins "
                      "key; by default the service's account and "
@@ -256,10 +281,9 @@ int svc_dispatch(const svc_request_ctx *ctx, const shmb_request *req,
   if (!o) /* the decoder lets only known opcodes through */
     return error_reply(SHMB_OP_ERROR, req->hdr.request_id, SHMB_EOPCODE, NULL,
                        out, outlen);
-  if (o->right != NEED_NOTHING && !ctx->who)
+  if ((o->right == NEED_CALLER || o->right == NEED_ADMIN) && !ctx->who)
     return refuse(ctx, req, out, outlen);
-  if (o->right == NEED_ADMIN &&
-      !svc_caller_may(ctx->who, ctx->b->admin_sd, SVC_RIGHT_RELOAD))
+  if (o->right == NEED_ADMIN && !is_admin(ctx))
     return refuse(ctx, req, out, outlen);
   return o->fn(ctx, req, out, outlen);
 }
@@ -267,9 +291,10 @@ int svc_dispatch(const svc_request_ctx *ctx, const shmb_request *req,
 int svc_protocol_error_reply(const svc_request_ctx *ctx, int err,
                              uint32_t request_id, uint8_t **out,
                              size_t *outlen) {
+  const char *sid = ctx->who ? ctx->who->sid : ctx->account;
   ctx->b->counters.protocol_errors++;
-  shmb_log_warn("protocol error from %s (pid %lu): %s (%s); closing the "
-                "connection", ctx->who ? ctx->who->sid : "(unidentified)",
-                ctx->pid, shmb_strerror(err), shmb_err_name(err));
+  svc_refusal(sid, "protocol error from %s (pid %lu): %s (%s); closing the "
+              "connection", sid, ctx->pid, shmb_strerror(err),
+              shmb_err_name(err));
   return error_reply(SHMB_OP_ERROR, request_id, err, NULL, out, outlen);
 }

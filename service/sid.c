@@ -62,6 +62,23 @@ void svc_token_sid_text(HANDLE token, char *out, size_t outlen) {
   free(s);
 }
 
+int svc_process_sid_text(unsigned long pid, char *out, size_t outlen) {
+  HANDLE process, token;
+  int ok = 0;
+
+  snprintf(out, outlen, "(unknown SID)");
+  process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+  if (!process)
+    return SHMB_ESYSTEM;
+  if (OpenProcessToken(process, TOKEN_QUERY, &token)) {
+    svc_token_sid_text(token, out, outlen);
+    ok = out[0] == 'S';
+    CloseHandle(token);
+  }
+  CloseHandle(process);
+  return ok ? 0 : SHMB_ESYSTEM;
+}
+
 void svc_account_name(PSID sid, char *out, size_t outlen) {
   wchar_t name[256], domain[256];
   DWORD nlen = 256, dlen = 256;

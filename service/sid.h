@@ -23,6 +23,11 @@ char *svc_sid_string(PSID sid);
 /* The user SID of token as text into out, or "(unknown SID)". */
 void svc_token_sid_text(HANDLE token, char *out, size_t outlen);
 
+/* The user SID, as text, of the process pid (the pipe's client: a hint, as
+ * the pid can be stale, good enough to count connections per account).
+ * 0, or SHMB_ESYSTEM with "(unknown SID)" in out. */
+int svc_process_sid_text(unsigned long pid, char *out, size_t outlen);
+
 /* "DOMAIN\name (S-1-...)" for messages to administrators; falls back to the
  * SID alone when the account cannot be looked up. */
 void svc_account_name(PSID sid, char *out, size_t outlen);

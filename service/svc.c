@@ -74,6 +74,7 @@ int svc_run(const char *config_path, const svc_host *host) {
   s.loop = &loop;
   if ((rc = start(&s, err, sizeof(err))) != 0) {
     shmb_log_error("cannot start: %s (%s)", err, shmb_err_name(rc));
+    svc_conns_close_all(&s.conns);
     svc_registry_stop_timers(s.broker.reg);
     svc_broker_release(&s.broker);
     uv_run(&loop, UV_RUN_NOWAIT); /* let closed handles finish */

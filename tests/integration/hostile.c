@@ -28,6 +28,7 @@
  */
 #include <windows.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,51 @@ static int squat(const char *pipe, const char *ms) {
   return 0;
 }
 
+/* N requests in one write (LIST, or OPEN of NAME for read): the service
+ * serves a few per turn, and must still answer every one, in order. Prints
+ * how many replies came back ok and how many with each refusal. */
+static int pipeline(const char *pipe, unsigned n, const char *what) {
+  uint8_t *all = malloc((size_t)n * 160);
+  unsigned ok = 0, refused = 0, first_bad = 0;
+  size_t len = 0;
+  shmb_client c;
+
+  if (!all || n == 0)
+    return 2;
+  for (unsigned i = 0; i < n; i++) {
+    if (strcmp(what, "list") == 0) {
+      put_header(all + len, SHMB_OP_LIST, i + 1, 0);
+      len += SHMB_HEADER_SIZE;
+    } else {
+      uint8_t *f = all + len;
+      uint32_t id = i + 1;
+      len += put_open(f, what, strlen(what));
+      memcpy(f + offsetof(shmb_frame_header, request_id), &id, sizeof(id));
+    }
+  }
+  if (raw_connect(pipe, &c) != 0 || shmb__write_all(&c, all, len) != 0)
+    return 1;
+  for (unsigned i = 0; i < n; i++) {
+    uint8_t h[SHMB_HEADER_SIZE], body[SHMB_MAX_PAYLOAD];
+    shmb_frame_header hdr;
+    if (shmb__read_all(&c, h, sizeof(h)) != 0 ||
+        shmb_frame_peek(h, sizeof(h), sizeof(body), &hdr) < 0 ||
+        shmb__read_all(&c, body, hdr.length) != 0)
+      break;
+    if (hdr.request_id != i + 1 && !first_bad)
+      first_bad = i + 1;
+    if (shmb_reply_status_code(body, hdr.length, NULL, 0) == 0)
+      ok++;
+    else
+      refused++;
+  }
+  printf("replies=%u ok=%u refused=%u out_of_order_at=%u\n", ok + refused,
+         ok, refused, first_bad);
+  CloseHandle(c.pipe);
+  free(all);
+  return 0;
+}
+
 /* ---- load ------------------------------------------------------------- */
 
 typedef struct load_job {
@@ -373,9 +419,12 @@ int main(int argc, char **argv) {
   if (argc == 6 && strcmp(argv[1], "load") == 0)
     return load(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10),
                 (unsigned)strtoul(argv[5], NULL, 10));
+  if (argc == 5 && strcmp(argv[1], "pipeline") == 0)
+    return pipeline(argv[2], (unsigned)strtoul(argv[3], NULL, 10), argv[4]);
   if (argc == 3 && strcmp(argv[1], "procinfo") == 0)
     return procinfo(argv[2]);
-  fprintf(stderr, "usage: hostile frame PIPE KIND | idle PIPE MS | slow PIPE "
+  fprintf(stderr, "usage: hostile pipeline PIPE N list|NAME | "
+                  "frame PIPE KIND | idle PIPE MS | slow PIPE "
                   "| squat PIPE MS | load PIPE NAME CLIENTS CYCLES | "
                   "procinfo PID\n");
   return 2;
