@@ -78,3 +78,31 @@ wait_for 10 grep -q "^text: after" reconnect.log || fail "the reopened mapping d
 kill "$ex_pid" 2>/dev/null || true
 wait "$ex_pid" 2>/dev/null || true
 pass "a restart is detected (is_current 0), the section reopened ($old -> $new) and shared again"
+
+# The service's side of the same hour: what it logs at start and what its
+# refusals tell the client (through shmb_last_message, which shmbctl prints).
+log_has "$work/service.log" "clients must be told to expect this account: set SHMBROKER_SERVER_SID=$me" \
+    || fail "the service does not log the account clients must expect"
+pass "the console service logs the SID a client must expect and how to pass it"
+
+printf x | expect_exit 3 ctl write readonly
+for want in "section 'readonly'" "asked read,write" "allowed read" "$me"; do
+    grep -qF -- "$want" last.err || fail "the write refusal lacks '$want': $(cat last.err)"
+done
+pass "a refusal reaches the client with its reason: $(cat last.err)"
+
+expect_exit 4 ctl info Readonly
+grep -qF "case-sensitive); did you mean 'readonly'?" last.err || fail "near miss: $(cat last.err)"
+expect_exit 4 ctl info readonyl
+grep -qF "did you mean 'readonly'?" last.err || fail "near miss (typo): $(cat last.err)"
+expect_exit 4 ctl info sysonl   # close to a section this account may not list
+! grep -q "sysonly" last.err || fail "a suggestion named a section the caller may not list: $(cat last.err)"
+pass "a near-miss name gets the closest listable name, never a hidden one"
+
+log_has "$work/service.log" "map-read,map-write" || fail "the log does not print rights in words"
+# SDDL (with letters such as CCLC) stays at debug; info lines use words.
+if tr -d '\r' <"$work/service.log" | grep " info " | grep -q "CCLC\|CCDCLC"; then
+    fail "an info line still prints SDDL rights letters"
+fi
+log_has "$work/service.log" "disconnected (" || fail "client disconnects are not logged at debug"
+pass "the log prints rights in words and logs connects and disconnects"
