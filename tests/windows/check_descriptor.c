@@ -436,8 +436,14 @@ static void normalise_refused(PSECURITY_DESCRIPTOR in, const char *what,
                               const char *expect) {
   PSECURITY_DESCRIPTOR sd = NULL;
   char *normalised = NULL;
-  char err[512] = "";
-  int rc = svc_sd_normalise(in, &sd, &normalised, err, sizeof(err));
+  char err[512] = "", note[256];
+  int rc;
+
+  snprintf(note, sizeof(note), "svc_sd_normalise(%s), which must refuse it "
+           "before reading the DACL", what);
+  test_crash_note(note);
+  rc = svc_sd_normalise(in, &sd, &normalised, err, sizeof(err));
+  test_crash_note(NULL);
   ck_assert_msg(rc == SHMB_ECONFIG, "svc_sd_normalise(%s) = %s, expected "
                 "SHMB_ECONFIG (err '%s')", what, shmb_err_name(rc), err);
   ck_assert_msg(sd == NULL, "svc_sd_normalise(%s) refused but returned a "

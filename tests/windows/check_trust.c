@@ -185,8 +185,11 @@ START_TEST(test_trust_no_dacl_refused) {
   ck_assert_msg(strstr(err, WHAT) != NULL, "'%s'", err);
   ck_assert(SetSecurityDescriptorDacl(&abs, TRUE, NULL, FALSE));
   err[0] = '\0';
+  test_crash_note("svc_trust_check_sd on a NULL DACL, which must refuse it "
+                  "before reading the DACL");
   rc = svc_trust_check_sd(WHAT, &abs, SVC_FILE_DANGEROUS, NULL, err,
                           sizeof(err));
+  test_crash_note(NULL);
   ck_assert_msg(rc == SHMB_EACCES, "NULL DACL: %s (err '%s')",
                 shmb_err_name(rc), err);
   ck_assert_msg(strstr(err, WHAT) != NULL, "'%s'", err);

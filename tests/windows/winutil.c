@@ -89,6 +89,31 @@ void test_caller_from_self(svc_caller *c) {
   free(me);
 }
 
+static char crash_note[512];
+
+static LONG CALLBACK on_exception(EXCEPTION_POINTERS *e) {
+  DWORD code = e->ExceptionRecord->ExceptionCode;
+  if (crash_note[0] &&
+      (code == EXCEPTION_ACCESS_VIOLATION ||
+       code == EXCEPTION_ILLEGAL_INSTRUCTION ||
+       code == EXCEPTION_INT_DIVIDE_BY_ZERO ||
+       code == EXCEPTION_STACK_OVERFLOW)) {
+    fprintf(stderr, "\n*** exception 0x%lx (fatal unless handled) while: "
+            "%s\n", (unsigned long)code, crash_note);
+    fflush(stderr);
+  }
+  return EXCEPTION_CONTINUE_SEARCH;
+}
+
+void test_crash_note(const char *what) {
+  static int installed;
+  if (!installed) {
+    AddVectoredExceptionHandler(1, on_exception);
+    installed = 1;
+  }
+  snprintf(crash_note, sizeof(crash_note), "%s", what ? what : "");
+}
+
 char *test_temp_dir(const char *tag) {
   static unsigned counter;
   wchar_t tmp[MAX_PATH + 1], *wdir;

@@ -36,6 +36,13 @@ PSECURITY_DESCRIPTOR test_sd_for(const char *tmpl);
  * (svc_caller_release it). */
 void test_caller_from_self(svc_caller *c);
 
+/* Says what is running, for the one line printed to stderr if it crashes:
+ * Check runs without fork on Windows, so a crash ends the whole runner with
+ * nothing but a Wine backtrace otherwise. NULL when it is over. A
+ * vectored exception handler (installed at the first call) prints it on an
+ * access violation or another fatal exception, then lets the crash go on. */
+void test_crash_note(const char *what);
+
 /* A new empty folder under the temp folder, unique to this process and
  * call ("...\\shmb-TAG-PID-N"); its UTF-8 path (free()). */
 char *test_temp_dir(const char *tag);
