@@ -54,6 +54,8 @@ static void fx_open(fixture *f, const char *tmpl) {
   f->ctx.who = &f->me;
   f->ctx.pid = GetCurrentProcessId();
   f->ctx.clients = 3;
+  /* The connection reads the process's account before identifying it. */
+  f->ctx.account = f->me.sid;
   f->anon = f->ctx;
   f->anon.who = NULL;
 }
@@ -236,6 +238,13 @@ static const char *status_get(const status_map *m, const char *key) {
   return NULL;
 }
 
+static int status_has(const status_map *m, const char *key) {
+  for (int i = 0; i < m->n; i++)
+    if (strcmp(m->keys[i], key) == 0)
+      return 1;
+  return 0;
+}
+
 /* A key whose value must be a decimal number. */
 static unsigned long long status_num(const status_map *m, const char *key) {
   const char *v = status_get(m, key);
@@ -305,6 +314,32 @@ START_TEST(test_dispatch_status_counts) {
   ck_assert_uint_eq(status_num(&m, "flush_failures"), 0);
   ck_assert_uint_eq(status_num(&m, "opens_refused"), 2);
   ck_assert_uint_eq(status_num(&m, "opens_granted"), 1);
+  fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_dispatch_status_host_facts_for_admins_only) {
+  /* Counters for anyone; what describes the host (the config's path, the
+   * pid, the footprint) only for the service's admins. */
+  static const char *const host[] = {"config", "config_loaded", "pid",
+                                     "handles", "private_kib"};
+  fixture f;
+  status_map m;
+  reply r;
+
+  fx_open(&f, SERVICE "admins = S-1-5-18\n" SECTIONS);
+  for (int who = 0; who < 2; who++) {
+    r = do_status(who ? &f.anon : &f.ctx);
+    m = status_of(r);
+    free(r.frame);
+    for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++)
+      ck_assert_msg(!status_has(&m, host[i]), "STATUS tells a %s caller who "
+                    "is not an admin '%s'", who ? "unidentified" : "known",
+                    host[i]);
+    ck_assert_uint_eq(status_num(&m, "sections"), 4);
+    status_num(&m, "flushes");
+    status_num(&m, "flush_failures");
+  }
   fx_close(&f);
 }
 END_TEST
@@ -601,6 +636,15 @@ START_TEST(test_dispatch_protocol_error_reply) {
                    SHMB_EPROTO);
   free(out);
   ck_assert_uint_eq(f.b.counters.protocol_errors, 1);
+  /* Before the caller was identified: the process's account is logged. */
+  rc = svc_protocol_error_reply(&f.anon, SHMB_ETOOBIG, 0, &out, &len);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(shmb_frame_peek(out, len, SHMB_MAX_PAYLOAD, &hdr), 0);
+  ck_assert_int_eq(shmb_reply_status_code(out + SHMB_HEADER_SIZE, hdr.length,
+                                          msg, sizeof(msg)),
+                   SHMB_ETOOBIG);
+  free(out);
+  ck_assert_uint_eq(f.b.counters.protocol_errors, 2);
   fx_close(&f);
 }
 END_TEST
@@ -612,6 +656,7 @@ Suite *dispatch_suite(void) {
   tcase_add_test(tc, test_dispatch_hello_version_mismatch);
   tcase_add_test(tc, test_dispatch_status_keys);
   tcase_add_test(tc, test_dispatch_status_counts);
+  tcase_add_test(tc, test_dispatch_status_host_facts_for_admins_only);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("sections");
