@@ -362,7 +362,12 @@ START_TEST(test_dispatch_list_only_readable) {
   count = c.remaining;
   while (c.remaining > 0) {
     char name[SHMB_NAME_MAX + 1] = "";
-    ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
+    rc = shmb_list_reply_next(&c, &it);
+    ck_assert_msg(rc == 0, "LIST entry %u of %u does not decode: %s (an "
+                  "entry without read access, which LIST must not send, "
+                  "is refused by the decoder)",
+                  (unsigned)(count - c.remaining + 1), (unsigned)count,
+                  shmb_err_name(rc));
     ck_assert_uint_le(it.name.len, SHMB_NAME_MAX);
     memcpy(name, it.name.ptr, it.name.len);
     ck_assert_msg(strcmp(name, "secret-sy") != 0,
