@@ -294,6 +294,35 @@ START_TEST(test_reload_size_change_refused) {
 }
 END_TEST
 
+START_TEST(test_reload_add_failure_is_per_section) {
+  /* A new section that cannot be created (its backing file exists with
+   * another size, which is never truncated or grown) fails alone: the
+   * reload succeeds, says so in the tally, and applies the rest. */
+  fixture f;
+  svc_reload_tally t;
+  char msg[1024], *bad;
+  int rc;
+
+  fx_open(&f, SERVICE ALPHA);
+  bad = test_path_in(f.dir, "bad.bin");
+  test_write_file(bad, "ten bytes!");
+  free(bad);
+  rc = fx_reload(&f, SERVICE ALPHA BETA
+                 "[section bad]\nsize = 4096\nsddl = D:P(A;;GR;;;{me})\n"
+                 "backing = file:{dir}\\bad.bin\n", &t, msg, sizeof(msg));
+  ck_assert_msg(rc == 0, "svc_reload = %s: %s", shmb_err_name(rc), msg);
+  ck_assert_msg(t.added == 1 && t.failed == 1 && t.removed == 0,
+                "tally %u added, %u failed, %u removed; expected 1, 1, 0 "
+                "(msg '%s')", t.added, t.failed, t.removed, msg);
+  ck_assert_ptr_null(svc_registry_find(f.b.reg, "bad"));
+  expect_opens(must_find(&f, "beta")->object, FILE_MAP_READ);
+  must_find(&f, "alpha");
+  ck_assert_uint_eq(f.b.counters.reloads, 1);
+  ck_assert_uint_eq(f.b.counters.reloads_failed, 0);
+  fx_close(&f);
+}
+END_TEST
+
 /* A reload that must fail with SHMB_ECONFIG and change nothing. */
 static void reload_refused(fixture *f, const char *tmpl, const char *why) {
   svc_section *before[8];
@@ -525,6 +554,7 @@ Suite *reload_suite(void) {
   tcase_add_test(tc, test_reload_repermissions_live_object);
   tcase_add_test(tc, test_reload_same_descriptor_untouched);
   tcase_add_test(tc, test_reload_size_change_refused);
+  tcase_add_test(tc, test_reload_add_failure_is_per_section);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("refused");
