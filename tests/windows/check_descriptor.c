@@ -469,7 +469,8 @@ static PSECURITY_DESCRIPTOR self_relative(PSECURITY_DESCRIPTOR abs) {
 }
 
 /* A well-known SID in caller-provided storage. */
-static PSID well_known(WELL_KNOWN_SID_TYPE type, BYTE buf[SECURITY_MAX_SID_SIZE]) {
+static PSID well_known(WELL_KNOWN_SID_TYPE type,
+                       BYTE buf[SECURITY_MAX_SID_SIZE]) {
   DWORD len = SECURITY_MAX_SID_SIZE;
   ck_assert_msg(CreateWellKnownSid(type, NULL, buf, &len),
                 "CreateWellKnownSid(%d): Win32 error %lu", (int)type,
