@@ -342,6 +342,13 @@ static int section_key(parser *p, const char *key, const char *val) {
       return fail(p, "flush_interval must be a duration such as 500ms, 5s "
                      "or 1min (at most a day), not '%s'", val);
     sec->flush_line = p->line;
+  } else if (strcmp(key, "on_revoke") == 0) {
+    if ((rc = once(p, seen, 8, key)) != 0)
+      return rc;
+    if (strcmp(val, "keep") != 0 && strcmp(val, "rotate") != 0)
+      return fail(p, "on_revoke must be keep or rotate, not '%s'", val);
+    sec->on_revoke_rotate = val[0] == 'r';
+    sec->revoke_line = p->line;
   } else {
     return fail(p, "unknown key '%s' in [section %s]", key, sec->name);
   }
@@ -369,6 +376,14 @@ static int section_done(parser *p) {
     p->line = sec->flush_line;
     rc = fail(p, "[section %s]: flush_interval needs backing = file:PATH",
               sec->name);
+  } else if (sec->on_revoke_rotate && sec->backing_file) {
+    /* The file is the data: a fresh object over the same file would share
+     * every byte with the old views, so rotating would revoke nothing. */
+    p->line = sec->revoke_line;
+    rc = fail(p, "[section %s]: on_revoke = rotate needs a pagefile section "
+                 "(holders of a file-backed section's old views would still "
+                 "write the file); remove the section and add it under a "
+                 "new file instead", sec->name);
   }
   p->line = line;
   p->sec = NULL;

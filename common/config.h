@@ -37,8 +37,9 @@ typedef struct shmb_section_config {
   char *backing_file; /* file:PATH's PATH; NULL for the paging file */
   unsigned flush_interval_ms; /* 0: flush only at stop and reload */
   char *description;  /* NULL when absent */
+  int on_revoke_rotate; /* reload rotates the object when grants change */
   unsigned line;      /* of the [section NAME] header, for later messages */
-  unsigned sddl_line, read_line, write_line, flush_line;
+  unsigned sddl_line, read_line, write_line, flush_line, revoke_line;
 } shmb_section_config;
 
 typedef struct shmb_config {

@@ -19,7 +19,8 @@ typedef struct svc_request_ctx {
   svc_broker *b;
   const svc_caller *who; /* NULL: the caller could not be identified */
   unsigned long pid;     /* from the pipe: for logs only (it can be stale) */
-  const char *account;   /* the pid's account SID, for logs before `who` */
+  const char *account;   /* the pid's account SID, for logs before `who`;
+                            NULL: unknown */
   unsigned clients;      /* connected now, for STATUS */
 } svc_request_ctx;
 

@@ -19,6 +19,8 @@ void svc_refusal(const char *sid, const char *fmt, ...) {
   uint64_t held = 0;
   va_list ap;
 
+  if (!sid || !sid[0])
+    sid = "(unknown SID)";
   if (!limit_ready) {
     shmb_ratelimit_init(&limit, SVC_REFUSAL_BURST, SVC_REFUSAL_WINDOW_MS);
     limit_ready = 1;

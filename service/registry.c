@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <aclapi.h>
+
 #include "errors.h"
 #include "log.h"
 
@@ -101,6 +103,70 @@ void svc_registry_remove(svc_registry *reg, size_t i) {
   memmove(&reg->sections[i], &reg->sections[i + 1],
           (reg->count - i - 1) * sizeof(reg->sections[0]));
   reg->count--;
+}
+
+/* Copies the bytes of one section object into another of the same size. */
+static int copy_bytes(svc_section *from, svc_section *to, char *err,
+                      size_t errlen) {
+  const void *src = MapViewOfFile(from->mapping, FILE_MAP_READ, 0, 0, 0);
+  void *dst = MapViewOfFile(to->mapping, FILE_MAP_WRITE, 0, 0, 0);
+  int rc = 0;
+
+  if (!src || !dst)
+    rc = shmb__fail(err, errlen, SHMB_ESYSTEM, "cannot map section %s to "
+                    "copy it (Win32 error %lu)", from->name,
+                    (unsigned long)GetLastError());
+  else
+    memcpy(dst, src, (size_t)from->size);
+  if (src)
+    UnmapViewOfFile(src);
+  if (dst)
+    UnmapViewOfFile(dst);
+  return rc;
+}
+
+/* An empty DACL: no one may open the object by name any more (the owner
+ * keeps only READ_CONTROL and WRITE_DAC, which map nothing). */
+static int close_to_new_opens(svc_section *sec, char *err, size_t errlen) {
+  ACL empty;
+  DWORD e;
+  if (!InitializeAcl(&empty, sizeof(empty), ACL_REVISION))
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "cannot build an empty "
+                      "DACL");
+  e = SetSecurityInfo(sec->mapping, SE_KERNEL_OBJECT,
+                      DACL_SECURITY_INFORMATION |
+                          PROTECTED_DACL_SECURITY_INFORMATION,
+                      NULL, NULL, &empty, NULL);
+  if (e != ERROR_SUCCESS)
+    return shmb__fail(err, errlen, shmb__from_win32(e), "cannot close the "
+                      "old object of %s to new opens (Win32 error %lu)",
+                      sec->name, (unsigned long)e);
+  return 0;
+}
+
+int svc_registry_rotate(svc_registry *reg, size_t i, const shmb_config *cfg,
+                        const shmb_section_config *sc, char *err,
+                        size_t errlen) {
+  svc_section *old = reg->sections[i], *fresh;
+  int rc = svc_section_new(cfg, sc, &fresh, err, errlen);
+
+  if (rc != 0)
+    return rc;
+  if ((rc = copy_bytes(old, fresh, err, errlen)) != 0 ||
+      (rc = close_to_new_opens(old, err, errlen)) != 0) {
+    svc_section_free(fresh);
+    return rc;
+  }
+  timer_stop(old);
+  reg->gone_flushes += old->flushes;
+  reg->gone_failures += old->flush_failures;
+  shmb_log_info("section %s rotated: %s is closed to new opens, %s is "
+                "handed out from now on", old->name, old->object,
+                fresh->object);
+  svc_section_free(old);
+  reg->sections[i] = fresh;
+  timer_start(reg, fresh);
+  return 0;
 }
 
 void svc_registry_stop_timers(svc_registry *reg) {

@@ -44,6 +44,15 @@ void svc_registry_stop_timers(svc_registry *reg);
 void svc_registry_free(svc_registry *reg);
 svc_section *svc_registry_find(svc_registry *reg, const char *name);
 
+/* on_revoke = rotate (reload): replaces section i by a fresh object under
+ * a new name with sc's descriptor, carrying the bytes over, and closes the
+ * old object to new opens (its DACL then grants no one) before dropping our
+ * handle: holders of old views keep a private copy nobody else sees again.
+ * On failure section i is unchanged. */
+int svc_registry_rotate(svc_registry *reg, size_t i, const shmb_config *cfg,
+                        const shmb_section_config *sc, char *err,
+                        size_t errlen);
+
 /* Changes a section's flush period (reload); 0 stops it. */
 void svc_registry_set_flush_interval(svc_registry *reg, svc_section *sec,
                                      unsigned ms);

@@ -94,6 +94,26 @@ static void change_descriptor(svc_section *sec, plan *p, size_t i,
   t->repermissioned++;
 }
 
+/* on_revoke = rotate: a fresh object, so that handles opened under the old
+ * grants reach nothing anyone sees again. */
+static void rotate(svc_registry *reg, svc_section *sec,
+                   const shmb_section_config *sc, plan *p,
+                   svc_reload_tally *t) {
+  char err[SHMB_CONFIG_ERR_MAX];
+  size_t i = 0;
+
+  while (reg->sections[i] != sec)
+    i++;
+  if (svc_registry_rotate(reg, i, p->cfg, sc, err, sizeof(err)) != 0) {
+    shmb_log_error("reload: section %s: cannot rotate (%s); it keeps its "
+                   "old object and descriptor", sec->name, err);
+    t->failed++;
+    return;
+  }
+  t->repermissioned++;
+  t->rotated++;
+}
+
 /* One section present before and after. */
 static void update_section(svc_registry *reg, svc_section *sec,
                            const shmb_section_config *sc, plan *p, size_t i,
@@ -106,6 +126,10 @@ static void update_section(svc_registry *reg, svc_section *sec,
                   (unsigned long long)sc->size,
                   sc->backing_file ? sc->backing_file : "pagefile");
     t->refused++;
+    return;
+  }
+  if (strcmp(sec->sddl, p->sddls[i]) != 0 && sc->on_revoke_rotate) {
+    rotate(reg, sec, sc, p, t);
     return;
   }
   if (strcmp(sec->sddl, p->sddls[i]) != 0)
@@ -191,9 +215,9 @@ int svc_reload(svc_broker *b, const char *why, svc_reload_tally *out,
   commit(b, &p, &t);
   plan_free(&p);
   snprintf(msg, msglen, "reloaded %s: %u added, %u removed, %u "
-           "re-permissioned, %u refused (size or backing changed), %u "
-           "failed", b->config_path, t.added, t.removed, t.repermissioned,
-           t.refused, t.failed);
+           "re-permissioned, %u refused (size or backing changed), %u failed; "
+           "%u rotated (on_revoke)", b->config_path, t.added, t.removed,
+           t.repermissioned, t.refused, t.failed, t.rotated);
   shmb_log_info("%s", msg);
   if (out)
     *out = t;

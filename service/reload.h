@@ -12,6 +12,7 @@
 /* What a reload did, section by section. */
 typedef struct svc_reload_tally {
   unsigned added, removed, repermissioned, refused, failed;
+  unsigned rotated; /* of the re-permissioned, by on_revoke = rotate */
 } svc_reload_tally;
 
 /* Re-reads b's config file and applies it. Returns 0 with a summary of what

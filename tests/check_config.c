@@ -343,6 +343,22 @@ START_TEST(test_config_backing) {
 }
 END_TEST
 
+START_TEST(test_config_on_revoke) {
+  shmb_config *cfg = parse_ok(SECTION("a") "on_revoke = rotate\n"
+                              SECTION("b") "on_revoke = keep\n"
+                              SECTION("c"));
+  ck_assert_int_eq(cfg->sections[0].on_revoke_rotate, 1);
+  ck_assert_uint_eq(cfg->sections[0].revoke_line, 4);
+  ck_assert_int_eq(cfg->sections[1].on_revoke_rotate, 0);
+  ck_assert_int_eq(cfg->sections[2].on_revoke_rotate, 0); /* the default */
+  shmb_config_free(cfg);
+  expect_error(SECTION("a") "on_revoke = Rotate\n", 4,
+               "on_revoke must be keep or rotate, not 'Rotate'");
+  expect_error(SECTION("a") "on_revoke = rotate\nbacking = file:C:\\a.bin\n",
+               4, "on_revoke = rotate needs a pagefile section");
+}
+END_TEST
+
 START_TEST(test_config_log_file_and_admins) {
   shmb_config *cfg = parse_ok(
       "[service]\n"
@@ -826,6 +842,7 @@ Suite *config_suite(void) {
   tcase_add_test(ok, test_config_sections_in_order_and_find);
   tcase_add_test(ok, test_config_read_write_lists);
   tcase_add_test(ok, test_config_backing);
+  tcase_add_test(ok, test_config_on_revoke);
   tcase_add_test(ok, test_config_log_file_and_admins);
   suite_add_tcase(s, ok);
 

@@ -95,6 +95,29 @@ static void wait_for_file(const char *file) {
     Sleep(50);
 }
 
+/* Maps NAME for writing, then once FILE exists writes TEXT into the view
+ * and prints what the view holds: after a rotation, the holder's copy. */
+static int holdwrite(const char *pipe, const char *name, const char *file,
+                     const char *text) {
+  shmb_client *c;
+  shmb_section *sec;
+  shmb_connect_options opts = {pipe, NULL, 5000};
+
+  if (shmb_connect(&opts, &c) != 0 ||
+      shmb_open(c, name, SHMB_ACCESS_READ_WRITE, &sec) != 0) {
+    printf("open failed: %s\n", shmb_last_message(NULL));
+    return 1;
+  }
+  shmb_disconnect(c);
+  printf("mapped\n");
+  fflush(stdout);
+  wait_for_file(file);
+  memcpy(shmb_section_data(sec), text, strlen(text) + 1);
+  printf("%.64s\n", (const char *)shmb_section_data(sec));
+  shmb_close(sec);
+  return 0;
+}
+
 static int hold(const char *pipe, const char *name, const char *file) {
   shmb_client *c;
   shmb_section *sec;
@@ -242,6 +265,8 @@ int main(int argc, char **argv) {
     return whoami();
   if (argc == 4 && strcmp(argv[1], "map") == 0)
     return map(argv[2], argv[3]);
+  if (argc == 6 && strcmp(argv[1], "holdwrite") == 0)
+    return holdwrite(argv[2], argv[3], argv[4], argv[5]);
   if (argc == 5 && strcmp(argv[1], "hold") == 0)
     return hold(argv[2], argv[3], argv[4]);
   if (argc == 5 && strcmp(argv[1], "reconnect") == 0)
@@ -259,6 +284,7 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "getsddl") == 0)
     return getsddl(argv[2]);
   fprintf(stderr, "usage: shmbtest whoami | map OBJECT read|write | "
+                  "holdwrite PIPE NAME FILE TEXT | "
                   "hold PIPE NAME FILE | reconnect PIPE NAME FILE | "
                   "paramchange SERVICE | shutdown SERVICE | writefile PATH | rename PATH NEW | "
                   "setsddl PATH SDDL | getsddl PATH\n");
