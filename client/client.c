@@ -1,15 +1,19 @@
 /*
  * The SDK's requests: connect (with HELLO), LIST, OPEN without mapping
  * (shmb_lookup), STATUS. Every reply is decoded with common/'s bounds-checked
- * decoders; the service is trusted for what it says, not for how long its
- * strings are.
+ * decoders, and nothing in it is believed beyond what can be checked
+ * (trust.h): an OPEN reply's object name must have the form the service
+ * makes and its access must be exactly what was asked; STATUS and RELOAD
+ * text is escaped, so no control byte from the server reaches a terminal.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
 #include "protocol.h"
 #include "transport.h"
+#include "trust.h"
 
 _Static_assert(SHMB_ACCESS_READ == SHMB_WIRE_ACCESS_READ &&
                    SHMB_ACCESS_WRITE == SHMB_WIRE_ACCESS_WRITE,
@@ -126,7 +130,7 @@ int shmb_list(shmb_client *client, shmb_section_info **list, size_t *count) {
   if (rc != 0)
     return rc;
   if ((rc = shmb_list_reply_begin(payload, plen, &cur)) != 0)
-    goto out_free_payload;
+    goto out_malformed;
   /* calloc(0) may give NULL: always allocate at least one entry. */
   if (cur.remaining > SHMB_MAX_PAYLOAD / sizeof(shmb_wire_list_entry)) {
     rc = SHMB_EPROTO; /* more entries than a frame can hold */
@@ -137,8 +141,14 @@ int shmb_list(shmb_client *client, shmb_section_info **list, size_t *count) {
     goto out_free_payload;
   }
   while (cur.remaining > 0) {
-    if ((rc = shmb_list_reply_next(&cur, &item)) != 0)
+    if ((rc = shmb_list_reply_next(&cur, &item)) != 0) {
+      shmb__fail(client->message, sizeof(client->message), rc,
+                 "the server's LIST reply is malformed at entry %lu: a name "
+                 "that is not a section name, access bits that are unknown "
+                 "or without read, or lengths that do not add up",
+                 (unsigned long)n + 1);
       goto out_free_list;
+    }
     memcpy(v[n].name, item.name.ptr, item.name.len);
     v[n].name[item.name.len] = '\0';
     v[n].size = item.size;
@@ -150,6 +160,11 @@ int shmb_list(shmb_client *client, shmb_section_info **list, size_t *count) {
   free(payload);
   return 0;
 
+out_malformed:
+  shmb__fail(client->message, sizeof(client->message), rc,
+             "the server's LIST reply is malformed (its count or lengths do "
+             "not add up)");
+  goto out_free_payload;
 out_free_list:
   free(v);
 out_free_payload:
@@ -158,6 +173,28 @@ out_free_payload:
 }
 
 void shmb_free_list(shmb_section_info *list) { free(list); }
+
+/* Why an OPEN reply did not decode. The decoder refuses unknown access
+ * bits without saying so; those are a server granting what nobody asked
+ * for, so they are named (the field is at its wire offset). */
+static int open_reply_malformed(shmb_client *c, const uint8_t *payload,
+                                size_t plen, int rc) {
+  const size_t at = offsetof(shmb_wire_open_rep, access);
+  uint32_t granted;
+  if (rc != SHMB_EPROTO)
+    return rc;
+  if (plen >= sizeof(shmb_wire_open_rep)) {
+    granted = (uint32_t)payload[at] | (uint32_t)payload[at + 1] << 8 |
+              (uint32_t)payload[at + 2] << 16 |
+              (uint32_t)payload[at + 3] << 24;
+    if (granted & ~SHMB_WIRE_ACCESS_MASK)
+      return shmb__access_check(0, granted, c->message, sizeof(c->message));
+  }
+  return shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
+                    "the server's OPEN reply is malformed (lengths, reserved "
+                    "fields, no access, or an empty, over-long or "
+                    "NUL-holding object name)");
+}
 
 int shmb_lookup(shmb_client *client, const char *name, unsigned int access,
                 shmb_open_info *info) {
@@ -182,9 +219,13 @@ int shmb_lookup(shmb_client *client, const char *name, unsigned int access,
   free(frame);
   if (rc != 0)
     return rc;
-  if ((rc = shmb_open_reply_decode(payload, plen, &rep)) == 0 &&
-      rep.access != access)
-    rc = SHMB_EPROTO; /* never accept more, or less, than we asked for */
+  if ((rc = shmb_open_reply_decode(payload, plen, &rep)) != 0)
+    rc = open_reply_malformed(client, payload, plen, rc);
+  /* Never more, or less, than asked; only a name the service makes. */
+  else if ((rc = shmb__access_check(access, rep.access, client->message,
+                                    sizeof(client->message))) == 0)
+    rc = shmb__object_name_check(rep.object.ptr, rep.object.len,
+                                 client->message, sizeof(client->message));
   if (rc == 0) {
     memset(info, 0, sizeof(*info));
     strcpy(info->name, name); /* valid, so at most SHMB_NAME_MAX bytes */
@@ -220,17 +261,18 @@ int shmb_status(shmb_client *client, shmb_status_entry **entries,
   while (cur.remaining > 0 && rc == 0) {
     if ((rc = shmb_status_reply_next(&cur, &kv)) != 0)
       break;
-    v[n].key = malloc(kv.key.len + 1);
-    v[n].value = malloc(kv.value.len + 1);
+    /* Escaped: STATUS text is printed, and the server is not trusted. */
+    v[n].key = malloc(SHMB_SANITISED_MAX(kv.key.len));
+    v[n].value = malloc(SHMB_SANITISED_MAX(kv.value.len));
     n++;
     if (!v[n - 1].key || !v[n - 1].value) {
       rc = SHMB_ENOMEM;
       break;
     }
-    memcpy(v[n - 1].key, kv.key.ptr, kv.key.len);
-    v[n - 1].key[kv.key.len] = '\0';
-    memcpy(v[n - 1].value, kv.value.ptr, kv.value.len);
-    v[n - 1].value[kv.value.len] = '\0';
+    shmb__sanitise(kv.key.ptr, kv.key.len, v[n - 1].key,
+                   SHMB_SANITISED_MAX(kv.key.len));
+    shmb__sanitise(kv.value.ptr, kv.value.len, v[n - 1].value,
+                   SHMB_SANITISED_MAX(kv.value.len));
   }
   if (rc != 0)
     goto out_free_entries;
@@ -259,17 +301,14 @@ void shmb_free_status(shmb_status_entry *entries, size_t count) {
 int shmb_reload(shmb_client *client) {
   shmb_str text;
   uint8_t *payload;
-  size_t plen, n;
+  size_t plen;
   int rc = simple_request(client, SHMB_OP_RELOAD, shmb_encode_reload,
                           &payload, &plen);
   if (rc != 0)
     return rc;
-  if ((rc = shmb_message_reply_decode(payload, plen, &text)) == 0) {
-    n = text.len < sizeof(client->message) - 1 ? text.len
-                                                : sizeof(client->message) - 1;
-    memcpy(client->message, text.ptr, n);
-    client->message[n] = '\0';
-  }
+  if ((rc = shmb_message_reply_decode(payload, plen, &text)) == 0)
+    shmb__sanitise(text.ptr, text.len, client->message,
+                   sizeof(client->message));
   free(payload);
   return rc;
 }

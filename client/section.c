@@ -2,13 +2,19 @@
  * Mapping a granted section. The broker's answer is only a name and a
  * promise; the kernel has the last word when OpenFileMappingW checks the
  * section's descriptor against our token, so a refusal there is reported as
- * SHMB_EACCES like the broker's own.
+ * SHMB_EACCES like the broker's own. The name is checked before the open
+ * (client.c); after it, the object must be owned by the server account,
+ * or someone else made it under that name between the reply and the open;
+ * and the size the server promised must be the size the kernel maps.
  */
+#include <aclapi.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "errors.h"
 #include "transport.h"
+#include "trust.h"
 #include "wstr.h"
 
 struct shmb_section {
@@ -20,10 +26,76 @@ struct shmb_section {
   char object[257];
 };
 
+/* The object behind h is owned by expected: the service makes every
+ * section with its own account as owner, and only that account (or an
+ * administrator) can give an object that owner. Needs READ_CONTROL on h. */
+int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
+                             char *err, size_t errlen) {
+  char want[SHMB_ACCOUNT_TEXT_MAX], found[SHMB_ACCOUNT_TEXT_MAX];
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID owner = NULL;
+  DWORD e = GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
+                            &owner, NULL, NULL, NULL, &sd);
+  int rc = 0;
+
+  shmb__sid_describe(expected, want, sizeof(want));
+  if (e != ERROR_SUCCESS || !owner)
+    rc = shmb__fail(err, errlen, SHMB_EBADSERVER,
+                    "cannot read the owner of object %s (Win32 error %lu), "
+                    "so it cannot be proven to be the service's (owned by "
+                    "%s); closed without mapping", object, (unsigned long)e,
+                    want);
+  else if (!EqualSid(owner, expected)) {
+    shmb__sid_describe(owner, found, sizeof(found));
+    rc = shmb__fail(err, errlen, SHMB_EBADSERVER,
+                    "object %s is owned by %s, not by the server account "
+                    "%s: someone else made it under the name the server "
+                    "gave; closed without mapping", object, found, want);
+  }
+  LocalFree(sd);
+  return rc;
+}
+
+/* OpenFileMappingW with the granted rights and READ_CONTROL (to read the
+ * owner). When only READ_CONTROL is refused, say so: the owner cannot be
+ * checked, and that is a refusal too. */
+static int open_mapping(shmb_client *c, const wchar_t *wobject,
+                        const char *object, int writable, HANDLE *out) {
+  DWORD rights = writable ? FILE_MAP_READ | FILE_MAP_WRITE : FILE_MAP_READ;
+  HANDLE probe;
+  DWORD e;
+
+  if ((*out = OpenFileMappingW(rights | READ_CONTROL, FALSE, wobject)))
+    return 0;
+  if ((e = GetLastError()) != ERROR_ACCESS_DENIED ||
+      !(probe = OpenFileMappingW(rights, FALSE, wobject)))
+    return shmb__from_win32(e);
+  CloseHandle(probe);
+  return shmb__fail(c->message, sizeof(c->message), SHMB_EBADSERVER,
+                    "object %s does not let this account read its owner "
+                    "(READ_CONTROL), so it cannot be proven to be the "
+                    "service's; the service grants READ_CONTROL with every "
+                    "grant. Nothing was mapped", object);
+}
+
+/* The bytes mapped at view: its region, whole pages of one allocation. */
+static uint64_t view_bytes(void *view) {
+  MEMORY_BASIC_INFORMATION mb;
+  uint64_t total = 0;
+  char *p = view;
+  while (VirtualQuery(p, &mb, sizeof(mb)) == sizeof(mb) &&
+         mb.AllocationBase == view && mb.RegionSize > 0) {
+    total += mb.RegionSize;
+    p += mb.RegionSize;
+  }
+  return total;
+}
+
 int shmb_open(shmb_client *client, const char *name, unsigned int access,
               shmb_section **out) {
   shmb_open_info info;
   shmb_section *s;
+  SYSTEM_INFO si;
   wchar_t *wobject;
   int writable, rc;
 
@@ -34,6 +106,8 @@ int shmb_open(shmb_client *client, const char *name, unsigned int access,
     return rc;
   if (info.size > (uint64_t)SIZE_MAX)
     return SHMB_ERANGE;
+  if (!client->server_sid)
+    return SHMB_EDISCONNECTED;
   if (!(s = calloc(1, sizeof(*s))))
     return SHMB_ENOMEM;
   if (!(wobject = shmb__wide_from_utf8(info.object))) {
@@ -41,19 +115,26 @@ int shmb_open(shmb_client *client, const char *name, unsigned int access,
     goto out_free_section;
   }
   writable = (info.access & SHMB_ACCESS_WRITE) != 0;
-  s->mapping = OpenFileMappingW(writable ? FILE_MAP_READ | FILE_MAP_WRITE
-                                         : FILE_MAP_READ,
-                                FALSE, wobject);
-  rc = s->mapping ? 0 : shmb__from_win32(GetLastError());
+  rc = open_mapping(client, wobject, info.object, writable, &s->mapping);
   free(wobject);
   if (rc != 0)
     goto out_free_section;
+  if ((rc = shmb__object_owner_check(s->mapping, client->server_sid,
+                                     info.object, client->message,
+                                     sizeof(client->message))) != 0)
+    goto out_close_mapping;
+  /* All of it, whatever the reply said: the kernel's size is checked
+   * against the promise below, never trusted from the reply. */
   s->view = MapViewOfFile(s->mapping, writable ? FILE_MAP_WRITE : FILE_MAP_READ,
-                          0, 0, (SIZE_T)info.size);
+                          0, 0, 0);
   if (!s->view) {
     rc = shmb__from_win32(GetLastError());
     goto out_close_mapping;
   }
+  GetSystemInfo(&si);
+  if ((rc = shmb__size_check(info.size, view_bytes(s->view), si.dwPageSize,
+                             client->message, sizeof(client->message))) != 0)
+    goto out_unmap;
   s->size = info.size;
   s->access = info.access;
   strcpy(s->name, info.name);
@@ -61,6 +142,8 @@ int shmb_open(shmb_client *client, const char *name, unsigned int access,
   *out = s;
   return 0;
 
+out_unmap:
+  UnmapViewOfFile(s->view);
 out_close_mapping:
   CloseHandle(s->mapping);
 out_free_section:

@@ -7,7 +7,10 @@
  *
  * Exit codes (stable, scripts rely on them): 0 success, 1 other error,
  * 2 usage, 3 access denied, 4 no such section, 5 service unreachable or not
- * the expected server.
+ * the expected server (also a server whose answers the SDK refuses).
+ *
+ * Text that came from the server is printed escaped (shmb__sanitise): a
+ * server cannot put terminal controls on an administrator's screen.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include "account.h"
 #include "protocol.h" /* shmb__access_name */
 #include "shmbroker.h"
+#include "trust.h"    /* shmb__sanitise, shmb__pipe_name_check */
 
 enum { EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_NOENT, EXIT_UNREACH };
 
@@ -66,13 +70,29 @@ static int exit_code(int err) {
   }
 }
 
+/* Prints text that came from the server, its control bytes escaped. */
+static void put_text(FILE *to, const char *text) {
+  size_t len = strlen(text);
+  char *safe = malloc(SHMB_SANITISED_MAX(len));
+  if (!safe)
+    return;
+  shmb__sanitise(text, len, safe, SHMB_SANITISED_MAX(len));
+  fputs(safe, to);
+  free(safe);
+}
+
 /* The SDK's code and, when there is one, its explanation (the service's
  * reason, or which pipe, account and timeout a connection failed on). */
 static int fail(const shmb_client *c, int err, const char *what) {
   const char *msg = shmb_last_message(c);
-  fprintf(stderr, "shmbctl: %s: %s", what, shmb_strerror(err));
-  if (*msg && strcmp(msg, shmb_strerror(err)) != 0)
-    fprintf(stderr, " (%s)", msg);
+  fprintf(stderr, "shmbctl: ");
+  put_text(stderr, what);
+  fprintf(stderr, ": %s", shmb_strerror(err));
+  if (*msg && strcmp(msg, shmb_strerror(err)) != 0) {
+    fputs(" (", stderr);
+    put_text(stderr, msg);
+    fputc(')', stderr);
+  }
   fputc('\n', stderr);
   return exit_code(err);
 }
@@ -97,7 +117,7 @@ static int cmd_list(shmb_client *c, const cli *a) {
   (void)a;
   if (rc != 0)
     return fail(c, rc, "list");
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) /* names: A-Z a-z 0-9 . _ - (decoder) */
     printf("%-32s %14" PRIu64 " %s\n", v[i].name, v[i].size,
            shmb__access_name(v[i].access));
   shmb_free_list(v);
@@ -126,6 +146,7 @@ static int cmd_info(shmb_client *c, const cli *a) {
   int rc = best_lookup(c, a->section, &info);
   if (rc != 0)
     return fail(c, rc, a->section);
+  /* The object name has the service's form (the SDK checked it). */
   printf("name=%s\nobject=%s\nsize=%" PRIu64 "\naccess=%s\n", info.name,
          info.object, info.size, shmb__access_name(info.access));
   return EXIT_OK;
@@ -234,8 +255,12 @@ static int cmd_status(shmb_client *c, const cli *a) {
   (void)a;
   if (rc != 0)
     return fail(c, rc, "status");
-  for (size_t i = 0; i < n; i++)
-    printf("%s=%s\n", v[i].key, v[i].value);
+  for (size_t i = 0; i < n; i++) {
+    put_text(stdout, v[i].key);
+    putchar('=');
+    put_text(stdout, v[i].value);
+    putchar('\n');
+  }
   shmb_free_status(v, n);
   return EXIT_OK;
 }
@@ -245,7 +270,8 @@ static int cmd_reload(shmb_client *c, const cli *a) {
   (void)a;
   if (rc != 0)
     return fail(c, rc, "reload");
-  printf("%s\n", shmb_last_message(c));
+  put_text(stdout, shmb_last_message(c));
+  putchar('\n');
   return EXIT_OK;
 }
 
@@ -359,6 +385,19 @@ static int parse_args(int argc, char **argv, cli *a) {
   return 0;
 }
 
+/* Only a local pipe: the SDK would refuse another one too, but a bad
+ * --pipe is a usage error and is named as the option. */
+static int check_pipe_option(const cli *a) {
+  char why[512];
+  if (!a->opts.pipe_name ||
+      shmb__pipe_name_check(a->opts.pipe_name, why, sizeof(why)) == 0)
+    return 0;
+  fprintf(stderr, "shmbctl: --pipe: ");
+  put_text(stderr, why);
+  fputc('\n', stderr);
+  return -1;
+}
+
 /* An account name given with --server-sid is checked here, so that a typo
  * names the option rather than the SDK's field. */
 static int check_server_option(const cli *a) {
@@ -399,7 +438,7 @@ int main(int argc, char **argv) {
   }
   if (a.command->args & NO_SERVICE)
     return a.command->run(NULL, &a);
-  if (check_server_option(&a) != 0)
+  if (check_pipe_option(&a) != 0 || check_server_option(&a) != 0)
     return EXIT_USAGE;
   if ((rc = shmb_connect(&a.opts, &c)) != 0)
     return fail(NULL, rc, "cannot connect to the service");

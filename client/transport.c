@@ -1,15 +1,18 @@
 /*
  * Talking to the control pipe.
  *
- * The pipe is opened with SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION so
- * the service can learn who we are but never act as us. Before a single byte
- * is sent, the pipe's owner must be the expected server account: anyone can
- * create a pipe under a free name, but only that account (or an
- * administrator) can make itself the owner, so an impostor is refused with
- * SHMB_EBADSERVER, with a message that names the expected account, the one
- * found and how to expect another. All I/O is overlapped with a timeout, so
- * a server that stops answering costs the caller at most timeout_ms per
- * call.
+ * Only a local pipe name is opened (a remote one would get our
+ * credentials). The pipe is opened with SECURITY_SQOS_PRESENT |
+ * SECURITY_IDENTIFICATION so the service can learn who we are but never act
+ * as us. Before a single byte is sent, the pipe's owner must be the
+ * expected server account: anyone can create a pipe under a free name, but
+ * only that account (or an administrator) can make itself the owner, so an
+ * impostor is refused with SHMB_EBADSERVER, with a message that names the
+ * expected account, the one found and how to expect another. The process
+ * serving the pipe must run as that account too. A reply must answer the
+ * request just sent (opcode and id), and its text is escaped before anyone
+ * prints it. All I/O is overlapped with a timeout, so a server that stops
+ * answering costs the caller at most timeout_ms per call.
  */
 #include "transport.h"
 
@@ -22,6 +25,7 @@
 #include "account.h"
 #include "errors.h"
 #include "protocol.h"
+#include "trust.h"
 #include "wstr.h"
 
 #define RETRY_SLEEP_MS 50u
@@ -34,30 +38,48 @@ static char *dup_str(const char *s) {
   return d;
 }
 
+/* The token user of the process serving the pipe (*user LocalAlloc'd
+ * when SHMB_PROCESS_READ), and its id (0 when Windows will not say). */
+static enum shmb_process_lookup server_process(HANDLE pipe, ULONG *pid,
+                                               PSID *user) {
+  enum shmb_process_lookup r = SHMB_PROCESS_UNKNOWN;
+  HANDLE proc, token;
+  DWORD e;
+
+  *pid = 0;
+  *user = NULL;
+  if (!GetNamedPipeServerProcessId(pipe, pid) || *pid == 0)
+    return SHMB_PROCESS_UNKNOWN;
+  if (!(proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, *pid)))
+    return GetLastError() == ERROR_ACCESS_DENIED ? SHMB_PROCESS_DENIED
+                                                 : SHMB_PROCESS_UNKNOWN;
+  if (OpenProcessToken(proc, TOKEN_QUERY, &token)) {
+    if (shmb__token_user(token, user) == 0)
+      r = SHMB_PROCESS_READ;
+    CloseHandle(token);
+  } else if ((e = GetLastError()) == ERROR_ACCESS_DENIED) {
+    r = SHMB_PROCESS_DENIED;
+  }
+  CloseHandle(proc);
+  return r;
+}
+
 /* The process behind the pipe, for the message that refuses it: ", served
  * by process 1234 (VM\root (S-1-5-21-...))", or less when Windows will
  * not say. */
 static void describe_server_process(HANDLE pipe, char *buf, size_t len) {
   char who[SHMB_ACCOUNT_TEXT_MAX] = "";
-  ULONG pid = 0;
-  HANDLE proc, token;
+  ULONG pid;
   PSID sid;
 
   buf[0] = '\0';
-  if (!GetNamedPipeServerProcessId(pipe, &pid))
-    return;
-  if ((proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid))) {
-    if (OpenProcessToken(proc, TOKEN_QUERY, &token)) {
-      if (shmb__token_user(token, &sid) == 0) {
-        shmb__sid_describe(sid, who, sizeof(who));
-        LocalFree(sid);
-      }
-      CloseHandle(token);
-    }
-    CloseHandle(proc);
+  if (server_process(pipe, &pid, &sid) == SHMB_PROCESS_READ) {
+    shmb__sid_describe(sid, who, sizeof(who));
+    LocalFree(sid);
   }
-  snprintf(buf, len, ", served by process %lu%s%s%s", (unsigned long)pid,
-           *who ? " (" : "", who, *who ? ")" : "");
+  if (pid)
+    snprintf(buf, len, ", served by process %lu%s%s%s", (unsigned long)pid,
+             *who ? " (" : "", who, *who ? ")" : "");
 }
 
 /* The refusal names both accounts and the way to expect the one found. */
@@ -97,6 +119,39 @@ static int check_owner(shmb_client *c, PSID expected) {
     rc = wrong_server(c, owner, expected);
   LocalFree(sd);
   return rc;
+}
+
+/* The pipe's owner can be the expected account while another process
+ * serves it (an instance made through a descriptor that allowed it, or a
+ * handle passed on): the process's token user must be that account too.
+ * A process Windows will not show to this account (a LocalSystem service
+ * to a standard user) leaves the owner as the evidence. */
+static int check_server_process(shmb_client *c, PSID expected) {
+  char want[SHMB_ACCOUNT_TEXT_MAX], found[SHMB_ACCOUNT_TEXT_MAX];
+  ULONG pid;
+  PSID user;
+  enum shmb_process_lookup r = server_process(c->pipe, &pid, &user);
+  int same = r == SHMB_PROCESS_READ && EqualSid(user, expected);
+
+  if (shmb__process_verdict(r, same) == 0) {
+    LocalFree(user);
+    return 0;
+  }
+  shmb__sid_describe(expected, want, sizeof(want));
+  if (r != SHMB_PROCESS_READ)
+    return shmb__fail(c->message, sizeof(c->message), SHMB_EBADSERVER,
+                      "pipe %s belongs to the expected server account %s, "
+                      "but the process serving it cannot be found (process "
+                      "id %lu), so it cannot be proven to be the service",
+                      c->pipe_name, want, (unsigned long)pid);
+  shmb__sid_describe(user, found, sizeof(found));
+  LocalFree(user);
+  return shmb__fail(c->message, sizeof(c->message), SHMB_EBADSERVER,
+                    "pipe %s belongs to the expected server account %s "
+                    "(%s), but is served by process %lu running as %s: "
+                    "another process serves the service's pipe",
+                    c->pipe_name, want, c->server_from, (unsigned long)pid,
+                    found);
 }
 
 /* Why no pipe could be opened, with the pipe, the time waited and where to
@@ -170,6 +225,8 @@ int shmb__transport_reopen(shmb_client *c) {
   if (c->pipe)
     CloseHandle(c->pipe);
   c->pipe = NULL;
+  LocalFree(c->server_sid);
+  c->server_sid = NULL;
   c->message[0] = '\0';
   /* Resolved before any wait: a typo fails at once. */
   if ((rc = shmb__account_sid(c->server, &expected, &werr)) != 0)
@@ -181,11 +238,16 @@ int shmb__transport_reopen(shmb_client *c) {
                             "known here (Win32 error %lu); `shmbctl whoami`, "
                             "run as that account, prints its SID",
                             c->server, c->server_from, werr);
-  if ((rc = open_pipe(c)) == 0 && (rc = check_owner(c, expected)) != 0) {
+  if ((rc = open_pipe(c)) == 0 && ((rc = check_owner(c, expected)) != 0 ||
+                                    (rc = check_server_process(c, expected))
+                                        != 0)) {
     CloseHandle(c->pipe);
     c->pipe = NULL;
   }
-  LocalFree(expected);
+  if (rc == 0)
+    c->server_sid = expected;
+  else
+    LocalFree(expected);
   return rc;
 }
 
@@ -203,6 +265,11 @@ int shmb__transport_open(shmb_client *c, const shmb_connect_options *opts) {
     server = SHMB_DEFAULT_SERVER_SID;
     c->server_from = "the default: LocalSystem";
   }
+  /* Before anything else: a remote pipe would get our credentials. */
+  if (shmb__pipe_name_check(opts && opts->pipe_name ? opts->pipe_name
+                                                    : SHMB_DEFAULT_PIPE,
+                            c->message, sizeof(c->message)) != 0)
+    return SHMB_EINVAL;
   c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
                                            : SHMB_DEFAULT_TIMEOUT_MS;
   free(c->pipe_name);
@@ -222,6 +289,8 @@ void shmb__transport_close(shmb_client *c) {
   free(c->pipe_name);
   free(c->server);
   c->pipe_name = c->server = NULL;
+  LocalFree(c->server_sid);
+  c->server_sid = NULL;
 }
 
 /* One overlapped read or write, waited for with the client's timeout. */
@@ -274,9 +343,18 @@ int shmb__read_all(shmb_client *c, void *buf, size_t len) {
   return io_all(c, buf, len, 0);
 }
 
+/* A reply that does not answer the request leaves the stream out of
+ * step: nothing read after it could be trusted either. */
+static int drop(shmb_client *c, int rc) {
+  CloseHandle(c->pipe);
+  c->pipe = NULL;
+  return rc;
+}
+
 int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
                     uint8_t opcode, uint8_t **payload, size_t *plen) {
   uint8_t hdrbuf[SHMB_HEADER_SIZE];
+  char text[SHMB_ERROR_MESSAGE_MAX];
   shmb_frame_header hdr;
   uint8_t *body;
   uint32_t id;
@@ -298,18 +376,27 @@ int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
     return rc;
   rc = shmb_frame_peek(hdrbuf, sizeof(hdrbuf), SHMB_MAX_PAYLOAD, &hdr);
   if (rc < 0)
-    return SHMB_EPROTO;
-  if (hdr.length < 4 ||
-      (hdr.opcode != (opcode | SHMB_OP_REPLY) && hdr.opcode != SHMB_OP_ERROR))
-    return SHMB_EPROTO;
+    return drop(c, shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
+                              "the reply's header is not a valid frame "
+                              "header (%s)", shmb_err_name(rc)));
+  /* Checked before the status is believed: a stale error is no answer. */
+  if ((rc = shmb__reply_check(opcode, id, hdr.opcode, hdr.request_id,
+                              c->message, sizeof(c->message))) != 0)
+    return drop(c, rc);
+  if (hdr.length < 4)
+    return drop(c, shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
+                              "the reply has %lu payload bytes, too few for "
+                              "a status", (unsigned long)hdr.length));
   if (!(body = malloc(hdr.length)))
     return SHMB_ENOMEM;
   if ((rc = shmb__read_all(c, body, hdr.length)) != 0) {
     free(body);
     return rc;
   }
-  rc = shmb_reply_status_code(body, hdr.length, c->message, sizeof(c->message));
-  if (rc == 0 && (hdr.opcode == SHMB_OP_ERROR || hdr.request_id != id))
+  rc = shmb_reply_status_code(body, hdr.length, text, sizeof(text));
+  /* The server's words reach terminals and logs: no control bytes. */
+  shmb__sanitise(text, strlen(text), c->message, sizeof(c->message));
+  if (rc == 0 && hdr.opcode == SHMB_OP_ERROR)
     rc = SHMB_EPROTO;
   if (rc != 0) {
     free(body);

@@ -26,6 +26,8 @@ struct shmb_client {
   char *pipe_name;
   char *server;        /* as given: a SID string or an account name */
   const char *server_from; /* where server came from, for messages */
+  PSID server_sid;     /* server resolved (LocalAlloc'd), while connected:
+                          sections must be owned by it too */
   char message[SHMB_CLIENT_MESSAGE_MAX]; /* last refusal's explanation */
 };
 
@@ -35,9 +37,10 @@ struct shmb_client {
 int shmb__transport_open(shmb_client *c, const shmb_connect_options *opts);
 
 /* Opens c->pipe_name, waiting up to c->timeout_ms for it to exist or to
- * have a free instance, and checks that its owner is the expected server.
- * On failure c->message says what was expected, what was found and what
- * to do. */
+ * have a free instance, and checks that its owner and the token user of
+ * the process serving it are the expected server (c->server_sid). On
+ * failure c->message says what was expected, what was found and what to
+ * do. */
 int shmb__transport_reopen(shmb_client *c);
 
 /* Frees what shmb__transport_open kept and closes the pipe. */
@@ -45,13 +48,21 @@ void shmb__transport_close(shmb_client *c);
 
 /* Sends a request frame and waits for the reply to it. On success *payload
  * (free()) holds the reply payload; a reply with a negative status is
- * returned as that status, with its text in c->message. */
+ * returned as that status, with its text (escaped: shmb__sanitise) in
+ * c->message. A reply to another request id or opcode is SHMB_EPROTO and
+ * drops the connection. */
 int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
                     uint8_t opcode, uint8_t **payload, size_t *plen);
 
 /* Raw frame I/O with the client's timeout, exported for the test tools. */
 int shmb__write_all(shmb_client *c, const void *buf, size_t len);
 int shmb__read_all(shmb_client *c, void *buf, size_t len);
+
+/* The kernel object behind h (READ_CONTROL needed) is owned by expected,
+ * else SHMB_EBADSERVER with object, the owner found and the one expected
+ * in err (section.c). */
+int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
+                             char *err, size_t errlen);
 
 /* Drops the connection and makes a new one (open, check, HELLO) with the
  * same options; the client's sections are not touched. */
