@@ -119,7 +119,7 @@ ctl_text() {
 # missing key fails the test.
 status_value() {
     local text value
-    text=$(ctl_text status)
+    text=$(ctl_text status) || fail "shmbctl status failed (reading $1)"
     value=$(sed -n "s/^$1=//p" <<<"$text")
     [ -n "$value" ] || fail "shmbctl status has no $1: $text"
     printf '%s\n' "$value"
@@ -129,7 +129,7 @@ status_value() {
 wait_status() {
     local deadline=$((SECONDS + $3)) got
     while :; do
-        got=$(status_value "$1")
+        got=$(status_value "$1") || fail "waiting for status $1=$2: no value"
         [ "$got" != "$2" ] || return 0
         [ $SECONDS -lt "$deadline" ] || fail "status $1 is $got after $3 s, expected $2"
         sleep 0.1
@@ -140,7 +140,7 @@ wait_status() {
 wait_status_above() {
     local deadline=$((SECONDS + $3)) got
     while :; do
-        got=$(status_value "$1")
+        got=$(status_value "$1") || fail "waiting for status $1 above $2: no value"
         [ "$got" -le "$2" ] || return 0
         [ $SECONDS -lt "$deadline" ] || fail "status $1 is still $got after $3 s, expected above $2"
         sleep 0.2

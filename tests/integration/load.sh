@@ -38,7 +38,7 @@ procinfo() {
     local handles mem
     if [ -n "$SHMB_RUNNER" ]; then
         handles=$(hostile procinfo "$winpid") || fail "hostile procinfo $winpid failed: $handles"
-        handles=$(field handles "$handles")
+        handles=$(field handles "$handles") || fail "hostile procinfo printed no handles="
         mem=$(awk '/^VmRSS/ {print $2}' /proc/"$svc_pid"/status) \
             || fail "no /proc/$svc_pid/status for the service"
     else
@@ -71,8 +71,10 @@ echo "load: $clients clients x $cycles cycles: $run"
 echo "service before: $before; after: $after"
 pass "$total cycles completed without an error in $(field seconds "$run") s"
 
-hb=$(field handles "$before"); ha=$(field handles "$after")
-mb=$(field mem_kib "$before"); ma=$(field mem_kib "$after")
+hb=$(field handles "$before") || fail "no handles before: $before"
+ha=$(field handles "$after") || fail "no handles after: $after"
+mb=$(field mem_kib "$before") || fail "no memory before: $before"
+ma=$(field mem_kib "$after") || fail "no memory after: $after"
 margin=$((256 + total * 64 / 1024))
 [ "$ha" -le $((hb + 4)) ] || fail "handles grew from $hb to $ha"
 [ "$ma" -le $((mb + margin)) ] || fail "memory grew from $mb KiB to $ma KiB (more than $margin KiB for $total cycles)"
