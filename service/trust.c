@@ -24,11 +24,18 @@ static int trusted_sid(PSID sid, PSID self) {
          (self && EqualSid(sid, self));
 }
 
-/* An allow ACE that gives an untrusted account a dangerous right. */
+/* An allow ACE that gives an untrusted account a dangerous right. Plain
+ * deny ACEs are skipped (never credited); every other type (callback,
+ * conditional, object ACEs) is one this check does not understand, so it
+ * counts as untrusted: failing closed. */
 static int ace_untrusted(ACCESS_ALLOWED_ACE *ace, DWORD dangerous, PSID self) {
-  return ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE &&
-         !(ace->Header.AceFlags & INHERIT_ONLY_ACE) &&
-         (ace->Mask & dangerous) && !trusted_sid(&ace->SidStart, self);
+  if (ace->Header.AceFlags & INHERIT_ONLY_ACE)
+    return 0;
+  if (ace->Header.AceType == ACCESS_DENIED_ACE_TYPE)
+    return 0;
+  if (ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE)
+    return 1;
+  return (ace->Mask & dangerous) && !trusted_sid(&ace->SidStart, self);
 }
 
 int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
@@ -55,6 +62,11 @@ int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
     if (!GetAce(dacl, i, (void **)&ace) ||
         !ace_untrusted(ace, dangerous, self))
       continue;
+    if (ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE)
+      return shmb__fail(err, errlen, SHMB_EACCES, "%s has an ACE of type %u "
+                        "that this check does not understand; only plain "
+                        "allow and deny ACEs are trusted", what,
+                        (unsigned)ace->Header.AceType);
     svc_account_name(&ace->SidStart, who, sizeof(who));
     return shmb__fail(err, errlen, SHMB_EACCES, "%s can be written by %s "
                       "(access mask 0x%lx); only SYSTEM, Administrators and "

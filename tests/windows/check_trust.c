@@ -166,6 +166,36 @@ START_TEST(test_trust_deny_not_credited) {
 }
 END_TEST
 
+START_TEST(test_trust_unknown_ace_type_refused) {
+  /* A callback allow ACE (type 9) for SY: the check cannot tell what its
+   * condition grants, so it must not skip it (that failed open). Built from
+   * a plain allow ACE whose type byte is changed: the layouts match. */
+  BYTE buf[256];
+  PACL acl = (PACL)buf;
+  BYTE sy[SECURITY_MAX_SID_SIZE];
+  DWORD n = sizeof(sy);
+  SECURITY_DESCRIPTOR abs;
+  ACE_HEADER *ace;
+  char err[512] = "";
+  int rc;
+
+  ck_assert(CreateWellKnownSid(WinLocalSystemSid, NULL, sy, &n));
+  ck_assert(InitializeAcl(acl, sizeof(buf), ACL_REVISION));
+  ck_assert(AddAccessAllowedAce(acl, ACL_REVISION, FILE_GENERIC_READ, sy));
+  ck_assert(AddAccessAllowedAce(acl, ACL_REVISION, FILE_ALL_ACCESS, sy));
+  ck_assert(GetAce(acl, 0, (void **)&ace));
+  ace->AceType = ACCESS_ALLOWED_CALLBACK_ACE_TYPE;
+  ck_assert(InitializeSecurityDescriptor(&abs, SECURITY_DESCRIPTOR_REVISION));
+  ck_assert(SetSecurityDescriptorOwner(&abs, sy, FALSE));
+  ck_assert(SetSecurityDescriptorDacl(&abs, TRUE, acl, FALSE));
+  rc = svc_trust_check_sd(WHAT, &abs, SVC_FILE_DANGEROUS, NULL, err,
+                          sizeof(err));
+  ck_assert_msg(rc == SHMB_EACCES, "a callback ACE = %s (%s), expected "
+                "SHMB_EACCES", shmb_err_name(rc), err);
+  ck_assert_msg(strstr(err, "does not understand") != NULL, "'%s'", err);
+}
+END_TEST
+
 START_TEST(test_trust_no_dacl_refused) {
   /* No DACL at all, and a NULL DACL made in memory (Wine's SDDL parser
    * cannot make one): everyone may write. */
@@ -295,6 +325,7 @@ Suite *trust_suite(void) {
   tcase_add_test(tc, test_trust_self_only_when_given);
   tcase_add_test(tc, test_trust_inherit_only_ignored);
   tcase_add_test(tc, test_trust_deny_not_credited);
+  tcase_add_test(tc, test_trust_unknown_ace_type_refused);
   tcase_add_test(tc, test_trust_no_dacl_refused);
   suite_add_tcase(s, tc);
 
