@@ -98,6 +98,10 @@ if [ -z "$shmb_native_windows" ]; then
     fuzz_ok=$(grep -c '^fuzz_[a-z]*: .* no crash' "$build/fuzz.log")
     passed=$((passed + fuzz_ok))
     failed=$((failed + fuzz_targets - fuzz_ok))
+    if [ "$fuzz_ok" != "$fuzz_targets" ]; then
+        echo "FAIL: $fuzz_ok of the build's $fuzz_targets fuzz targets ran without a crash" >&2
+        status=1
+    fi
 fi
 
 echo
