@@ -10,8 +10,10 @@
 #include "config.h"
 
 /* Reads and parses a config file (UTF-8 path). err gets "FILE:LINE: what".
- * Unless insecure, the file and its folder are first checked for who may
- * write them; an untrusted file is SHMB_ECONFIG with the account named. */
+ * The file is opened once (no reparse point, one name), and unless insecure
+ * it and its folder are checked through that handle for who may write them
+ * before it is read from it; an untrusted or missing file is SHMB_ECONFIG
+ * with the reason. */
 int svc_config_load(const char *path, int insecure, shmb_config **cfg,
                     char *err, size_t errlen);
 

@@ -76,7 +76,7 @@ int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
   return 0;
 }
 
-/* Reads one object's owner and DACL and judges them. */
+/* Reads a folder's owner and DACL by path and judges them. */
 static int check_object(const char *path, DWORD dangerous, PSID self,
                         char *err, size_t errlen) {
   wchar_t *w = shmb__wide_from_utf8(path);
@@ -91,8 +91,6 @@ static int check_object(const char *path, DWORD dangerous, PSID self,
                                 DACL_SECURITY_INFORMATION,
                             NULL, NULL, NULL, NULL, &sd);
   free(w);
-  if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
-    return 0; /* nothing to trust or distrust: the load says it is missing */
   if (e != ERROR_SUCCESS)
     return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
                       "security descriptor (Win32 error %lu)", path,
@@ -119,14 +117,69 @@ static char *folder_of(const char *path) {
   return dir;
 }
 
-int svc_config_trusted(const char *path, char *err, size_t errlen) {
+int svc_config_open(const char *path, HANDLE *file, char *err,
+                    size_t errlen) {
+  BY_HANDLE_FILE_INFORMATION info;
+  wchar_t *w = shmb__wide_from_utf8(path);
+  DWORD e;
+
+  if (!w)
+    return SHMB_ENOMEM;
+  *file = CreateFileW(w, GENERIC_READ | READ_CONTROL, FILE_SHARE_READ, NULL,
+                      OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+  e = GetLastError();
+  free(w);
+  if (*file == INVALID_HANDLE_VALUE)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "%s: cannot open (Win32 "
+                      "error %lu%s)", path, (unsigned long)e,
+                      e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND
+                          ? ": no such file"
+                          : "");
+  if (!GetFileInformationByHandle(*file, &info))
+    e = GetLastError();
+  else if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+    e = ERROR_REPARSE_TAG_INVALID;
+  else if (info.nNumberOfLinks > 1)
+    e = ERROR_TOO_MANY_LINKS;
+  else
+    return 0;
+  CloseHandle(*file);
+  *file = INVALID_HANDLE_VALUE;
+  return shmb__fail(err, errlen, SHMB_ECONFIG, "%s: %s", path,
+                    e == ERROR_REPARSE_TAG_INVALID
+                        ? "is a reparse point (a link); refusing to follow it"
+                    : e == ERROR_TOO_MANY_LINKS
+                        ? "has more than one name (hard links); refusing it"
+                        : "cannot read its attributes");
+}
+
+/* The owner and DACL of an open file, judged. */
+static int check_handle(HANDLE file, const char *path, PSID self, char *err,
+                        size_t errlen) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  DWORD e = GetSecurityInfo(file, SE_FILE_OBJECT,
+                            OWNER_SECURITY_INFORMATION |
+                                DACL_SECURITY_INFORMATION,
+                            NULL, NULL, NULL, NULL, &sd);
+  int rc;
+  if (e != ERROR_SUCCESS)
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
+                      "security descriptor (Win32 error %lu)", path,
+                      (unsigned long)e);
+  rc = svc_trust_check_sd(path, sd, SVC_FILE_DANGEROUS, self, err, errlen);
+  LocalFree(sd);
+  return rc;
+}
+
+int svc_config_trusted_handle(HANDLE file, const char *path, char *err,
+                              size_t errlen) {
   PSID self = NULL;
   char *dir;
   int rc;
 
   if (svc_self_sid(&self) != 0)
     return SHMB_ESYSTEM;
-  rc = check_object(path, SVC_FILE_DANGEROUS, self, err, errlen);
+  rc = check_handle(file, path, self, err, errlen);
   if (rc == 0) {
     if ((dir = folder_of(path)) == NULL)
       rc = SHMB_ENOMEM;
@@ -135,5 +188,15 @@ int svc_config_trusted(const char *path, char *err, size_t errlen) {
     free(dir);
   }
   LocalFree(self);
+  return rc;
+}
+
+int svc_config_trusted(const char *path, char *err, size_t errlen) {
+  HANDLE f;
+  int rc = svc_config_open(path, &f, err, errlen);
+  if (rc != 0)
+    return rc;
+  rc = svc_config_trusted_handle(f, path, err, errlen);
+  CloseHandle(f);
   return rc;
 }

@@ -27,9 +27,21 @@
 int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
                        DWORD dangerous, PSID self, char *err, size_t errlen);
 
-/* 0 when neither the file nor its folder can be written (or re-permissioned,
- * or replaced) by anyone else; SHMB_EACCES with err naming the path and the
- * account otherwise (SHMB_ESYSTEM when the descriptor cannot be read). */
+/* Opens the config file for reading, refusing a reparse point (a link the
+ * service would follow as SYSTEM) or a file with more than one name (a hard
+ * link whose other name may sit in a folder others can write). A missing
+ * file is SHMB_ECONFIG. On success *file is the handle to check and read. */
+int svc_config_open(const char *path, HANDLE *file, char *err, size_t errlen);
+
+/* The trust check through the handle the file will be read from (no window
+ * between check and read), and on its folder: 0 when neither can be written
+ * (or re-permissioned, or replaced) by anyone else; SHMB_EACCES with err
+ * naming the path and the account otherwise (SHMB_ESYSTEM when a descriptor
+ * cannot be read). */
+int svc_config_trusted_handle(HANDLE file, const char *path, char *err,
+                              size_t errlen);
+
+/* svc_config_open, then svc_config_trusted_handle (tests and tools). */
 int svc_config_trusted(const char *path, char *err, size_t errlen);
 
 #endif /* SVC_TRUST_H */

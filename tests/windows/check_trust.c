@@ -302,14 +302,37 @@ START_TEST(test_trust_folder_writable_by_everyone_refused) {
 }
 END_TEST
 
-START_TEST(test_trust_missing_file_left_to_the_load) {
-  /* Nothing to distrust: reading it says that it is missing. */
+START_TEST(test_trust_hard_link_refused) {
+  /* A second name for the config may sit in a folder others can write. */
+  trust_files t = make_files();
+  char *other = test_path_in(t.dir, "other-name.conf");
+  wchar_t wfile[MAX_PATH], wother[MAX_PATH];
+  char err[512] = "";
+  int rc;
+
+  MultiByteToWideChar(CP_UTF8, 0, t.file, -1, wfile, MAX_PATH);
+  MultiByteToWideChar(CP_UTF8, 0, other, -1, wother, MAX_PATH);
+  ck_assert_msg(CreateHardLinkW(wother, wfile, NULL), "CreateHardLinkW: %lu",
+                (unsigned long)GetLastError());
+  rc = svc_config_trusted(t.file, err, sizeof(err));
+  DeleteFileW(wother);
+  ck_assert_msg(rc == SHMB_ECONFIG, "a config with two names = %s: %s",
+                shmb_err_name(rc), err);
+  ck_assert_msg(strstr(err, "more than one name") != NULL, "'%s'", err);
+  free(other);
+  free_files(&t);
+}
+END_TEST
+
+START_TEST(test_trust_missing_file_refused) {
+  /* A missing config is an error, never "nothing to distrust". */
   trust_files t = make_files();
   char *missing = test_path_in(t.dir, "absent.conf");
   char err[512] = "";
   int rc = svc_config_trusted(missing, err, sizeof(err));
-  ck_assert_msg(rc == 0, "svc_config_trusted(%s) = %s: %s", missing,
-                shmb_err_name(rc), err);
+  ck_assert_msg(rc == SHMB_ECONFIG, "svc_config_trusted(%s) = %s: %s",
+                missing, shmb_err_name(rc), err);
+  ck_assert_msg(strstr(err, "no such file") != NULL, "'%s'", err);
   free(missing);
   free_files(&t);
 }
@@ -333,7 +356,8 @@ Suite *trust_suite(void) {
   tcase_add_test(tc, test_trust_file_trusted);
   tcase_add_test(tc, test_trust_file_writable_by_everyone_refused);
   tcase_add_test(tc, test_trust_folder_writable_by_everyone_refused);
-  tcase_add_test(tc, test_trust_missing_file_left_to_the_load);
+  tcase_add_test(tc, test_trust_missing_file_refused);
+  tcase_add_test(tc, test_trust_hard_link_refused);
   suite_add_tcase(s, tc);
   return s;
 }
