@@ -56,7 +56,8 @@ typedef struct shmb_client shmb_client;
 typedef struct shmb_section shmb_section;
 
 typedef struct shmb_connect_options {
-  /* Pipe name, "\\.\pipe\NAME"; NULL for "\\.\pipe\shmbroker". */
+  /* Pipe name, "\\.\pipe\NAME" (local pipes only: anything else is
+   * SHMB_EINVAL before any connection); NULL for "\\.\pipe\shmbroker". */
   const char *pipe_name;
   /* The account the server must run as: a SID string ("S-1-5-18") or an
    * account name ("NT AUTHORITY\SYSTEM", "HOST\user"). NULL: the
@@ -82,10 +83,12 @@ typedef struct shmb_open_info {
 } shmb_open_info;
 
 /* Connects and says HELLO. opts may be NULL. Before anything is sent the
- * pipe's owner must be the expected server account, else SHMB_EBADSERVER.
+ * pipe's owner and the account of the process serving it must be the
+ * expected server account, else SHMB_EBADSERVER.
  * A pipe that is busy or does not exist yet is waited for up to the
  * timeout; then SHMB_EUNREACHABLE. An expected server that is neither a
- * SID nor a known account name: SHMB_EINVAL. On success *out is yours to
+ * SID nor a known account name, or a pipe name that is not local:
+ * SHMB_EINVAL. On success *out is yours to
  * shmb_disconnect; on failure shmb_last_message(NULL) says why. */
 SHMB_EXTERN int shmb_connect(const shmb_connect_options *opts,
                              shmb_client **out);
@@ -102,14 +105,18 @@ SHMB_EXTERN void shmb_free_list(shmb_section_info *list);
 
 /* Asks for access (SHMB_ACCESS_*) to a section without mapping it: the
  * object name, size and granted access. SHMB_EACCES, SHMB_ENOENT,
- * SHMB_EBADNAME are the service's answers. */
+ * SHMB_EBADNAME are the service's answers. A reply whose object name is
+ * not of the service's form ("Global\" or "Local\", "shmb-", 32 lowercase
+ * hex digits) or whose access is not what was asked: SHMB_EBADSERVER. */
 SHMB_EXTERN int shmb_lookup(shmb_client *client, const char *name,
                             unsigned int access, shmb_open_info *info);
 
 /* Looks the section up, opens it with OpenFileMappingW with the granted
  * rights and maps a view of all of it. On success *out is yours to
  * shmb_close; it does not depend on client staying connected. If the
- * kernel refuses the open after the broker granted it, SHMB_EACCES. */
+ * kernel refuses the open after the broker granted it, SHMB_EACCES. An
+ * object not owned by the server account, or not of the size the service
+ * said: SHMB_EBADSERVER, with nothing left open or mapped. */
 SHMB_EXTERN int shmb_open(shmb_client *client, const char *name,
                           unsigned int access, shmb_section **out);
 
@@ -159,8 +166,9 @@ SHMB_EXTERN int shmb_reload(shmb_client *client);
 /* The text the service sent with its last refusal, or with a successful
  * reload, or the SDK's own explanation of a transport error (which pipe,
  * how long it waited, which server account was expected and which was
- * found, and how to change the expectation); "" if none. Valid until the
- * next call on client. With client NULL: the explanation of the last
+ * found, and how to change the expectation); "" if none. Control bytes
+ * from the server are escaped ("\x1b"). Valid until the next call on
+ * client. With client NULL: the explanation of the last
  * shmb_connect that failed on the calling thread. */
 SHMB_EXTERN const char *shmb_last_message(const shmb_client *client);
 
