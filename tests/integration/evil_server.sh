@@ -65,7 +65,9 @@ no_raw_controls() {
 refused() {
     lie=$1
     start_evil "$lie"
-    expect_exit "$3" evil_ctl read evil
+    local got=0
+    evil_ctl read evil 2>last.err >last.out || got=$?
+    [ "$got" = "$3" ] || fail "lie $lie: shmbctl read exited $got, expected $3; stderr: $(cat last.err); stdout: $(head -c 40 last.out | tr -c '[:print:]' .)"
     grep -qF -- "$4" last.err || fail "shmbctl read under lie $lie: message lacks '$4': $(cat last.err)"
     [ ! -s last.out ] || fail "shmbctl read under lie $lie printed data: $(head -c 100 last.out)"
     no_raw_controls last.err
