@@ -1,7 +1,9 @@
 /*
  * Log sinks. Lines come from the loop thread and the accept thread, and the
  * file can change on reload, so the sink state sits behind a lock. The file
- * is opened for appending with share-read, so administrators can tail it.
+ * is opened for appending with share-read, so administrators can tail it;
+ * it is created with the service's own file descriptor and an existing one
+ * is used only if nobody else can write it (design.md, security rule 8).
  */
 #include "logsink.h"
 
@@ -11,7 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <aclapi.h>
+
+#include "errors.h"
 #include "log.h"
+#include "own_sd.h"
+#include "sid.h"
+#include "trust.h"
 #include "wstr.h"
 
 /* The message of messages.mc whose text is just the insertion string. */
@@ -67,22 +75,78 @@ void svc_logsink_use_eventlog(void) {
   ReleaseSRWLockExclusive(&lock);
 }
 
+/* An existing log file is written only when it is ours to trust: one name,
+ * no reparse point, and nobody but SYSTEM, Administrators and the service
+ * can write it (it will hold SIDs, pids and object names at debug). */
+static int existing_trusted(HANDLE h, const char *path, char *why,
+                            size_t whylen) {
+  BY_HANDLE_FILE_INFORMATION info;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID self = NULL;
+  int rc;
+
+  if (!GetFileInformationByHandle(h, &info))
+    return shmb__fail(why, whylen, SHMB_ESYSTEM, "cannot read its "
+                      "attributes");
+  if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+    return shmb__fail(why, whylen, SHMB_EACCES, "it is a reparse point");
+  if (info.nNumberOfLinks > 1)
+    return shmb__fail(why, whylen, SHMB_EACCES, "it has more than one name");
+  if (GetSecurityInfo(h, SE_FILE_OBJECT,
+                      OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                      NULL, NULL, NULL, NULL, &sd) != ERROR_SUCCESS ||
+      svc_self_sid(&self) != 0) {
+    LocalFree(sd);
+    return shmb__fail(why, whylen, SHMB_ESYSTEM, "cannot read its "
+                      "descriptor");
+  }
+  rc = svc_trust_check_sd(path, sd, SVC_FILE_DANGEROUS, self, why, whylen);
+  LocalFree(self);
+  LocalFree(sd);
+  return rc;
+}
+
+/* Opens (or creates, with the service's file descriptor: SYSTEM,
+ * Administrators and the service only) the log file for appending. */
+static HANDLE open_log(const char *path, char *why, size_t whylen) {
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+  wchar_t *wpath = shmb__wide_from_utf8(path);
+  HANDLE h;
+  DWORD e;
+
+  if (!wpath || svc_file_sd(&sa.lpSecurityDescriptor, why, whylen) != 0) {
+    free(wpath);
+    shmb__fail(why, whylen, SHMB_ENOMEM, "out of memory");
+    return NULL;
+  }
+  h = CreateFileW(wpath,
+                  FILE_APPEND_DATA | SYNCHRONIZE | READ_CONTROL,
+                  FILE_SHARE_READ, &sa, OPEN_ALWAYS,
+                  FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+  e = GetLastError();
+  free(wpath);
+  if (h == INVALID_HANDLE_VALUE) {
+    LocalFree(sa.lpSecurityDescriptor);
+    shmb__fail(why, whylen, SHMB_EIO, "Win32 error %lu", (unsigned long)e);
+    return NULL;
+  }
+  if (e == ERROR_ALREADY_EXISTS && existing_trusted(h, path, why, whylen)) {
+    CloseHandle(h);
+    h = NULL;
+  }
+  LocalFree(sa.lpSecurityDescriptor);
+  return h;
+}
+
 void svc_logsink_set_file(const char *path) {
   HANDLE h = NULL, old;
-  wchar_t *wpath;
-  DWORD e = 0;
+  char why[600] = "";
 
   install();
   if (path && log_path && strcmp(path, log_path) == 0)
     return;
-  if (path && (wpath = shmb__wide_from_utf8(path))) {
-    h = CreateFileW(wpath, FILE_APPEND_DATA | SYNCHRONIZE, FILE_SHARE_READ,
-                    NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-    e = GetLastError();
-    free(wpath);
-    if (h == INVALID_HANDLE_VALUE)
-      h = NULL;
-  }
+  if (path)
+    h = open_log(path, why, sizeof(why));
   AcquireSRWLockExclusive(&lock);
   old = log_file;
   log_file = h;
@@ -92,8 +156,7 @@ void svc_logsink_set_file(const char *path) {
   if (old)
     CloseHandle(old);
   if (path && !h)
-    shmb_log_error("cannot open log_file %s (Win32 error %lu); logging "
-                   "without it", path, (unsigned long)e);
+    shmb_log_error("not logging to log_file %s: %s", path, why);
 }
 
 void svc_logsink_close(void) {

@@ -14,13 +14,15 @@
  *   dispatch     dispatch.c         opcode -> right -> handler; footprint.c
  *   reload       reload.c           plan, then apply
  *   broker       broker.c           config + registry + admin descriptor
- *   access       access.c           identify the caller, AccessCheck
- *   config file  configfile.c       trust.c (who may write it)
+ *   access       access.c           identify the caller, AccessCheck;
+ *                refusal.c          rate-limited refusal lines
+ *   config file  configfile.c       trust.c (who may write it);
+ *                logsink.c          stderr, Event Log, log_file
  *   sections     registry.c         section.c, backing.c
  *   grants       own_sd.c           grants.c
  *   descriptors  descriptor.c
  *   SIDs         sid.c
- *   (beside all: logsink.c, container_of.h; below all: common/)
+ *   (beside all: container_of.h; below all: common/)
  */
 #ifndef SVC_SVC_H
 #define SVC_SVC_H
