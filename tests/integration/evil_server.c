@@ -35,6 +35,8 @@
  *   access-extra    grants read,write when read was asked for
  *   access-unknown  grants the asked bits plus 0x4
  *   stale-id        every reply after HELLO carries the previous id
+ *   stale-error     the same, OPEN refused (SHMB_EACCES): a stale refusal
+ *                   must not be taken for the answer either
  *   text            ESC, BEL and CR in OPEN's refusal, STATUS and RELOAD
  *   list-access     LIST has an entry with access 0x5
  */
@@ -111,7 +113,8 @@ static int choose(const char *name, lie *l) {
     l->real_size = 65536;
   else if (strcmp(name, "good") != 0 && strcmp(name, "access-extra") != 0 &&
            strcmp(name, "access-unknown") != 0 &&
-           strcmp(name, "stale-id") != 0 && strcmp(name, "text") != 0 &&
+           strcmp(name, "stale-id") != 0 &&
+           strcmp(name, "stale-error") != 0 && strcmp(name, "text") != 0 &&
            strcmp(name, "list-access") != 0)
     return -1;
   return 0;
@@ -184,7 +187,8 @@ static int answer(HANDLE pipe, const lie *l, const shmb_request *req) {
     rc = shmb_encode_hello_reply(id, SHMB_PROTO_VERSION, "evil 6.6.6", &frame,
                                  &len);
   else {
-    if (strcmp(l->name, "stale-id") == 0)
+    if (strcmp(l->name, "stale-id") == 0 ||
+        strcmp(l->name, "stale-error") == 0)
       id -= 1;
     if (strcmp(l->name, "access-extra") == 0)
       access = SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE;
@@ -193,6 +197,9 @@ static int answer(HANDLE pipe, const lie *l, const shmb_request *req) {
     if (op == SHMB_OP_OPEN && strcmp(l->name, "text") == 0)
       rc = shmb_encode_error(SHMB_OP_OPEN | SHMB_OP_REPLY, id, SHMB_EACCES,
                              EVIL_TEXT, &frame, &len);
+    else if (op == SHMB_OP_OPEN && strcmp(l->name, "stale-error") == 0)
+      rc = shmb_encode_error(SHMB_OP_OPEN | SHMB_OP_REPLY, id, SHMB_EACCES,
+                             "an answer to another request", &frame, &len);
     else if (op == SHMB_OP_OPEN)
       rc = shmb_encode_open_reply(id, access, l->said_size, l->object, &frame,
                                   &len);

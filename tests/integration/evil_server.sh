@@ -116,6 +116,7 @@ grep -qF "the connection is dropped" last.err || fail "stale-id: $(cat last.err)
 expect_exit 1 evil_ctl status
 grep -qF "the reply carries request id 1, not 2" last.err || fail "status under stale-id: $(cat last.err)"
 pass "lie stale-id: STATUS refused too"
+refused stale-error SHMB_EPROTO 1 "the reply carries request id 1, not 2 (the id of the request sent)" -1
 
 # A LIST entry with access bits nobody knows.
 lie=list-access
