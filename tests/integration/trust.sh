@@ -30,12 +30,15 @@ grep -q "insecure-config: NOT checking who may write" service.log || fail "no lo
 stop_service
 pass "--insecure-config (console only) starts anyway, with a warning"
 
-chmod 644 conf/shmb.conf
-chmod 777 conf
+# Descriptors, not mode bits, so that the same steps hold on Windows (where
+# MSYS2's chmod does not touch ACLs): the file writable by its owner only
+# again, the folder by Everyone.
+[ "$(shmbtest setsddl conf/shmb.conf "D:P(A;;FA;;;$SHMBROKER_SERVER_SID)(A;;FR;;;WD)")" = ok ] || fail "setsddl on the file"
+[ "$(shmbtest setsddl conf "D:P(A;;FA;;;WD)")" = ok ] || fail "setsddl on the folder"
 run_service_expecting 1 --console --config conf/shmb.conf
 # The folder's own message ("conf can be written by"), not the file's
-# ("conf/shmb.conf can be written by"; the file is 644 here).
+# ("conf/shmb.conf can be written by"; only its owner may write it here).
 grep -Eq '(^|[^.[:alnum:]])conf can be written by .*S-1-1-0' out.log || fail "folder check said: $(cat out.log)"
 grep -q "shmb.conf can be written by" out.log && fail "the file, not the folder, was refused: $(cat out.log)"
 pass "a folder writable by Everyone is refused too"
-chmod 755 conf
+[ "$(shmbtest setsddl conf "D:P(A;;FA;;;$SHMBROKER_SERVER_SID)(A;;FR;;;WD)")" = ok ] || fail "setsddl on the folder, back"
