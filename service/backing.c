@@ -1,40 +1,30 @@
 /*
- * Backing files. The file is opened share-read only and kept open by the
- * section, so nobody can write, delete or rename it under us; its size must
- * be the section's (a file is never truncated or grown, which could lose
- * data or hand out a mapping past its end).
+ * Backing files. The service runs as SYSTEM and opens a path an
+ * administrator wrote but others may influence (design.md, security rule
+ * 8), so: no reparse point is followed, a file with a second name is
+ * refused, the handle must reach the configured path, the size is checked
+ * before anything changes (a file is never truncated or grown), an existing
+ * file that others own or may read or write is refused rather than
+ * re-permissioned, and a failed creation is undone through the handle. The
+ * file is kept open share-read only, so nobody can write, delete or rename
+ * it under us.
  */
 #include "backing.h"
 
 #include <aclapi.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <wchar.h>
 
 #include "errors.h"
 #include "log.h"
 #include "own_sd.h"
+#include "sid.h"
+#include "trustsd.h"
 #include "wstr.h"
 
-/* A file that existed before us keeps whatever descriptor it had unless we
- * put ours on it: only SYSTEM, Administrators and the service may change
- * it, whoever made it. Failing that is logged, not fatal: the share mode
- * still keeps others from writing while we run. */
-static void restrict_existing(const char *section, const char *path,
-                              HANDLE file, PSECURITY_DESCRIPTOR fsd) {
-  BOOL present, defaulted;
-  PACL dacl;
-  DWORD e = ERROR_INVALID_PARAMETER;
-  if (GetSecurityDescriptorDacl(fsd, &present, &dacl, &defaulted))
-    e = SetSecurityInfo(file, SE_FILE_OBJECT,
-                        DACL_SECURITY_INFORMATION |
-                            PROTECTED_DACL_SECURITY_INFORMATION,
-                        NULL, NULL, dacl, NULL);
-  if (e != ERROR_SUCCESS)
-    shmb_log_warn("section %s: cannot restrict the descriptor of %s (Win32 "
-                  "error %lu)", section, path, (unsigned long)e);
-}
-
 /* Opens or creates the file with our descriptor (on a new file). */
-static int open_file(const char *section, const char *path, HANDLE *file,
+static int open_file(const char *path, HANDLE *file,
                      int *created, char *err, size_t errlen) {
   SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
   PSECURITY_DESCRIPTOR fsd;
@@ -49,14 +39,16 @@ static int open_file(const char *section, const char *path, HANDLE *file,
     return SHMB_ENOMEM;
   }
   sa.lpSecurityDescriptor = fsd;
-  *file = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE | WRITE_DAC | DELETE,
-                      FILE_SHARE_READ, &sa, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL,
+  /* No reparse point is followed: a link planted in the folder would make
+   * SYSTEM open (and size) a file of the planter's choosing. */
+  *file = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE | READ_CONTROL |
+                             DELETE,
+                      FILE_SHARE_READ, &sa, OPEN_ALWAYS,
+                      FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT,
                       NULL);
   e = GetLastError();
   free(wpath);
   *created = *file != INVALID_HANDLE_VALUE && e != ERROR_ALREADY_EXISTS;
-  if (*file != INVALID_HANDLE_VALUE && !*created)
-    restrict_existing(section, path, *file, fsd);
   LocalFree(fsd);
   if (*file == INVALID_HANDLE_VALUE)
     return shmb__fail(err, errlen, SHMB_ECONFIG, "cannot open backing file "
@@ -65,6 +57,62 @@ static int open_file(const char *section, const char *path, HANDLE *file,
                           ? ": another process has it open"
                           : "");
   return 0;
+}
+
+/* The file the handle reaches is the one configured: one name, not a
+ * reparse point, and its final path is the configured path. */
+static int check_identity(HANDLE f, const char *path, char *err,
+                          size_t errlen) {
+  BY_HANDLE_FILE_INFORMATION info;
+  wchar_t final[MAX_PATH + 8], full[MAX_PATH + 8], *want;
+  const wchar_t *got = final;
+  DWORD n;
+
+  if (!GetFileInformationByHandle(f, &info))
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s: cannot "
+                      "read its attributes", path);
+  if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s is a "
+                      "reparse point (a link); refusing to follow it", path);
+  if (info.nNumberOfLinks > 1)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s has more "
+                      "than one name (hard links); refusing it", path);
+  n = GetFinalPathNameByHandleW(f, final, MAX_PATH, FILE_NAME_NORMALIZED);
+  if (!(want = shmb__wide_from_utf8(path)))
+    return SHMB_ENOMEM;
+  if (!GetFullPathNameW(want, MAX_PATH, full, NULL))
+    full[0] = 0;
+  free(want);
+  if (wcsncmp(got, L"\\\\?\\", 4) == 0)
+    got += 4;
+  if (n == 0 || n >= MAX_PATH || _wcsicmp(got, full) != 0)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s: the "
+                      "opened file is not at that path (a link in the "
+                      "way?); refusing it", path);
+  return 0;
+}
+
+/* A file we did not create: owned by, and open to, trusted accounts only. */
+static int check_existing(HANDLE f, const char *path, char *err,
+                          size_t errlen) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  char what[600];
+  PSID self = NULL;
+  int rc;
+
+  if (GetSecurityInfo(f, SE_FILE_OBJECT,
+                      OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                      NULL, NULL, NULL, NULL, &sd) != ERROR_SUCCESS)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s: cannot "
+                      "read its descriptor", path);
+  if ((rc = svc_self_sid(&self)) == 0) {
+    snprintf(what, sizeof(what), "backing file %s", path);
+    rc = svc_trust_check_sd(what, sd, SVC_BACKING_DANGEROUS, self, err,
+                            errlen);
+  }
+  LocalFree(self);
+  LocalFree(sd);
+  return rc == SHMB_EACCES ? SHMB_ECONFIG : rc;
 }
 
 /* A file we just created gets the section's size; undone through the same
@@ -90,8 +138,10 @@ int svc_backing_open(const char *section, const char *path, uint64_t size,
   LARGE_INTEGER have;
   int rc;
 
-  if ((rc = open_file(section, path, file, created, err, errlen)) != 0)
+  if ((rc = open_file(path, file, created, err, errlen)) != 0)
     return rc;
+  if ((rc = check_identity(*file, path, err, errlen)) != 0)
+    goto out_close_file;
   if (*created) {
     if ((rc = set_size(*file, path, size, err, errlen)) != 0)
       goto out_close_file;
@@ -104,6 +154,10 @@ int svc_backing_open(const char *section, const char *path, uint64_t size,
                     (long long)have.QuadPart, (unsigned long long)size);
     goto out_close_file;
   }
+  /* An existing file is judged, never re-permissioned: whoever could read
+   * or write it before could have kept a handle open. */
+  if (!*created && (rc = check_existing(*file, path, err, errlen)) != 0)
+    goto out_close_file;
   return 0;
 
 out_close_file:

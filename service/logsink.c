@@ -19,7 +19,7 @@
 #include "log.h"
 #include "own_sd.h"
 #include "sid.h"
-#include "trust.h"
+#include "trustsd.h"
 #include "wstr.h"
 
 /* The message of messages.mc whose text is just the insertion string. */

@@ -11,21 +11,7 @@
 
 #include <stddef.h>
 
-/* Rights that let their holder change what a file says or who may. */
-#define SVC_FILE_DANGEROUS                                                     \
-  (FILE_WRITE_DATA | FILE_APPEND_DATA | WRITE_DAC | WRITE_OWNER | DELETE |    \
-   GENERIC_WRITE | GENERIC_ALL)
-/* ...and, on a folder, that let them put another file in its place. */
-#define SVC_FOLDER_DANGEROUS                                                   \
-  (FILE_ADD_FILE | FILE_DELETE_CHILD | WRITE_DAC | WRITE_OWNER | DELETE |     \
-   GENERIC_WRITE | GENERIC_ALL)
-
-/* The decision itself, on a descriptor already read: 0 when only trusted
- * accounts (SYSTEM, Administrators, self) own sd or hold any of the
- * `dangerous` rights in an allow ACE; SHMB_EACCES with err naming what (for
- * `what`, a path) and the account otherwise. */
-int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
-                       DWORD dangerous, PSID self, char *err, size_t errlen);
+#include "trustsd.h"
 
 /* Opens the config file for reading, refusing a reparse point (a link the
  * service would follow as SYSTEM) or a file with more than one name (a hard

@@ -1,0 +1,69 @@
+/*
+ * The trust decision on a descriptor already read. Deny ACEs are not
+ * credited: a layout that relies on them is refused too (fail closed), and
+ * the message names the account so the administrator knows what to fix.
+ */
+#include "trustsd.h"
+
+#include "errors.h"
+#include "sid.h"
+
+static int trusted_sid(PSID sid, PSID self) {
+  return IsWellKnownSid(sid, WinLocalSystemSid) ||
+         IsWellKnownSid(sid, WinBuiltinAdministratorsSid) ||
+         (self && EqualSid(sid, self));
+}
+
+/* An allow ACE that gives an untrusted account a dangerous right. Plain
+ * deny ACEs are skipped (never credited); every other type (callback,
+ * conditional, object ACEs) is one this check does not understand, so it
+ * counts as untrusted: failing closed. */
+static int ace_untrusted(ACCESS_ALLOWED_ACE *ace, DWORD dangerous, PSID self) {
+  if (ace->Header.AceFlags & INHERIT_ONLY_ACE)
+    return 0;
+  if (ace->Header.AceType == ACCESS_DENIED_ACE_TYPE)
+    return 0;
+  if (ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE)
+    return 1;
+  return (ace->Mask & dangerous) && !trusted_sid(&ace->SidStart, self);
+}
+
+int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
+                       DWORD dangerous, PSID self, char *err, size_t errlen) {
+  BOOL present, defaulted;
+  PSID owner = NULL;
+  PACL dacl = NULL;
+  char who[512];
+
+  if (!GetSecurityDescriptorOwner(sd, &owner, &defaulted) ||
+      !GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted))
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
+                      "security descriptor", what);
+  if (owner && !trusted_sid(owner, self)) {
+    svc_account_name(owner, who, sizeof(who));
+    return shmb__fail(err, errlen, SHMB_EACCES, "%s is owned by %s, who can "
+                      "change who may write it", what, who);
+  }
+  if (!present || !dacl)
+    return shmb__fail(err, errlen, SHMB_EACCES, "%s has no DACL: everyone "
+                      "can write it", what);
+  for (DWORD i = 0; i < dacl->AceCount; i++) {
+    ACCESS_ALLOWED_ACE *ace;
+    if (!GetAce(dacl, i, (void **)&ace) ||
+        !ace_untrusted(ace, dangerous, self))
+      continue;
+    if (ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE)
+      return shmb__fail(err, errlen, SHMB_EACCES, "%s has an ACE of type %u "
+                        "that this check does not understand; only plain "
+                        "allow and deny ACEs are trusted", what,
+                        (unsigned)ace->Header.AceType);
+    svc_account_name(&ace->SidStart, who, sizeof(who));
+    return shmb__fail(err, errlen, SHMB_EACCES, "%s can be %s by %s (access "
+                      "mask 0x%lx); only SYSTEM, Administrators and the "
+                      "service's account may", what,
+                      ace->Mask & SVC_FILE_DANGEROUS ? "written" : "read",
+                      who, (unsigned long)ace->Mask);
+  }
+  return 0;
+}
+

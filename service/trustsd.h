@@ -1,0 +1,35 @@
+/*
+ * Whether a file's descriptor lets only trusted accounts in: SYSTEM,
+ * Administrators and the service's own account may own it or hold the
+ * rights that matter; anyone else, or an ACE this check does not
+ * understand, makes it untrusted. The config file (trust.c), the log file
+ * (logsink.c) and backing files (backing.c) are judged with it.
+ */
+#ifndef SVC_TRUSTSD_H
+#define SVC_TRUSTSD_H
+
+#include <windows.h>
+
+#include <stddef.h>
+
+/* Rights that let their holder change what a file says or who may. */
+#define SVC_FILE_DANGEROUS                                                     \
+  (FILE_WRITE_DATA | FILE_APPEND_DATA | WRITE_DAC | WRITE_OWNER | DELETE |    \
+   GENERIC_WRITE | GENERIC_ALL)
+/* ...and, on a folder, that let them put another file in its place. */
+#define SVC_FOLDER_DANGEROUS                                                   \
+  (FILE_ADD_FILE | FILE_DELETE_CHILD | WRITE_DAC | WRITE_OWNER | DELETE |     \
+   GENERIC_WRITE | GENERIC_ALL)
+
+/* The decision itself, on a descriptor already read: 0 when only trusted
+ * accounts (SYSTEM, Administrators, self) own sd or hold any of the
+ * `dangerous` rights in an allow ACE; SHMB_EACCES with err naming what (for
+ * `what`, a path) and the account otherwise. */
+int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
+                       DWORD dangerous, PSID self, char *err, size_t errlen);
+
+/* A backing file holds the section's bytes: nobody else may even read it. */
+#define SVC_BACKING_DANGEROUS                                                  \
+  (SVC_FILE_DANGEROUS | FILE_READ_DATA | GENERIC_READ)
+
+#endif /* SVC_TRUSTSD_H */
