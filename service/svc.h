@@ -20,7 +20,7 @@
  *                logsink.c          stderr, Event Log, log_file
  *   sections     registry.c         section.c, backing.c
  *   grants       own_sd.c           grants.c
- *   descriptors  descriptor.c
+ *   descriptors  descriptor.c       trustsd.c (who a file lets in)
  *   SIDs         sid.c
  *   (beside all: container_of.h; below all: common/)
  */
