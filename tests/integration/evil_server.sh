@@ -131,16 +131,16 @@ pass "lie list-access: LIST refused (shmbctl exit 1)"
 lie=text
 start_evil text
 expect_exit 3 evil_ctl read evil
-grep -qF 'denied\x1b[2J\x1b]0;pwned\x07\x0dFAKE: access granted' last.err || fail "read: $(od -c last.err | head)"
+grep -qF 'denied\x1b[2J\x1b]0;pwned\x07\x0dFAKE: access granted' last.err || fail "lie text: shmbctl read did not print the server's refusal escaped: $(od -c last.err | head)"
 no_raw_controls last.err last.out
 expect_exit 0 evil_ctl status
-grep -qF 'uptime_ms=denied\x1b[2J\x1b]0;pwned\x07\x0dFAKE' last.txt || fail "status: $(od -c last.out | head)"
+grep -qF 'uptime_ms=denied\x1b[2J\x1b]0;pwned\x07\x0dFAKE' last.txt || fail "lie text: shmbctl status did not print the server's value escaped: $(od -c last.out | head)"
 no_raw_controls last.err last.out
 expect_exit 0 evil_ctl reload
-grep -qF 'denied\x1b[2J' last.txt || fail "reload: $(od -c last.out | head)"
+grep -qF 'denied\x1b[2J' last.txt || fail "lie text: shmbctl reload did not print the server's message escaped: $(od -c last.out | head)"
 no_raw_controls last.err last.out
 sdk_open
-grep -qF 'message=denied\x1b[2J\x1b]0;pwned\x07\x0dFAKE' "$work/sdk.txt" || fail "SDK message: $(od -c "$work/sdk.txt" | head)"
+grep -qF 'message=denied\x1b[2J\x1b]0;pwned\x07\x0dFAKE' "$work/sdk.txt" || fail "lie text: shmb_last_message is not escaped: $(od -c "$work/sdk.txt" | head)"
 no_raw_controls "$work/sdk.txt"
 pass "lie text: ESC, BEL and CR from the server are printed as \\x1b, \\x07, \\x0d by shmbctl read, status and reload, and by shmb_last_message"
 
