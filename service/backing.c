@@ -63,20 +63,14 @@ static int open_file(const char *path, HANDLE *file,
  * reparse point, and its final path is the configured path. */
 static int check_identity(HANDLE f, const char *path, char *err,
                           size_t errlen) {
-  BY_HANDLE_FILE_INFORMATION info;
   wchar_t final[MAX_PATH + 8], full[MAX_PATH + 8], *want;
   const wchar_t *got = final;
+  char what[600];
   DWORD n;
 
-  if (!GetFileInformationByHandle(f, &info))
-    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s: cannot "
-                      "read its attributes", path);
-  if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
-    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s is a "
-                      "reparse point (a link); refusing to follow it", path);
-  if (info.nNumberOfLinks > 1)
-    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s has more "
-                      "than one name (hard links); refusing it", path);
+  snprintf(what, sizeof(what), "backing file %s", path);
+  if (svc_file_identity_check(f, what, err, errlen) != 0)
+    return SHMB_ECONFIG;
   n = GetFinalPathNameByHandleW(f, final, MAX_PATH, FILE_NAME_NORMALIZED);
   if (!(want = shmb__wide_from_utf8(path)))
     return SHMB_ENOMEM;
@@ -95,23 +89,10 @@ static int check_identity(HANDLE f, const char *path, char *err,
 /* A file we did not create: owned by, and open to, trusted accounts only. */
 static int check_existing(HANDLE f, const char *path, char *err,
                           size_t errlen) {
-  PSECURITY_DESCRIPTOR sd = NULL;
   char what[600];
-  PSID self = NULL;
   int rc;
-
-  if (GetSecurityInfo(f, SE_FILE_OBJECT,
-                      OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-                      NULL, NULL, NULL, NULL, &sd) != ERROR_SUCCESS)
-    return shmb__fail(err, errlen, SHMB_ECONFIG, "backing file %s: cannot "
-                      "read its descriptor", path);
-  if ((rc = svc_self_sid(&self)) == 0) {
-    snprintf(what, sizeof(what), "backing file %s", path);
-    rc = svc_trust_check_sd(what, sd, SVC_BACKING_DANGEROUS, self, err,
-                            errlen);
-  }
-  LocalFree(self);
-  LocalFree(sd);
+  snprintf(what, sizeof(what), "backing file %s", path);
+  rc = svc_trust_check_handle(f, what, SVC_BACKING_DANGEROUS, err, errlen);
   return rc == SHMB_EACCES ? SHMB_ECONFIG : rc;
 }
 

@@ -80,30 +80,9 @@ void svc_logsink_use_eventlog(void) {
  * can write it (it will hold SIDs, pids and object names at debug). */
 static int existing_trusted(HANDLE h, const char *path, char *why,
                             size_t whylen) {
-  BY_HANDLE_FILE_INFORMATION info;
-  PSECURITY_DESCRIPTOR sd = NULL;
-  PSID self = NULL;
-  int rc;
-
-  if (!GetFileInformationByHandle(h, &info))
-    return shmb__fail(why, whylen, SHMB_ESYSTEM, "cannot read its "
-                      "attributes");
-  if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
-    return shmb__fail(why, whylen, SHMB_EACCES, "it is a reparse point");
-  if (info.nNumberOfLinks > 1)
-    return shmb__fail(why, whylen, SHMB_EACCES, "it has more than one name");
-  if (GetSecurityInfo(h, SE_FILE_OBJECT,
-                      OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-                      NULL, NULL, NULL, NULL, &sd) != ERROR_SUCCESS ||
-      svc_self_sid(&self) != 0) {
-    LocalFree(sd);
-    return shmb__fail(why, whylen, SHMB_ESYSTEM, "cannot read its "
-                      "descriptor");
-  }
-  rc = svc_trust_check_sd(path, sd, SVC_FILE_DANGEROUS, self, why, whylen);
-  LocalFree(self);
-  LocalFree(sd);
-  return rc;
+  int rc = svc_file_identity_check(h, path, why, whylen);
+  return rc ? rc
+            : svc_trust_check_handle(h, path, SVC_FILE_DANGEROUS, why, whylen);
 }
 
 /* Opens (or creates, with the service's file descriptor: SYSTEM,

@@ -61,9 +61,9 @@ static char *folder_of(const char *path) {
 
 int svc_config_open(const char *path, HANDLE *file, char *err,
                     size_t errlen) {
-  BY_HANDLE_FILE_INFORMATION info;
   wchar_t *w = shmb__wide_from_utf8(path);
   DWORD e;
+  int rc;
 
   if (!w)
     return SHMB_ENOMEM;
@@ -77,40 +77,12 @@ int svc_config_open(const char *path, HANDLE *file, char *err,
                       e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND
                           ? ": no such file"
                           : "");
-  if (!GetFileInformationByHandle(*file, &info))
-    e = GetLastError();
-  else if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
-    e = ERROR_REPARSE_TAG_INVALID;
-  else if (info.nNumberOfLinks > 1)
-    e = ERROR_TOO_MANY_LINKS;
-  else
-    return 0;
-  CloseHandle(*file);
-  *file = INVALID_HANDLE_VALUE;
-  return shmb__fail(err, errlen, SHMB_ECONFIG, "%s: %s", path,
-                    e == ERROR_REPARSE_TAG_INVALID
-                        ? "is a reparse point (a link); refusing to follow it"
-                    : e == ERROR_TOO_MANY_LINKS
-                        ? "has more than one name (hard links); refusing it"
-                        : "cannot read its attributes");
-}
-
-/* The owner and DACL of an open file, judged. */
-static int check_handle(HANDLE file, const char *path, PSID self, char *err,
-                        size_t errlen) {
-  PSECURITY_DESCRIPTOR sd = NULL;
-  DWORD e = GetSecurityInfo(file, SE_FILE_OBJECT,
-                            OWNER_SECURITY_INFORMATION |
-                                DACL_SECURITY_INFORMATION,
-                            NULL, NULL, NULL, NULL, &sd);
-  int rc;
-  if (e != ERROR_SUCCESS)
-    return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
-                      "security descriptor (Win32 error %lu)", path,
-                      (unsigned long)e);
-  rc = svc_trust_check_sd(path, sd, SVC_FILE_DANGEROUS, self, err, errlen);
-  LocalFree(sd);
-  return rc;
+  if ((rc = svc_file_identity_check(*file, path, err, errlen)) != 0) {
+    CloseHandle(*file);
+    *file = INVALID_HANDLE_VALUE;
+    return SHMB_ECONFIG;
+  }
+  return 0;
 }
 
 int svc_config_trusted_handle(HANDLE file, const char *path, char *err,
@@ -121,7 +93,7 @@ int svc_config_trusted_handle(HANDLE file, const char *path, char *err,
 
   if (svc_self_sid(&self) != 0)
     return SHMB_ESYSTEM;
-  rc = check_handle(file, path, self, err, errlen);
+  rc = svc_trust_check_handle(file, path, SVC_FILE_DANGEROUS, err, errlen);
   if (rc == 0) {
     if ((dir = folder_of(path)) == NULL)
       rc = SHMB_ENOMEM;

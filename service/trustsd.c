@@ -5,6 +5,8 @@
  */
 #include "trustsd.h"
 
+#include <aclapi.h>
+
 #include "errors.h"
 #include "sid.h"
 
@@ -67,3 +69,42 @@ int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
   return 0;
 }
 
+
+int svc_trust_check_handle(HANDLE file, const char *what, DWORD dangerous,
+                           char *err, size_t errlen) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID self = NULL;
+  DWORD e = GetSecurityInfo(file, SE_FILE_OBJECT,
+                            OWNER_SECURITY_INFORMATION |
+                                DACL_SECURITY_INFORMATION,
+                            NULL, NULL, NULL, NULL, &sd);
+  int rc;
+
+  if (e != ERROR_SUCCESS)
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
+                      "security descriptor (Win32 error %lu)", what,
+                      (unsigned long)e);
+  if ((rc = svc_self_sid(&self)) != 0)
+    shmb__fail(err, errlen, rc, "cannot read the service's own account");
+  else
+    rc = svc_trust_check_sd(what, sd, dangerous, self, err, errlen);
+  LocalFree(self);
+  LocalFree(sd);
+  return rc;
+}
+
+int svc_file_identity_check(HANDLE file, const char *what, char *err,
+                            size_t errlen) {
+  BY_HANDLE_FILE_INFORMATION info;
+  if (!GetFileInformationByHandle(file, &info))
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
+                      "attributes (Win32 error %lu)", what,
+                      (unsigned long)GetLastError());
+  if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+    return shmb__fail(err, errlen, SHMB_EACCES, "%s is a reparse point (a "
+                      "link); refusing to follow it", what);
+  if (info.nNumberOfLinks > 1)
+    return shmb__fail(err, errlen, SHMB_EACCES, "%s has more than one name "
+                      "(hard links); refusing it", what);
+  return 0;
+}

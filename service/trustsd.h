@@ -28,6 +28,17 @@
 int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
                        DWORD dangerous, PSID self, char *err, size_t errlen);
 
+/* svc_trust_check_sd on the owner and DACL read through an open handle
+ * (READ_CONTROL), against the service's own account. */
+int svc_trust_check_handle(HANDLE file, const char *what, DWORD dangerous,
+                           char *err, size_t errlen);
+
+/* The handle reaches a plain file with one name: not a reparse point (a
+ * link SYSTEM would have followed) and no hard link (whose other name may
+ * sit in a folder others can write). SHMB_EACCES with err naming `what`. */
+int svc_file_identity_check(HANDLE file, const char *what, char *err,
+                            size_t errlen);
+
 /* A backing file holds the section's bytes: nobody else may even read it. */
 #define SVC_BACKING_DANGEROUS                                                  \
   (SVC_FILE_DANGEROUS | FILE_READ_DATA | GENERIC_READ)
