@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (packages, Windows dependencies, Wine prefix) and runs
-# the whole test suite: the native Check suites, the same under ASan/UBSan,
+# the whole test suite: the native Check suites, the same under ASan/UBSan
+# and under TSan (with the channel ring's multi-threaded stress test),
 # every libFuzzer target the build lists for SHMB_FUZZ_SECONDS each
 # (default 60), and the Windows suites and integration tests under Wine.
 # Ends with one "N passed, N failed" line over all of them (a fuzz target
@@ -26,7 +27,7 @@ bash "$top/tools/bootstrap.sh" || exit 1
 if [ -n "$shmb_native_windows" ]; then
     bash "$top/tools/build.sh" windows || exit 1
 else
-    bash "$top/tools/build.sh" windows native native-asan || exit 1
+    bash "$top/tools/build.sh" windows native native-asan native-tsan || exit 1
 fi
 
 passed=0 failed=0 status=0
@@ -68,6 +69,9 @@ if [ -z "$shmb_native_windows" ]; then
     # leak or overflow report reaches the runner's exit status.
     run_ctest native-asan env CK_FORK=no ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    # The channel ring's multi-threaded stress test (and the suites) under
+    # ThreadSanitizer: a data race fails the run.
+    run_ctest native-tsan env CK_FORK=no TSAN_OPTIONS=halt_on_error=1:exitcode=66
 fi
 
 retries=$build/windows/retries.log   # SHMB_RETRY_LOG in the ctest environment
