@@ -287,7 +287,7 @@ static void op_raw_connect(const bench_opts *o, const wchar_t *pipe) {
 }
 
 static void bench_connects(const bench_opts *o, int iters, int warm) {
-  const char *name = o->pipe ? o->pipe : "\\\\.\\pipe\\shmbroker";
+  const char *name = o->pipe ? o->pipe : SHMB_DEFAULT_PIPE;
   wchar_t *pipe = shmb__wide_from_utf8(name);
   double *t[2];
   const int rounds = 10;
