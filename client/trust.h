@@ -16,7 +16,8 @@
 /* The service's object names (service/section.c, svc_object_name):
  * "Global\shmb-" or "Local\shmb-", then exactly 32 lowercase hex digits. */
 #define SHMB_OBJECT_DIGITS 32
-#define SHMB_OBJECT_NAME_LONGEST (sizeof("Global\\shmb-") - 1 + SHMB_OBJECT_DIGITS)
+#define SHMB_OBJECT_NAME_LONGEST                                               \
+  (sizeof("Global\\shmb-") - 1 + SHMB_OBJECT_DIGITS)
 
 /* obj[0..len) is a name the service makes, else SHMB_EBADSERVER naming the
  * object (escaped) and the first thing that is wrong with it. */
