@@ -18,47 +18,6 @@
 #include "sid.h"
 #include "wstr.h"
 
-/* Reads a folder's owner and DACL by path and judges them. */
-static int check_object(const char *path, DWORD dangerous, PSID self,
-                        char *err, size_t errlen) {
-  wchar_t *w = shmb__wide_from_utf8(path);
-  PSECURITY_DESCRIPTOR sd = NULL;
-  DWORD e;
-  int rc;
-
-  if (!w)
-    return SHMB_ENOMEM;
-  e = GetNamedSecurityInfoW(w, SE_FILE_OBJECT,
-                            OWNER_SECURITY_INFORMATION |
-                                DACL_SECURITY_INFORMATION,
-                            NULL, NULL, NULL, NULL, &sd);
-  free(w);
-  if (e != ERROR_SUCCESS)
-    return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
-                      "security descriptor (Win32 error %lu)", path,
-                      (unsigned long)e);
-  rc = svc_trust_check_sd(path, sd, dangerous, self, err, errlen);
-  LocalFree(sd);
-  return rc;
-}
-
-/* The folder of path ("." for a bare file name). */
-static char *folder_of(const char *path) {
-  const char *slash = strrchr(path, '\\'), *fwd = strrchr(path, '/');
-  size_t n;
-  char *dir;
-  if (fwd && (!slash || fwd > slash))
-    slash = fwd;
-  n = slash ? (size_t)(slash - path) : 1;
-  if (slash && n == 2 && path[1] == ':')
-    n = 3; /* "C:\" itself */
-  if (!(dir = malloc(n + 1)))
-    return NULL;
-  memcpy(dir, slash ? path : ".", n);
-  dir[n] = '\0';
-  return dir;
-}
-
 int svc_config_open(const char *path, HANDLE *file, char *err,
                     size_t errlen) {
   wchar_t *w = shmb__wide_from_utf8(path);
@@ -87,22 +46,8 @@ int svc_config_open(const char *path, HANDLE *file, char *err,
 
 int svc_config_trusted_handle(HANDLE file, const char *path, char *err,
                               size_t errlen) {
-  PSID self = NULL;
-  char *dir;
-  int rc;
-
-  if (svc_self_sid(&self) != 0)
-    return SHMB_ESYSTEM;
-  rc = svc_trust_check_handle(file, path, SVC_FILE_DANGEROUS, err, errlen);
-  if (rc == 0) {
-    if ((dir = folder_of(path)) == NULL)
-      rc = SHMB_ENOMEM;
-    else
-      rc = check_object(dir, SVC_FOLDER_DANGEROUS, self, err, errlen);
-    free(dir);
-  }
-  LocalFree(self);
-  return rc;
+  int rc = svc_trust_check_handle(file, path, SVC_FILE_DANGEROUS, err, errlen);
+  return rc ? rc : svc_trust_check_folder_of(path, err, errlen);
 }
 
 int svc_config_trusted(const char *path, char *err, size_t errlen) {

@@ -7,8 +7,12 @@
 
 #include <aclapi.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "errors.h"
 #include "sid.h"
+#include "wstr.h"
 
 static int trusted_sid(PSID sid, PSID self) {
   return IsWellKnownSid(sid, WinLocalSystemSid) ||
@@ -107,4 +111,59 @@ int svc_file_identity_check(HANDLE file, const char *what, char *err,
     return shmb__fail(err, errlen, SHMB_EACCES, "%s has more than one name "
                       "(hard links); refusing it", what);
   return 0;
+}
+
+/* Reads a folder's owner and DACL by path and judges them. */
+static int check_object(const char *path, DWORD dangerous, PSID self,
+                        char *err, size_t errlen) {
+  wchar_t *w = shmb__wide_from_utf8(path);
+  PSECURITY_DESCRIPTOR sd = NULL;
+  DWORD e;
+  int rc;
+
+  if (!w)
+    return SHMB_ENOMEM;
+  e = GetNamedSecurityInfoW(w, SE_FILE_OBJECT,
+                            OWNER_SECURITY_INFORMATION |
+                                DACL_SECURITY_INFORMATION,
+                            NULL, NULL, NULL, NULL, &sd);
+  free(w);
+  if (e != ERROR_SUCCESS)
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
+                      "security descriptor (Win32 error %lu)", path,
+                      (unsigned long)e);
+  rc = svc_trust_check_sd(path, sd, dangerous, self, err, errlen);
+  LocalFree(sd);
+  return rc;
+}
+
+/* The folder of path ("." for a bare file name). */
+static char *folder_of(const char *path) {
+  const char *slash = strrchr(path, '\\'), *fwd = strrchr(path, '/');
+  size_t n;
+  char *dir;
+  if (fwd && (!slash || fwd > slash))
+    slash = fwd;
+  n = slash ? (size_t)(slash - path) : 1;
+  if (slash && n == 2 && path[1] == ':')
+    n = 3; /* "C:\" itself */
+  if (!(dir = malloc(n + 1)))
+    return NULL;
+  memcpy(dir, slash ? path : ".", n);
+  dir[n] = '\0';
+  return dir;
+}
+
+int svc_trust_check_folder_of(const char *path, char *err, size_t errlen) {
+  PSID self = NULL;
+  char *dir = folder_of(path);
+  int rc;
+
+  if (!dir)
+    return SHMB_ENOMEM;
+  if ((rc = svc_self_sid(&self)) == 0)
+    rc = check_object(dir, SVC_FOLDER_DANGEROUS, self, err, errlen);
+  LocalFree(self);
+  free(dir);
+  return rc;
 }

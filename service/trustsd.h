@@ -39,6 +39,12 @@ int svc_trust_check_handle(HANDLE file, const char *what, DWORD dangerous,
 int svc_file_identity_check(HANDLE file, const char *what, char *err,
                             size_t errlen);
 
+/* The folder path sits in (its parent, "." for a bare name), judged by
+ * path against SVC_FOLDER_DANGEROUS: whoever may add or delete its entries
+ * can replace the file while the service is stopped. Ancestors further up
+ * are not checked (docs/reliability.md says why). */
+int svc_trust_check_folder_of(const char *path, char *err, size_t errlen);
+
 /* A backing file holds the section's bytes: nobody else may even read it. */
 #define SVC_BACKING_DANGEROUS                                                  \
   (SVC_FILE_DANGEROUS | FILE_READ_DATA | GENERIC_READ)

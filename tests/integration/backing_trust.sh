@@ -58,6 +58,18 @@ grep -qE "is a reparse point|is not at that path" out.log || fail "symlink: $(ca
 cmp -s target.bin target.orig || fail "the link's target was changed"
 pass "a symbolic link is not followed: $(grep -oE 'is a reparse point|is not at that path' out.log | head -1)"
 
+mkdir -p open-folder
+head -c 4096 /dev/urandom >open-folder/inside.bin
+chmod 0600 open-folder/inside.bin
+cp open-folder/inside.bin inside.orig
+out=$(shmbtest setsddl "$(winpath "$work/open-folder")" "D:P(A;OICI;FA;;;WD)(A;OICI;FA;;;$me)") \
+    || fail "shmbtest setsddl failed: $out"
+config_for 'open-folder\inside.bin'
+run_service_expecting 3 --console --config shmb.conf
+grep -q "open-folder can be written by Everyone" out.log || fail "open folder: $(cat out.log)"
+cmp -s open-folder/inside.bin inside.orig || fail "the file in the open folder was changed"
+pass "a backing file in a folder others can write to is refused, naming the folder"
+
 head -c 4096 /dev/urandom >mine.bin
 chmod 0600 mine.bin
 cp mine.bin mine.orig
