@@ -36,16 +36,21 @@ int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
   PSID owner = NULL;
   DWORD e = GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
                             &owner, NULL, NULL, NULL, &sd);
-  int rc = 0;
+  int rc;
 
+  if (e == ERROR_SUCCESS && owner && EqualSid(owner, expected)) {
+    LocalFree(sd);
+    return 0;
+  }
+  /* Accounts are looked up (slow) only to explain a refusal. */
   shmb__sid_describe(expected, want, sizeof(want));
-  if (e != ERROR_SUCCESS || !owner)
+  if (e != ERROR_SUCCESS || !owner) {
     rc = shmb__fail(err, errlen, SHMB_EBADSERVER,
                     "cannot read the owner of object %s (Win32 error %lu), "
                     "so it cannot be proven to be the service's (owned by "
                     "%s); closed without mapping", object, (unsigned long)e,
                     want);
-  else if (!EqualSid(owner, expected)) {
+  } else {
     shmb__sid_describe(owner, found, sizeof(found));
     rc = shmb__fail(err, errlen, SHMB_EBADSERVER,
                     "object %s is owned by %s, not by the server account "
