@@ -27,7 +27,7 @@ for i in $(seq 1 "$restarts"); do
     for s in readonly readwrite; do
         info=$(ctl_text info "$s") || fail "restart $i: shmbctl info $s failed"
         object=$(sed -n 's/^object=//p' <<<"$info")
-        [ -n "$object" ] || fail "restart $i: 'shmbctl info $s' named no object: $info"
+        [ -n "$object" ] || fail "restart $i: 'shmbctl info $s' exited 0 but named no object (stdout: '$info', stderr: '$(cat ctl.err)')"
         echo "$object" >>names.txt
     done
     stop_service   # fails unless the service exits 0
