@@ -11,16 +11,6 @@ standard_config shmb.conf
 sed -i 's/^log_level = debug$/log_level = debug\nclient_timeout = 3s\nmax_clients = 4/' shmb.conf
 start_service shmb.conf
 
-# The clients write straight to their files (through tr, a line would
-# wait in tr's buffer until the client exits), with Windows line ends.
-raw_hostile() { "${shmb_run[@]}" "$SHMB_BIN/hostile.exe" "$@"; }
-last_line() { tr -d '\r' <"$1" | tail -n1; }
-# connected FILE...: every hostile client writing FILE has connected.
-connected() {
-    local f
-    for f in "$@"; do grep -q '^connected' "$f" || return 1; done
-}
-
 raw_hostile slow "$pipe" >slow.out &
 slow_pid=$!
 wait_for 10 connected slow.out || fail "the slow client did not connect: $(cat slow.out)"

@@ -49,6 +49,17 @@ shmbtest() { win "$SHMB_BIN/shmbtest.exe" "$@" | tr -d '\r'; }
 hostile() { win "$SHMB_BIN/hostile.exe" "$@" | tr -d '\r'; }
 ctl() { win "$SHMB_BIN/shmbctl.exe" --pipe "$pipe" "$@"; }
 
+# raw_hostile ARGS...: hostile.exe writing straight to the caller's file,
+# with Windows line ends (through tr, a line such as "connected" would wait
+# in tr's buffer until the client exits). last_line FILE reads such a file's
+# last line; connected FILE... says every such client has connected.
+raw_hostile() { "${shmb_run[@]}" "$SHMB_BIN/hostile.exe" "$@"; }
+last_line() { tr -d '\r' <"$1" | tail -n1; }
+connected() {
+    local f
+    for f in "$@"; do grep -q '^connected' "$f" || return 1; done
+}
+
 # expect_exit CODE CMD...: runs CMD; its stdout in last.out (raw bytes) and
 # last.txt (Windows line ends removed), its stderr in last.err.
 expect_exit() {

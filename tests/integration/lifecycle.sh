@@ -7,13 +7,10 @@
 standard_config shmb.conf
 sed -i 's/^log_level = debug$/log_level = debug\nclient_timeout = 3s/' shmb.conf
 start_service shmb.conf
-# Straight to files: through tr, "connected" would wait in tr's buffer.
-raw_hostile() { "${shmb_run[@]}" "$SHMB_BIN/hostile.exe" "$@"; }
-last_line() { tr -d '\r' <"$1" | tail -n1; }
 
 raw_hostile idle "$pipe" 8000 >idle.out &
 idle_pid=$!
-wait_for 10 grep -q '^connected' idle.out || fail "the idle client did not connect: $(cat idle.out)"
+wait_for 10 connected idle.out || fail "the idle client did not connect: $(cat idle.out)"
 # STATUS served while the idle client is connected: it counts both.
 wait_status clients 2 5
 pass "another client is served while an idle one waits"
@@ -29,7 +26,7 @@ stop_service
 sed -i 's/^client_timeout = 3s$/client_timeout = 60s/' shmb.conf
 start_service shmb.conf
 raw_hostile idle "$pipe" 30000 >idle2.out &
-wait_for 10 grep -q '^connected' idle2.out || fail "the second idle client did not connect: $(cat idle2.out)"
+wait_for 10 connected idle2.out || fail "the second idle client did not connect: $(cat idle2.out)"
 wait_status clients 2 5
 # The status requests have left once the service's last count says 1.
 last_count() { tr -d '\r' <"$svc_log" | sed -n 's/.*(\([0-9]*\) clients)$/\1/p' | tail -n1; }
