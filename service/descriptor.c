@@ -72,10 +72,15 @@ static int narrow_allow(PACL acl, ACCESS_ALLOWED_ACE *a, narrowing *n) {
   MapGenericMask(&mask, (PGENERIC_MAPPING)&svc_section_mapping);
   mask &= SVC_SECTION_CLIENT_RIGHTS;
   n->seen_allow = 1;
-  if (mask == 0)
+  if (!(mask & (SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE)))
     return 0; /* e.g. execute only: nothing a client may have */
-  if (mask & (SECTION_MAP_READ | SECTION_MAP_WRITE))
+  if (mask & (SECTION_MAP_READ | SECTION_MAP_WRITE)) {
+    /* Whoever may map the section may see who owns it (the SDK's check). */
+    mask |= READ_CONTROL;
     n->grants++;
+  } else {
+    mask &= ~(ACCESS_MASK)READ_CONTROL;
+  }
   return AddAccessAllowedAce(acl, ACL_REVISION, mask, &a->SidStart)
              ? 0
              : SHMB_ESYSTEM;

@@ -12,10 +12,12 @@
 
 /* Rights a client can be granted on a section; everything else is stripped
  * from allow ACEs (design.md, security rule 3): query, so that the SDK can
- * check the size; map-read and map-write, the grants themselves. Never
- * WRITE_DAC, WRITE_OWNER or DELETE. */
+ * check the size; map-read and map-write, the grants themselves; and
+ * READ_CONTROL, so that the SDK can check who owns the object it opened
+ * (a name recreated by someone else is refused). Never WRITE_DAC,
+ * WRITE_OWNER or DELETE. */
 #define SVC_SECTION_CLIENT_RIGHTS                                              \
-  (SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE)
+  (READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE)
 
 /* The kernel's generic mapping for section objects. */
 extern const GENERIC_MAPPING svc_section_mapping;

@@ -14,8 +14,9 @@
 
 /* Rights of the ACEs svc_grants_sddl writes. Write implies read: a view
  * that can be written must also be mapped, which needs map-read. */
-#define SVC_GRANT_READ (SECTION_QUERY | SECTION_MAP_READ)                /* 0x5 */
-#define SVC_GRANT_WRITE (SVC_GRANT_READ | SECTION_MAP_WRITE)             /* 0x7 */
+#define SVC_GRANT_READ                                                         \
+  (READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ) /* 0x20005 */
+#define SVC_GRANT_WRITE (SVC_GRANT_READ | SECTION_MAP_WRITE) /* 0x20007 */
 
 /* Resolves a comma-separated list of accounts (UTF-8; spaces and tabs
  * around each entry are ignored). An entry starting with "S-1-" is a SID

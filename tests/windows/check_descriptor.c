@@ -25,7 +25,9 @@
 #include "errors.h"
 #include "winutil.h"
 
-#define CLIENT_RIGHTS (SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE)
+/* READ_CONTROL rides along with every map grant (the SDK's owner check). */
+#define CLIENT_RIGHTS                                                          \
+  (READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE)
 #define DANGEROUS_RIGHTS (WRITE_DAC | WRITE_OWNER | DELETE)
 
 /* svc_sd_from_sddl that must refuse with SHMB_ECONFIG, a message holding
@@ -179,7 +181,7 @@ START_TEST(test_descriptor_generic_all_narrowed) {
   ck_assert_uint_eq(v.type, ACCESS_ALLOWED_ACE_TYPE);
   ck_assert(IsWellKnownSid(v.sid, WinAuthenticatedUserSid));
   ck_assert_uint_eq(v.mask, CLIENT_RIGHTS);
-  ck_assert_uint_eq(v.mask, 0x7); /* QUERY 1 | MAP_WRITE 2 | MAP_READ 4 */
+  ck_assert_uint_eq(v.mask, 0x20007); /* RC | QUERY 1 | MAP_WRITE 2 | MAP_READ 4 */
   LocalFree(sd);
 }
 END_TEST
@@ -207,7 +209,7 @@ START_TEST(test_descriptor_generic_read_maps_to_query_read) {
   PSECURITY_DESCRIPTOR sd = test_sd_ok("D:(A;;GR;;;AU)");
   ACCESS_MASK m = only_ace_for(dacl_of(sd), ACCESS_ALLOWED_ACE_TYPE,
                                WinAuthenticatedUserSid);
-  ck_assert_uint_eq(m, SECTION_QUERY | SECTION_MAP_READ);
+  ck_assert_uint_eq(m, READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ);
   LocalFree(sd);
 }
 END_TEST
@@ -217,7 +219,7 @@ START_TEST(test_descriptor_generic_write_maps_to_map_write) {
   PACL dacl = dacl_of(sd);
   ck_assert_uint_eq(only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE,
                                  WinAuthenticatedUserSid),
-                    SECTION_MAP_WRITE);
+                    READ_CONTROL | SECTION_MAP_WRITE);
   ck_assert_uint_eq(only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE,
                                  WinBuiltinAdministratorsSid),
                     CLIENT_RIGHTS);
@@ -227,7 +229,8 @@ END_TEST
 
 START_TEST(test_descriptor_dangerous_rights_never_allowed) {
   /* SD = DELETE, WD = WRITE_DAC, WO = WRITE_OWNER, RC = READ_CONTROL. An
-   * ACE with nothing but those grants a client nothing and disappears. */
+   * ACE with nothing but those grants a client nothing and disappears; RC
+   * stays only beside a map right. */
   PSECURITY_DESCRIPTOR sd =
       test_sd_ok("D:(A;;GA;;;BA)(A;;WDWOSD;;;AU)(A;;GRWDWOSDRC;;;WD)"
                  "(A;;0xF0000;;;IU)");
@@ -248,7 +251,7 @@ START_TEST(test_descriptor_dangerous_rights_never_allowed) {
     ck_assert(!IsWellKnownSid(v.sid, WinInteractiveSid));
   }
   ck_assert_uint_eq(only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE, WinWorldSid),
-                    SECTION_QUERY | SECTION_MAP_READ);
+                    READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ);
   LocalFree(sd);
 }
 END_TEST
@@ -298,7 +301,7 @@ START_TEST(test_descriptor_execute_only_allow_dropped) {
   ck_assert_uint_eq(ace_count(dacl), 1);
   v = ace_at(dacl, 0);
   ck_assert(IsWellKnownSid(v.sid, WinBuiltinAdministratorsSid));
-  ck_assert_uint_eq(v.mask, SECTION_QUERY | SECTION_MAP_READ);
+  ck_assert_uint_eq(v.mask, READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ);
   LocalFree(sd);
 }
 END_TEST
@@ -308,7 +311,7 @@ START_TEST(test_descriptor_execute_stripped_from_allow) {
   ACCESS_MASK m = only_ace_for(dacl_of(sd), ACCESS_ALLOWED_ACE_TYPE,
                                WinAuthenticatedUserSid);
   ck_assert_uint_eq(m & SECTION_MAP_EXECUTE, 0);
-  ck_assert_uint_eq(m, SECTION_QUERY | SECTION_MAP_READ);
+  ck_assert_uint_eq(m, READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ);
   LocalFree(sd);
 }
 END_TEST

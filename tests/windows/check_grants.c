@@ -375,7 +375,9 @@ START_TEST(test_grants_sddl_read_only) {
   PSECURITY_DESCRIPTOR sd = grants_sd("BUILTIN\\Users", NULL);
   PACL dacl;
   ck_assert_uint_eq(allow_count(sd, &dacl), 1);
-  ck_assert_uint_eq(mask_for(sd, WinBuiltinUsersSid), 0x5);
+  /* READ_CONTROL | QUERY | MAP_READ: READ_CONTROL lets the SDK check the
+   * section's owner. */
+  ck_assert_uint_eq(mask_for(sd, WinBuiltinUsersSid), 0x20005);
   LocalFree(sd);
 }
 END_TEST
@@ -384,7 +386,7 @@ START_TEST(test_grants_sddl_write_implies_read) {
   PSECURITY_DESCRIPTOR sd = grants_sd(NULL, "S-1-5-18");
   PACL dacl;
   ck_assert_uint_eq(allow_count(sd, &dacl), 1);
-  ck_assert_uint_eq(mask_for(sd, WinLocalSystemSid), 0x7);
+  ck_assert_uint_eq(mask_for(sd, WinLocalSystemSid), 0x20007);
   LocalFree(sd);
 }
 END_TEST
@@ -397,14 +399,14 @@ START_TEST(test_grants_sddl_both_lists) {
   PACL dacl;
   ck_assert_uint_eq(allow_count(sd, &dacl), 4);
   ck_assert(IsWellKnownSid(&allow_at(dacl, 0)->SidStart, WinBuiltinUsersSid));
-  ck_assert_uint_eq(allow_at(dacl, 0)->Mask, 0x5);
+  ck_assert_uint_eq(allow_at(dacl, 0)->Mask, 0x20005);
   ck_assert(IsWellKnownSid(&allow_at(dacl, 1)->SidStart, WinWorldSid));
-  ck_assert_uint_eq(allow_at(dacl, 1)->Mask, 0x5);
+  ck_assert_uint_eq(allow_at(dacl, 1)->Mask, 0x20005);
   ck_assert(IsWellKnownSid(&allow_at(dacl, 2)->SidStart, WinLocalSystemSid));
-  ck_assert_uint_eq(allow_at(dacl, 2)->Mask, 0x7);
+  ck_assert_uint_eq(allow_at(dacl, 2)->Mask, 0x20007);
   ck_assert(IsWellKnownSid(&allow_at(dacl, 3)->SidStart,
                            WinBuiltinAdministratorsSid));
-  ck_assert_uint_eq(allow_at(dacl, 3)->Mask, 0x7);
+  ck_assert_uint_eq(allow_at(dacl, 3)->Mask, 0x20007);
   LocalFree(sd);
 }
 END_TEST
@@ -414,12 +416,12 @@ START_TEST(test_grants_sddl_read_and_write_same_account) {
   PSECURITY_DESCRIPTOR sd = grants_sd("SYSTEM, BUILTIN\\Users", "S-1-5-18");
   PACL dacl;
   ck_assert_uint_eq(allow_count(sd, &dacl), 2);
-  ck_assert_uint_eq(mask_for(sd, WinLocalSystemSid), 0x7);
-  ck_assert_uint_eq(mask_for(sd, WinBuiltinUsersSid), 0x5);
+  ck_assert_uint_eq(mask_for(sd, WinLocalSystemSid), 0x20007);
+  ck_assert_uint_eq(mask_for(sd, WinBuiltinUsersSid), 0x20005);
   LocalFree(sd);
   sd = grants_sd("Everyone", "Everyone");
   ck_assert_uint_eq(allow_count(sd, &dacl), 1);
-  ck_assert_uint_eq(mask_for(sd, WinWorldSid), 0x7);
+  ck_assert_uint_eq(mask_for(sd, WinWorldSid), 0x20007);
   LocalFree(sd);
 }
 END_TEST
@@ -429,8 +431,8 @@ START_TEST(test_grants_sddl_duplicates_collapse) {
       grants_sd("Users, BUILTIN\\Users, S-1-5-32-545", "SYSTEM, S-1-5-18");
   PACL dacl;
   ck_assert_uint_eq(allow_count(sd, &dacl), 2);
-  ck_assert_uint_eq(mask_for(sd, WinBuiltinUsersSid), 0x5);
-  ck_assert_uint_eq(mask_for(sd, WinLocalSystemSid), 0x7);
+  ck_assert_uint_eq(mask_for(sd, WinBuiltinUsersSid), 0x20005);
+  ck_assert_uint_eq(mask_for(sd, WinLocalSystemSid), 0x20007);
   LocalFree(sd);
 }
 END_TEST
