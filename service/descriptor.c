@@ -250,6 +250,7 @@ static void rights_words(ACCESS_MASK m, char *out, size_t outlen) {
   } words[] = {{SECTION_MAP_READ, "map-read"},
                {SECTION_MAP_WRITE, "map-write"},
                {SECTION_QUERY, "query"},
+               {READ_CONTROL, "read-owner"},
                {SECTION_MAP_EXECUTE, "map-execute"}};
   size_t used = 0;
 
