@@ -38,8 +38,8 @@ run_ctest() {
     # The Windows tests one at a time: with two Wine test processes and
     # their services at once on a 2-core machine, Wine now and then ran a
     # program that printed nothing and did nothing (seen in shmbctl,
-    # shmbtest and evil_server runs alike; not seen with one test at a
-    # time so far). The cause is not found: see docs/reliability.md.
+    # shmbtest and evil_server runs alike). One at a time it was rarer, not
+    # gone; the cause is not found: see docs/reliability.md.
     local jobs=2
     [ "$tree" != windows ] || jobs=${SHMB_WINDOWS_JOBS:-1}
     (cd "$build/$tree" && "$@" ctest --output-on-failure -j"$jobs" --timeout 300) 2>&1 | tee "$log"

@@ -121,8 +121,9 @@ trap finish_test EXIT
 # ctl_text ARGS...: shmbctl's stdout without Windows line ends; fails the
 # test, naming the command and what it printed, when shmbctl fails.
 ctl_text() {
-    local out
-    out=$(ctl "$@" 2>"$work/ctl.err") || fail "shmbctl $* failed: $(cat "$work/ctl.err")"
+    local out rc=0
+    out=$(ctl "$@" 2>"$work/ctl.err") || rc=$?
+    [ "$rc" = 0 ] || fail "shmbctl $* failed (exit $rc, stdout '${out//$'\r'/}'): $(cat "$work/ctl.err")"
     printf '%s\n' "${out//$'\r'/}"
 }
 
