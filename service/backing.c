@@ -119,7 +119,7 @@ int svc_backing_open(const char *section, const char *path, uint64_t size,
   LARGE_INTEGER have;
   int rc;
 
-  if ((rc = svc_trust_check_folder_of(path, err, errlen)) != 0)
+  if ((rc = svc_trust_check_folders(path, err, errlen)) != 0)
     return rc == SHMB_EACCES ? SHMB_ECONFIG : rc;
   if ((rc = open_file(path, file, created, err, errlen)) != 0)
     return rc;

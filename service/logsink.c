@@ -2,8 +2,9 @@
  * Log sinks. Lines come from the loop thread and the accept thread, and the
  * file can change on reload, so the sink state sits behind a lock. The file
  * is opened for appending with share-read, so administrators can tail it;
- * it is created with the service's own file descriptor and an existing one
- * is used only if nobody else can write it (design.md, security rule 8).
+ * it is created with the service's own file descriptor, an existing one
+ * is used only if nobody else can write it, and no folder on its path may
+ * be writable by others (design.md, security rule 8).
  */
 #include "logsink.h"
 
@@ -93,6 +94,11 @@ static HANDLE open_log(const char *path, char *why, size_t whylen) {
   HANDLE h;
   DWORD e;
 
+  /* Whoever may replace a folder on the way could plant the file. */
+  if (wpath && svc_trust_check_folders(path, why, whylen) != 0) {
+    free(wpath);
+    return NULL;
+  }
   if (!wpath || svc_file_sd(&sa.lpSecurityDescriptor, why, whylen) != 0) {
     free(wpath);
     shmb__fail(why, whylen, SHMB_ENOMEM, "out of memory");

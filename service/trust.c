@@ -47,7 +47,7 @@ int svc_config_open(const char *path, HANDLE *file, char *err,
 int svc_config_trusted_handle(HANDLE file, const char *path, char *err,
                               size_t errlen) {
   int rc = svc_trust_check_handle(file, path, SVC_FILE_DANGEROUS, err, errlen);
-  return rc ? rc : svc_trust_check_folder_of(path, err, errlen);
+  return rc ? rc : svc_trust_check_folders(path, err, errlen);
 }
 
 int svc_config_trusted(const char *path, char *err, size_t errlen) {

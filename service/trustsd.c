@@ -9,15 +9,32 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
+#include <wctype.h>
 
 #include "errors.h"
 #include "sid.h"
 #include "wstr.h"
 
+/* NT SERVICE\TrustedInstaller owns C:\, C:\Windows and C:\Program Files on
+ * Windows: a folder chain through them is as trusted as SYSTEM. */
+static int trusted_installer(PSID sid) {
+  SID_IDENTIFIER_AUTHORITY nt = SECURITY_NT_AUTHORITY;
+  PSID ti;
+  int same;
+  if (!AllocateAndInitializeSid(&nt, 6, 80, 956008885u, 3418522649u,
+                                1831038044u, 1853292631u, 2271478464u, 0, 0,
+                                &ti))
+    return 0;
+  same = EqualSid(sid, ti);
+  FreeSid(ti);
+  return same;
+}
+
 static int trusted_sid(PSID sid, PSID self) {
   return IsWellKnownSid(sid, WinLocalSystemSid) ||
          IsWellKnownSid(sid, WinBuiltinAdministratorsSid) ||
-         (self && EqualSid(sid, self));
+         (self && EqualSid(sid, self)) || trusted_installer(sid);
 }
 
 /* An allow ACE that gives an untrusted account a dangerous right. Plain
@@ -65,8 +82,8 @@ int svc_trust_check_sd(const char *what, PSECURITY_DESCRIPTOR sd,
                         (unsigned)ace->Header.AceType);
     svc_account_name(&ace->SidStart, who, sizeof(who));
     return shmb__fail(err, errlen, SHMB_EACCES, "%s can be %s by %s (access "
-                      "mask 0x%lx); only SYSTEM, Administrators and the "
-                      "service's account may", what,
+                      "mask 0x%lx); only SYSTEM, Administrators, "
+                      "TrustedInstaller and the service's account may", what,
                       ace->Mask & SVC_FILE_DANGEROUS ? "written" : "read",
                       who, (unsigned long)ace->Mask);
   }
@@ -113,57 +130,127 @@ int svc_file_identity_check(HANDLE file, const char *what, char *err,
   return 0;
 }
 
-/* Reads a folder's owner and DACL by path and judges them. */
-static int check_object(const char *path, DWORD dangerous, PSID self,
+/* The length of a full path's volume root, backslash included: "C:\" or
+ * "\\server\share\" (also in their "\\?\" forms); 0 for anything else
+ * (a device path), which the caller refuses rather than guess. */
+static size_t root_len(const wchar_t *p) {
+  size_t off = 0, i;
+  if (wcsncmp(p, L"\\\\?\\UNC\\", 8) == 0)
+    off = 8;
+  else if (wcsncmp(p, L"\\\\?\\", 4) == 0)
+    off = 4;
+  else if (wcsncmp(p, L"\\\\", 2) == 0 && p[2] != L'.' && p[2] != L'?')
+    off = 2;
+  if (off != 8 && off != 2)
+    return iswalpha(p[off]) && p[off + 1] == L':' && p[off + 2] == L'\\'
+               ? off + 3
+               : 0;
+  for (i = off; p[i] && p[i] != L'\\'; i++) /* server */
+    ;
+  if (i == off || p[i] != L'\\')
+    return 0;
+  for (off = ++i; p[i] && p[i] != L'\\'; i++) /* share */
+    ;
+  return i > off && p[i] == L'\\' ? i + 1 : 0;
+}
+
+/* Opens one folder of the chain by handle, without following a reparse
+ * point (each prefix is opened as a last component, so a junction or link
+ * anywhere on the path is seen), and judges its owner and DACL. */
+static int check_folder(const wchar_t *dir, DWORD dangerous, PSID self,
                         char *err, size_t errlen) {
-  wchar_t *w = shmb__wide_from_utf8(path);
+  BY_HANDLE_FILE_INFORMATION info;
   PSECURITY_DESCRIPTOR sd = NULL;
+  char *name = shmb__utf8_from_wide(dir);
+  HANDLE h;
   DWORD e;
   int rc;
 
-  if (!w)
+  if (!name)
     return SHMB_ENOMEM;
-  e = GetNamedSecurityInfoW(w, SE_FILE_OBJECT,
-                            OWNER_SECURITY_INFORMATION |
-                                DACL_SECURITY_INFORMATION,
-                            NULL, NULL, NULL, NULL, &sd);
-  free(w);
-  if (e != ERROR_SUCCESS)
-    return shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot read its "
-                      "security descriptor (Win32 error %lu)", path,
-                      (unsigned long)e);
-  rc = svc_trust_check_sd(path, sd, dangerous, self, err, errlen);
+  h = CreateFileW(dir, READ_CONTROL | FILE_READ_ATTRIBUTES,
+                  FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                  NULL, OPEN_EXISTING,
+                  FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
+                  NULL);
+  if (h == INVALID_HANDLE_VALUE) {
+    rc = shmb__fail(err, errlen, SHMB_ESYSTEM, "folder %s: cannot open it "
+                    "(Win32 error %lu)", name, (unsigned long)GetLastError());
+    goto out_free_name;
+  }
+  if (!GetFileInformationByHandle(h, &info))
+    rc = shmb__fail(err, errlen, SHMB_ESYSTEM, "folder %s: cannot read its "
+                    "attributes (Win32 error %lu)", name,
+                    (unsigned long)GetLastError());
+  else if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+    rc = shmb__fail(err, errlen, SHMB_EACCES, "folder %s is a reparse point "
+                    "(a junction or link); refusing a path through it", name);
+  else if ((e = GetSecurityInfo(h, SE_FILE_OBJECT,
+                                OWNER_SECURITY_INFORMATION |
+                                    DACL_SECURITY_INFORMATION,
+                                NULL, NULL, NULL, NULL, &sd)) != ERROR_SUCCESS)
+    rc = shmb__fail(err, errlen, SHMB_ESYSTEM, "folder %s: cannot read its "
+                    "security descriptor (Win32 error %lu)", name,
+                    (unsigned long)e);
+  else
+    rc = svc_trust_check_sd(name, sd, dangerous, self, err, errlen);
   LocalFree(sd);
+  CloseHandle(h);
+out_free_name:
+  free(name);
   return rc;
 }
 
-/* The folder of path ("." for a bare file name). */
-static char *folder_of(const char *path) {
-  const char *slash = strrchr(path, '\\'), *fwd = strrchr(path, '/');
-  size_t n;
-  char *dir;
-  if (fwd && (!slash || fwd > slash))
-    slash = fwd;
-  n = slash ? (size_t)(slash - path) : 1;
-  if (slash && n == 2 && path[1] == ':')
-    n = 3; /* "C:\" itself */
-  if (!(dir = malloc(n + 1)))
-    return NULL;
-  memcpy(dir, slash ? path : ".", n);
-  dir[n] = '\0';
-  return dir;
-}
-
-int svc_trust_check_folder_of(const char *path, char *err, size_t errlen) {
-  PSID self = NULL;
-  char *dir = folder_of(path);
+/* Walks full (modified in place) from the folder holding the file up to
+ * the volume root: the first folder against SVC_FOLDER_DANGEROUS, the rest
+ * against SVC_ANCESTOR_DANGEROUS. */
+static int walk_up(wchar_t *full, size_t root, PSID self, char *err,
+                   size_t errlen) {
+  DWORD dangerous = SVC_FOLDER_DANGEROUS;
   int rc;
 
-  if (!dir)
+  for (;;) {
+    wchar_t *slash = wcsrchr(full, L'\\');
+    size_t n = slash ? (size_t)(slash - full) : 0;
+    if (n < root)
+      n = root; /* the root keeps its backslash: "C:\" */
+    full[n] = L'\0';
+    if ((rc = check_folder(full, dangerous, self, err, errlen)) != 0)
+      return rc;
+    if (n == root)
+      return 0;
+    dangerous = SVC_ANCESTOR_DANGEROUS;
+  }
+}
+
+int svc_trust_check_folders(const char *path, char *err, size_t errlen) {
+  wchar_t *w = shmb__wide_from_utf8(path), *full = NULL;
+  PSID self = NULL;
+  DWORD n;
+  size_t root;
+  int rc = SHMB_ENOMEM;
+
+  if (!w)
     return SHMB_ENOMEM;
+  n = GetFullPathNameW(w, 0, NULL, NULL);
+  if (n == 0 || !(full = malloc(n * sizeof(*full))))
+    goto out_free;
+  if (GetFullPathNameW(w, n, full, NULL) >= n) {
+    rc = shmb__fail(err, errlen, SHMB_ESYSTEM, "%s: cannot make it a full "
+                    "path", path);
+    goto out_free;
+  }
+  if ((root = root_len(full)) == 0 || wcslen(full) <= root) {
+    rc = shmb__fail(err, errlen, SHMB_EACCES, "%s: cannot tell the volume "
+                    "root of this path, so its folders cannot be checked",
+                    path);
+    goto out_free;
+  }
   if ((rc = svc_self_sid(&self)) == 0)
-    rc = check_object(dir, SVC_FOLDER_DANGEROUS, self, err, errlen);
+    rc = walk_up(full, root, self, err, errlen);
   LocalFree(self);
-  free(dir);
+out_free:
+  free(full);
+  free(w);
   return rc;
 }

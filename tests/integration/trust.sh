@@ -42,3 +42,28 @@ grep -Eq '(^|[^.[:alnum:]])conf can be written by .*S-1-1-0' out.log || fail "fo
 grep -q "shmb.conf can be written by" out.log && fail "the file, not the folder, was refused: $(cat out.log)"
 pass "a folder writable by Everyone is refused too"
 [ "$(shmbtest setsddl conf "D:P(A;;FA;;;$SHMBROKER_SERVER_SID)(A;;FR;;;WD)")" = ok ] || fail "setsddl on the folder, back"
+
+# Every folder up to the volume root, not only the parent. Under C:\ (the
+# prefix's drive_c): on Z:\ the Unix folders above the build tree decide,
+# and Wine shows a world-writable one such as /tmp (sticky bit and all) as
+# writable by Everyone. outer\conf\shmb.conf with the file and conf trusted
+# and outer writable by Everyone (who could rename conf away and put their
+# own in its place): refused, naming outer.
+top_unix=$shmb_drive_c/shmb-trust-$$
+top_win="C:\\shmb-trust-$$"
+at_exit 'rm -rf "$top_unix"'
+mkdir -p "$top_unix/outer/conf"
+standard_config "$top_unix/outer/conf/shmb.conf"
+deep_conf="$top_win\\outer\\conf\\shmb.conf"
+start_service "$deep_conf"
+stop_service
+pass "a config under C:\\ whose every folder only the owner can write is trusted"
+[ "$(shmbtest setsddl "$top_win\\outer" "D:P(A;;FA;;;WD)")" = ok ] || fail "setsddl on outer"
+run_service_expecting 1 --console --config "$deep_conf"
+grep -qF "$top_win\\outer can be written by" out.log || fail "the grand-parent check said: $(cat out.log)"
+grep -q 'S-1-1-0' out.log || fail "the message does not name Everyone: $(cat out.log)"
+grep -qF "outer\\conf can be written" out.log && fail "the parent, not the grand-parent, was refused: $(cat out.log)"
+pass "a grand-parent folder writable by Everyone is refused, naming it, with the parent trusted"
+[ "$(shmbtest setsddl "$top_win\\outer" "D:P(A;;FA;;;$SHMBROKER_SERVER_SID)(A;;FR;;;WD)")" = ok ] || fail "setsddl on outer, back"
+start_service "$deep_conf"
+pass "and served again once the grand-parent is trusted"

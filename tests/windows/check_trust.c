@@ -226,6 +226,54 @@ START_TEST(test_trust_no_dacl_refused) {
 }
 END_TEST
 
+/* ----- the folders above the file ----- */
+
+/* NT SERVICE\TrustedInstaller, owner of C:\ on Windows. */
+#define TI "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"
+
+START_TEST(test_trust_windows_root_and_programdata_trusted) {
+  /* Real Windows 10/11 descriptors (icacls, written as SDDL). C:\ lets
+   * Authenticated Users add folders (0x4) and C:\ProgramData lets Users add
+   * files and folders and write attributes (0x116): a new name beside the
+   * path cannot replace the folder on it, so as ancestors both pass. */
+  expect_trusted("O:" TI "D:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)"
+                 "(A;OICI;0x1200a9;;;BU)(A;OICIIO;SDGXGWGR;;;AU)"
+                 "(A;;0x4;;;AU)", SVC_ANCESTOR_DANGEROUS);
+  expect_trusted("O:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)"
+                 "(A;OICI;0x1200a9;;;BU)(A;CI;0x116;;;BU)",
+                 SVC_ANCESTOR_DANGEROUS);
+  /* TrustedInstaller's own full control (C:\Windows, C:\Program Files). */
+  expect_trusted("O:" TI "D:P(A;CI;FA;;;" TI ")(A;OICI;FA;;;SY)",
+                 SVC_ANCESTOR_DANGEROUS);
+  /* As the folder holding the file, the same grants are refused: there a
+   * new name is the file (a backing or log file not created yet). */
+  expect_refused("O:SYD:P(A;OICI;FA;;;SY)(A;CI;0x116;;;BU)",
+                 SVC_FOLDER_DANGEROUS, "S-1-5-32-545");
+  expect_refused("O:SYD:P(A;OICI;FA;;;SY)(A;;0x4;;;AU)", SVC_FOLDER_DANGEROUS,
+                 "S-1-5-11");
+}
+END_TEST
+
+START_TEST(test_trust_ancestor_replace_rights_refused) {
+  /* What lets a user remove or rename the next folder of the path, or give
+   * themself that right, refuses an ancestor. */
+  static const struct {
+    const char *sddl;
+    const char *who;
+  } cases[] = {
+      {"O:SYD:P(A;;FA;;;SY)(A;;0x40;;;AU)", "S-1-5-11"},   /* delete-child */
+      {"O:SYD:P(A;;FA;;;SY)(A;;SD;;;WD)", "S-1-1-0"},      /* delete */
+      {"O:SYD:P(A;;FA;;;SY)(A;;WD;;;BU)", "S-1-5-32-545"}, /* write-DAC */
+      {"O:SYD:P(A;;FA;;;SY)(A;;WO;;;AU)", "S-1-5-11"},     /* write-owner */
+      {"O:SYD:P(A;;FA;;;SY)(A;;GA;;;WD)", "S-1-1-0"},
+      {"O:SYD:P(A;;FA;;;SY)(A;OICI;FA;;;WD)", "S-1-1-0"},
+      {"O:BUD:P(A;;FA;;;SY)", "S-1-5-32-545"}, /* an untrusted owner */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    expect_refused(cases[i].sddl, SVC_ANCESTOR_DANGEROUS, cases[i].who);
+}
+END_TEST
+
 /* ----- svc_config_trusted on files ----- */
 
 typedef struct trust_files {
@@ -338,6 +386,42 @@ START_TEST(test_trust_missing_file_refused) {
 }
 END_TEST
 
+START_TEST(test_trust_grandparent_writable_refused) {
+  /* outer\inner\shmb.conf: the file and its folder are trusted, the folder
+   * above is writable by Everyone (who could rename inner away and put
+   * their own in its place). The message names outer, not inner. */
+  trust_files t = make_files();
+  char *inner = test_path_in(t.dir, "inner");
+  char *file = test_path_in(inner, "shmb.conf");
+  wchar_t winner[MAX_PATH];
+  char err[512] = "";
+  int rc;
+
+  MultiByteToWideChar(CP_UTF8, 0, inner, -1, winner, MAX_PATH);
+  ck_assert(CreateDirectoryW(winner, NULL));
+  test_write_file(file, "[service]\n");
+  test_set_sddl(inner, TEST_TRUSTED_SDDL);
+  test_set_sddl(file, TEST_TRUSTED_SDDL);
+  rc = svc_config_trusted(file, err, sizeof(err));
+  ck_assert_msg(rc == 0, "a trusted chain = %s: %s", shmb_err_name(rc), err);
+  test_set_sddl(t.dir, "O:{me}D:P(A;;FA;;;{me})(A;;FA;;;WD)");
+  rc = svc_config_trusted(file, err, sizeof(err));
+  test_set_sddl(t.dir, TEST_TRUSTED_SDDL);
+  test_remove_dir(inner); /* before asserting: Wine reuses pids */
+  ck_assert_msg(rc == SHMB_EACCES, "svc_config_trusted(%s) with the folder "
+                "two up writable by Everyone = %s, expected SHMB_EACCES (err "
+                "'%s')", file, shmb_err_name(rc), err);
+  ck_assert_msg(strstr(err, t.dir) != NULL && strstr(err, inner) == NULL,
+                "message does not name the grand-parent %s (alone): '%s'",
+                t.dir, err);
+  ck_assert_msg(strstr(err, "S-1-1-0") != NULL, "message does not name "
+                "Everyone (S-1-1-0): '%s'", err);
+  free(file);
+  free(inner);
+  free_files(&t);
+}
+END_TEST
+
 Suite *trust_suite(void) {
   Suite *s = suite_create("trust");
   TCase *tc = tcase_create("decision");
@@ -350,6 +434,8 @@ Suite *trust_suite(void) {
   tcase_add_test(tc, test_trust_deny_not_credited);
   tcase_add_test(tc, test_trust_unknown_ace_type_refused);
   tcase_add_test(tc, test_trust_no_dacl_refused);
+  tcase_add_test(tc, test_trust_windows_root_and_programdata_trusted);
+  tcase_add_test(tc, test_trust_ancestor_replace_rights_refused);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("files");
@@ -358,6 +444,7 @@ Suite *trust_suite(void) {
   tcase_add_test(tc, test_trust_folder_writable_by_everyone_refused);
   tcase_add_test(tc, test_trust_missing_file_refused);
   tcase_add_test(tc, test_trust_hard_link_refused);
+  tcase_add_test(tc, test_trust_grandparent_writable_refused);
   suite_add_tcase(s, tc);
   return s;
 }
