@@ -84,36 +84,6 @@ static svc_section *must_find(fixture *f, const char *name) {
   return sec;
 }
 
-/* OpenFileMappingW of an object name: the handle, or NULL and *error. */
-static HANDLE open_object(const char *object, DWORD access, DWORD *error) {
-  wchar_t *w = shmb__wide_from_utf8(object);
-  HANDLE h;
-  ck_assert_ptr_nonnull(w);
-  SetLastError(0);
-  h = OpenFileMappingW(access, FALSE, w);
-  *error = h ? 0 : GetLastError();
-  free(w);
-  return h;
-}
-
-static void expect_opens(const char *object, DWORD access) {
-  DWORD e;
-  HANDLE h = open_object(object, access, &e);
-  ck_assert_msg(h != NULL, "OpenFileMappingW(0x%lx, %s): Win32 error %lu",
-                (unsigned long)access, object, (unsigned long)e);
-  CloseHandle(h);
-}
-
-static void expect_open_error(const char *object, DWORD access, DWORD want) {
-  DWORD e;
-  HANDLE h = open_object(object, access, &e);
-  if (h)
-    CloseHandle(h);
-  ck_assert_msg(h == NULL && e == want, "OpenFileMappingW(0x%lx, %s): %s "
-                "(Win32 error %lu), expected Win32 error %lu",
-                (unsigned long)access, object, h ? "opened" : "failed",
-                (unsigned long)e, (unsigned long)want);
-}
 
 /* What svc_access_granted says for this process's token. */
 static uint32_t granted_to_me(const svc_section *sec) {
@@ -169,12 +139,12 @@ START_TEST(test_reload_adds_section) {
   ck_assert_uint_eq(beta->size, 8192);
   ck_assert_msg(strncmp(beta->object, "Local\\shmb-", 11) == 0,
                 "beta's object '%s'", beta->object);
-  expect_opens(beta->object, FILE_MAP_READ);
-  expect_open_error(beta->object, FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
+  test_expect_opens(beta->object, FILE_MAP_READ);
+  test_expect_open_error(beta->object, FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
   /* alpha is untouched: the same object under the same name. */
   ck_assert_ptr_eq(must_find(&f, "alpha"), alpha);
   ck_assert_str_eq(alpha->object, alpha_object);
-  expect_opens(alpha_object, FILE_MAP_WRITE);
+  test_expect_opens(alpha_object, FILE_MAP_WRITE);
   ck_assert_uint_eq(f.b.counters.reloads, 1);
   ck_assert_uint_eq(f.b.counters.reloads_failed, 0);
   fx_close(&f);
@@ -193,7 +163,7 @@ START_TEST(test_reload_removes_section) {
   beta = must_find(&f, "beta");
   snprintf(object, sizeof(object), "%s", beta->object);
   /* A client that mapped beta before the reload. */
-  client = open_object(object, FILE_MAP_READ, &e);
+  client = test_open_mapping(object, FILE_MAP_READ, &e);
   ck_assert_msg(client != NULL, "OpenFileMappingW(%s): %lu", object,
                 (unsigned long)e);
   view = MapViewOfFile(client, FILE_MAP_READ, 0, 0, 0);
@@ -208,7 +178,7 @@ START_TEST(test_reload_removes_section) {
   ck_assert_int_eq(view[8191], 0);
   UnmapViewOfFile(view);
   CloseHandle(client);
-  expect_open_error(object, FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
+  test_expect_open_error(object, FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
   fx_close(&f);
 }
 END_TEST
@@ -227,7 +197,7 @@ START_TEST(test_reload_repermissions_live_object) {
                 "this account (me %d, SYSTEM %d)", me, system);
   ck_assert_uint_eq(granted_to_me(alpha),
                     SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
-  expect_opens(object, FILE_MAP_READ);
+  test_expect_opens(object, FILE_MAP_READ);
 
   reload_ok(&f, SERVICE "[section alpha]\nsize = 4096\n"
                         "sddl = D:P(A;;GA;;;SY)\n", 0, 0, 1, 0);
@@ -239,14 +209,14 @@ START_TEST(test_reload_repermissions_live_object) {
                 "account or not SYSTEM (me %d, SYSTEM %d)", me, system);
   ck_assert_msg(granted_to_me(alpha) == 0, "after: the broker still grants "
                 "this account 0x%x", (unsigned)granted_to_me(alpha));
-  expect_open_error(object, FILE_MAP_READ, ERROR_ACCESS_DENIED);
+  test_expect_open_error(object, FILE_MAP_READ, ERROR_ACCESS_DENIED);
 
   /* And back, read only this time. */
   reload_ok(&f, SERVICE "[section alpha]\nsize = 4096\n"
                         "sddl = D:P(A;;GR;;;{me})\n", 0, 0, 1, 0);
   ck_assert_uint_eq(granted_to_me(alpha), SHMB_WIRE_ACCESS_READ);
-  expect_opens(object, FILE_MAP_READ);
-  expect_open_error(object, FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
+  test_expect_opens(object, FILE_MAP_READ);
+  test_expect_open_error(object, FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
   fx_close(&f);
 }
 END_TEST
@@ -281,7 +251,7 @@ START_TEST(test_reload_size_change_refused) {
   ck_assert_uint_eq(alpha->size, 4096);
   ck_assert_str_eq(alpha->object, object);
   /* The object itself is still the 4096-byte one. */
-  h = open_object(object, FILE_MAP_READ, &e);
+  h = test_open_mapping(object, FILE_MAP_READ, &e);
   ck_assert_msg(h != NULL, "OpenFileMappingW(%s): %lu", object,
                 (unsigned long)e);
   view = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
@@ -315,7 +285,7 @@ START_TEST(test_reload_add_failure_is_per_section) {
                 "tally %u added, %u failed, %u removed; expected 1, 1, 0 "
                 "(msg '%s')", t.added, t.failed, t.removed, msg);
   ck_assert_ptr_null(svc_registry_find(f.b.reg, "bad"));
-  expect_opens(must_find(&f, "beta")->object, FILE_MAP_READ);
+  test_expect_opens(must_find(&f, "beta")->object, FILE_MAP_READ);
   must_find(&f, "alpha");
   ck_assert_uint_eq(f.b.counters.reloads, 1);
   ck_assert_uint_eq(f.b.counters.reloads_failed, 0);
@@ -360,7 +330,7 @@ static void reload_refused(fixture *f, const char *tmpl, const char *why) {
     ck_assert_msg(strcmp(before[i]->sddl, sddl[i]) == 0, "%s: section %s "
                   "now has descriptor %s, was %s", why, before[i]->name,
                   before[i]->sddl, sddl[i]);
-    expect_opens(before[i]->object, FILE_MAP_READ);
+    test_expect_opens(before[i]->object, FILE_MAP_READ);
     free(sddl[i]);
   }
 }
@@ -430,7 +400,7 @@ START_TEST(test_reload_pipe_namespace_kept) {
   ck_assert_msg(strncmp(gamma->object, "Local\\", 6) == 0,
                 "gamma was created as '%s' in another namespace than the "
                 "one in force", gamma->object);
-  expect_opens(gamma->object, FILE_MAP_READ);
+  test_expect_opens(gamma->object, FILE_MAP_READ);
   fx_close(&f);
 }
 END_TEST

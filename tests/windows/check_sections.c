@@ -33,39 +33,6 @@ static void test_object_name(const char *tag, char out[SVC_OBJECT_NAME_MAX]) {
            (unsigned long)GetCurrentProcessId(), tag);
 }
 
-/* OpenFileMappingW: the handle (or NULL) and, on NULL, GetLastError(). */
-static HANDLE open_mapping(const char *object, DWORD access, DWORD *error) {
-  wchar_t *w = shmb__wide_from_utf8(object);
-  HANDLE h;
-  ck_assert_ptr_nonnull(w);
-  SetLastError(0);
-  h = OpenFileMappingW(access, FALSE, w);
-  *error = h ? 0 : GetLastError();
-  free(w);
-  return h;
-}
-
-static void expect_open_ok(const char *object, DWORD access) {
-  DWORD e;
-  HANDLE h = open_mapping(object, access, &e);
-  ck_assert_msg(h != NULL, "OpenFileMappingW(0x%lx, %s) failed: Win32 %lu",
-                (unsigned long)access, object, (unsigned long)e);
-  CloseHandle(h);
-}
-
-static void expect_open_error(const char *object, DWORD access,
-                              DWORD expected) {
-  DWORD e;
-  HANDLE h = open_mapping(object, access, &e);
-  if (h)
-    CloseHandle(h);
-  ck_assert_msg(h == NULL, "OpenFileMappingW(0x%lx, %s) succeeded; expected "
-                "Win32 error %lu", (unsigned long)access, object,
-                (unsigned long)expected);
-  ck_assert_msg(e == expected, "OpenFileMappingW(0x%lx, %s): Win32 error %lu, "
-                "expected %lu", (unsigned long)access, object,
-                (unsigned long)e, (unsigned long)expected);
-}
 
 /* ----- svc_object_name ----- */
 
@@ -147,7 +114,7 @@ START_TEST(test_sections_create_squatted_name) {
                 "message '%s'", err);
   /* The squatter's object is untouched and still the only one. */
   CloseHandle(squatter);
-  expect_open_error(object, FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
+  test_expect_open_error(object, FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
   LocalFree(sd);
 }
 END_TEST
@@ -226,7 +193,7 @@ START_TEST(test_sections_create_fills_section) {
   ck_assert_uint_eq(sec.size, 3 * 4096 + 1);
   CloseHandle(sec.mapping);
   /* The service held the only handle: the object is gone with it. */
-  expect_open_error(object, FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
+  test_expect_open_error(object, FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
   LocalFree(sd);
 }
 END_TEST
@@ -245,7 +212,7 @@ START_TEST(test_sections_read_only_descriptor_enforced) {
   rc = svc_section_create(&sec, object, 4096, sd, err, sizeof(err));
   ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
 
-  h = open_mapping(object, FILE_MAP_READ, &e);
+  h = test_open_mapping(object, FILE_MAP_READ, &e);
   ck_assert_msg(h != NULL, "FILE_MAP_READ refused: Win32 %lu",
                 (unsigned long)e);
   view = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
@@ -257,9 +224,9 @@ START_TEST(test_sections_read_only_descriptor_enforced) {
   ck_assert_ptr_null(MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0));
   CloseHandle(h);
 
-  expect_open_error(object, FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
-  expect_open_error(object, FILE_MAP_ALL_ACCESS, ERROR_ACCESS_DENIED);
-  expect_open_error(object, SECTION_MAP_EXECUTE, ERROR_ACCESS_DENIED);
+  test_expect_open_error(object, FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
+  test_expect_open_error(object, FILE_MAP_ALL_ACCESS, ERROR_ACCESS_DENIED);
+  test_expect_open_error(object, SECTION_MAP_EXECUTE, ERROR_ACCESS_DENIED);
   /* Standard rights (WRITE_DAC, DELETE, ...) are not tried: the test runs
    * as the owner (the service's account), which Windows always lets read
    * and write the DACL, and to which Wine 8 also grants DELETE and
@@ -283,10 +250,10 @@ START_TEST(test_sections_read_write_descriptor_enforced) {
   rc = svc_section_create(&sec, object, 4096, sd, err, sizeof(err));
   ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
 
-  w = open_mapping(object, FILE_MAP_WRITE | FILE_MAP_READ, &e);
+  w = test_open_mapping(object, FILE_MAP_WRITE | FILE_MAP_READ, &e);
   ck_assert_msg(w != NULL, "FILE_MAP_WRITE refused: Win32 %lu",
                 (unsigned long)e);
-  r = open_mapping(object, FILE_MAP_READ, &e);
+  r = test_open_mapping(object, FILE_MAP_READ, &e);
   ck_assert_ptr_nonnull(r);
   wv = MapViewOfFile(w, FILE_MAP_WRITE, 0, 0, 0);
   rv = MapViewOfFile(r, FILE_MAP_READ, 0, 0, 0);
@@ -300,8 +267,8 @@ START_TEST(test_sections_read_write_descriptor_enforced) {
   CloseHandle(r);
   /* Execute, stripped from the grant, stays refused (standard rights are
    * not tried: the test user is the owner, see above). */
-  expect_open_error(object, SECTION_MAP_EXECUTE, ERROR_ACCESS_DENIED);
-  expect_open_error(object, SECTION_EXTEND_SIZE, ERROR_ACCESS_DENIED);
+  test_expect_open_error(object, SECTION_MAP_EXECUTE, ERROR_ACCESS_DENIED);
+  test_expect_open_error(object, SECTION_EXTEND_SIZE, ERROR_ACCESS_DENIED);
   CloseHandle(sec.mapping);
   LocalFree(sd);
 }
@@ -317,8 +284,8 @@ START_TEST(test_sections_system_only_descriptor_enforced) {
   memset(&sec, 0, sizeof(sec));
   rc = svc_section_create(&sec, object, 4096, sd, err, sizeof(err));
   ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
-  expect_open_error(object, FILE_MAP_READ, ERROR_ACCESS_DENIED);
-  expect_open_error(object, FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
+  test_expect_open_error(object, FILE_MAP_READ, ERROR_ACCESS_DENIED);
+  test_expect_open_error(object, FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
   CloseHandle(sec.mapping);
   LocalFree(sd);
 }
@@ -402,13 +369,13 @@ START_TEST(test_sections_registry_creates_all) {
   ck_assert_str_ne(objects[0], objects[1]);
 
   /* Each object carries its own section's descriptor. */
-  expect_open_ok(objects[0], FILE_MAP_WRITE);
-  expect_open_ok(objects[1], FILE_MAP_READ);
-  expect_open_error(objects[1], FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
+  test_expect_opens(objects[0], FILE_MAP_WRITE);
+  test_expect_opens(objects[1], FILE_MAP_READ);
+  test_expect_open_error(objects[1], FILE_MAP_WRITE, ERROR_ACCESS_DENIED);
 
   svc_registry_free(reg);
-  expect_open_error(objects[0], FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
-  expect_open_error(objects[1], FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
+  test_expect_open_error(objects[0], FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
+  test_expect_open_error(objects[1], FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
   shmb_config_free(cfg);
 }
 END_TEST
@@ -437,7 +404,7 @@ START_TEST(test_sections_registry_bad_sddl_leaves_nothing) {
   /* alpha was created before beta failed, and must be gone again. */
   ck_assert_int_eq(seen.count, 1);
   check_name_shape("Local", seen.names[0]);
-  expect_open_error(seen.names[0], FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
+  test_expect_open_error(seen.names[0], FILE_MAP_READ, ERROR_FILE_NOT_FOUND);
   shmb_config_free(cfg);
 }
 END_TEST

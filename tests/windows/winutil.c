@@ -257,3 +257,33 @@ void test_broker_open(svc_broker *b, const char *path, int insecure) {
   ck_assert_msg(rc == 0, "svc_broker_open(%s) = %s: %s", path,
                 shmb_err_name(rc), err);
 }
+
+HANDLE test_open_mapping(const char *object, DWORD access, DWORD *error) {
+  wchar_t *w = shmb__wide_from_utf8(object);
+  HANDLE h;
+  ck_assert_ptr_nonnull(w);
+  SetLastError(0);
+  h = OpenFileMappingW(access, FALSE, w);
+  *error = h ? 0 : GetLastError();
+  free(w);
+  return h;
+}
+
+void test_expect_opens(const char *object, DWORD access) {
+  DWORD e;
+  HANDLE h = test_open_mapping(object, access, &e);
+  ck_assert_msg(h != NULL, "OpenFileMappingW(0x%lx, %s): Win32 error %lu",
+                (unsigned long)access, object, (unsigned long)e);
+  CloseHandle(h);
+}
+
+void test_expect_open_error(const char *object, DWORD access, DWORD want) {
+  DWORD e;
+  HANDLE h = test_open_mapping(object, access, &e);
+  if (h)
+    CloseHandle(h);
+  ck_assert_msg(h == NULL && e == want, "OpenFileMappingW(0x%lx, %s): %s "
+                "(Win32 error %lu), expected Win32 error %lu",
+                (unsigned long)access, object, h ? "opened" : "failed",
+                (unsigned long)e, (unsigned long)want);
+}

@@ -63,6 +63,16 @@ void test_set_sddl(const char *path, const char *tmpl);
  * folder. */
 #define TEST_TRUSTED_SDDL "O:{me}D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;{me})"
 
+/* OpenFileMappingW of an object name (UTF-8): the handle, or NULL and the
+ * Win32 error in *error. */
+HANDLE test_open_mapping(const char *object, DWORD access, DWORD *error);
+
+/* The object opens with access (the handle is closed again). */
+void test_expect_opens(const char *object, DWORD access);
+
+/* The object refuses access with exactly Win32 error want. */
+void test_expect_open_error(const char *object, DWORD access, DWORD want);
+
 /* Deletes the files in dir (not recursively) and dir itself; best effort,
  * so that a failed test still cleans up what it can. */
 void test_remove_dir(const char *dir);
