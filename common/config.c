@@ -132,15 +132,30 @@ int shmb_parse_duration_ms(const char *s, unsigned *out) {
   return SHMB_EINVAL;
 }
 
-static int valid_pipe_name(const char *v) {
+/* What is wrong with a [service] pipe name, or NULL. NAME after the prefix
+ * is one component: a '\\' or '/' would make it a path, and "." or ".."
+ * would be resolved by Windows before the pipe is created or opened
+ * (\\.\pipe\..\x is \\.\x, another device). The SDK accepts any local pipe
+ * name (client/trust.c); this is the stricter rule for the one we create. */
+static const char *pipe_name_wrong(const char *v) {
   static const char prefix[] = "\\\\.\\pipe\\";
-  size_t len = strlen(v), plen = sizeof(prefix) - 1;
-  if (len <= plen || len > SHMB_PIPE_NAME_MAX || strncmp(v, prefix, plen) != 0)
-    return 0;
-  for (const char *q = v + plen; *q; q++)
+  size_t plen = sizeof(prefix) - 1, n;
+  const char *name = v + plen;
+  if (strncmp(v, prefix, plen) != 0)
+    return "it does not start with \\\\.\\pipe\\";
+  if ((n = strlen(name)) == 0)
+    return "no NAME after the prefix";
+  if (n > SHMB_PIPE_NAME_PART_MAX)
+    return "NAME is too long";
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return "NAME is a '.' or '..' segment";
+  for (const char *q = name; *q; q++) {
+    if (*q == '\\' || *q == '/')
+      return "NAME has a '\\' or '/'";
     if ((unsigned char)*q <= ' ' || (unsigned char)*q > 0x7e)
-      return 0; /* printable ASCII only: no blanks, tabs or controls */
-  return 1;
+      return "NAME has a blank, a control or a non-ASCII byte";
+  }
+  return NULL;
 }
 
 static char *dup_str(const char *s) {
@@ -202,10 +217,12 @@ static int valid_account_list(const char *v) {
 /* [service] keys: one parser per key, found through the table below. Each
  * runs after its key was seen once (bit = the key's index in the table). */
 static int svc_pipe(parser *p, const char *val) {
-  if (!valid_pipe_name(val))
-    return fail(p, "pipe must look like \\\\.\\pipe\\NAME (printable "
-                   "ASCII, no blanks, at most %d characters), not '%s'",
-                SHMB_PIPE_NAME_MAX, val);
+  const char *why = pipe_name_wrong(val);
+  if (why)
+    return fail(p, "pipe must look like \\\\.\\pipe\\NAME, NAME 1 to %d "
+                   "printable ASCII characters without blanks, '\\' or '/', "
+                   "and not '.' or '..'; not '%s' (%s)",
+                SHMB_PIPE_NAME_PART_MAX, val, why);
   free(p->cfg->pipe);
   return (p->cfg->pipe = dup_str(val)) ? 0 : SHMB_ENOMEM;
 }

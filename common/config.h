@@ -21,6 +21,9 @@
 #define SHMB_DEFAULT_CLIENT_TIMEOUT_MS 30000u
 #define SHMB_MAX_SECTION_SIZE (1ull << 40) /* 1 TiB */
 #define SHMB_PIPE_NAME_MAX 256
+/* NAME in a configured \\.\pipe\NAME: one component, and the whole name
+ * stays within SHMB_PIPE_NAME_MAX. */
+#define SHMB_PIPE_NAME_PART_MAX 200
 #define SHMB_CONFIG_MAX_SECTIONS 2048 /* a LIST reply of them fits a frame */
 #define SHMB_CONFIG_MAX_BYTES (4u * 1024u * 1024u)
 #define SHMB_CONFIG_ERR_MAX 512

@@ -521,19 +521,29 @@ START_TEST(test_config_error_bad_pipe_name) {
   static const char *const bad[] = {
       "shmbroker", "\\\\.\\pipe\\", "\\\\.\\pipe\\a b", "\\\\server\\pipe\\x",
       "\\\\.\\PIPE\\x", "//./pipe/x", "\\\\.\\pipe\\caf\xc3\xa9",
-      "\\\\.\\pipe\\a\tb"};
+      "\\\\.\\pipe\\a\tb",
+      /* NAME is one component: Windows resolves "." and ".." before the
+       * pipe is made (\\.\pipe\..\x is \\.\x), and '/' is read as '\\'. */
+      "\\\\.\\pipe\\..\\x", "\\\\.\\pipe\\..", "\\\\.\\pipe\\.",
+      "\\\\.\\pipe\\a\\b", "\\\\.\\pipe\\x\\", "\\\\.\\pipe\\a/b",
+      "\\\\.\\pipe\\..\\UNC\\host\\pipe\\x"};
   char text[512], name[SHMB_PIPE_NAME_MAX + 2];
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    shmb_config *cfg = NULL;
+    char err[SHMB_CONFIG_ERR_MAX] = "";
     snprintf(text, sizeof(text), "[service]\n\npipe = %s\n", bad[i]);
+    ck_assert_msg(parse_exact(text, strlen(text), &cfg, err, sizeof(err)) ==
+                      SHMB_ECONFIG, "pipe = %s was accepted", bad[i]);
     expect_error(text, 3, "pipe must look like");
   }
-  /* At most SHMB_PIPE_NAME_MAX characters in all. */
+  /* NAME at most SHMB_PIPE_NAME_PART_MAX characters; "..x" is a name. */
   memset(name, 'p', sizeof(name));
   memcpy(name, "\\\\.\\pipe\\", 9);
-  name[SHMB_PIPE_NAME_MAX + 1] = '\0';
+  name[9 + SHMB_PIPE_NAME_PART_MAX + 1] = '\0';
   snprintf(text, sizeof(text), "[service]\npipe = %s\n", name);
   expect_error(text, 2, "pipe must look like");
-  name[SHMB_PIPE_NAME_MAX] = '\0';
+  memcpy(name + 9, "..", 2);
+  name[9 + SHMB_PIPE_NAME_PART_MAX] = '\0';
   snprintf(text, sizeof(text), "[service]\npipe = %s\n", name);
   {
     shmb_config *cfg = parse_ok(text);

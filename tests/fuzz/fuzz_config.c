@@ -66,6 +66,10 @@ static void check_config(const shmb_config *cfg) {
   CHECK(strlen(cfg->pipe) > plen && strlen(cfg->pipe) <= SHMB_PIPE_NAME_MAX);
   CHECK(strncmp(cfg->pipe, prefix, plen) == 0);
   CHECK(strchr(cfg->pipe + plen, ' ') == NULL);
+  /* NAME is one component of at most SHMB_PIPE_NAME_PART_MAX, never . or .. */
+  CHECK(strlen(cfg->pipe + plen) <= SHMB_PIPE_NAME_PART_MAX);
+  CHECK(strpbrk(cfg->pipe + plen, "\\/") == NULL);
+  CHECK(strcmp(cfg->pipe + plen, ".") != 0 && strcmp(cfg->pipe + plen, "..") != 0);
   CHECK(cfg->ns == SHMB_NS_GLOBAL || cfg->ns == SHMB_NS_LOCAL);
   CHECK(cfg->log_level >= SHMB_LOG_ERROR && cfg->log_level <= SHMB_LOG_DEBUG);
   CHECK(cfg->max_clients >= 1 && cfg->max_clients <= 65536);

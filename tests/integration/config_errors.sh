@@ -47,6 +47,16 @@ run_service_expecting 3 --console --config sacl.conf
 grep -q "section audited.*SACL" out.log || fail "message: $(cat out.log)"
 pass "a SACL is refused, naming the section"
 
+# A pipe NAME that is a path: Windows resolves ".." before it creates the
+# pipe (\\.\pipe\..\x is \\.\x, another device), and '\' or '/' would make
+# NAME more than one component.
+for name in '\\.\pipe\..\x' '\\.\pipe\..' '\\.\pipe\a\b' '\\.\pipe\a/b'; do
+    printf '[service]\npipe = %s\n' "$name" >pipe.conf
+    run_service_expecting 1 --console --config pipe.conf
+    grep -qF "pipe.conf:2: pipe must look like" out.log || fail "pipe = $name: $(cat out.log)"
+    pass "pipe = $name stops the start with pipe.conf:2"
+done
+
 run_service_expecting 1 --console --config missing.conf
 grep -q "missing.conf: cannot open" out.log || fail "message: $(cat out.log)"
 pass "a missing config file is named"
