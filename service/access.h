@@ -11,9 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct svc_access_cache;
+
 typedef struct svc_caller {
   HANDLE token; /* impersonation token at identification level */
   char sid[192];
+  /* AccessCheck results for this token (NULL: none kept). The token cannot
+   * change while the connection lives (the SDK connects with static
+   * tracking), so a section's answer holds until its descriptor does. */
+  struct svc_access_cache *cache;
 } svc_caller;
 
 /* Impersonates the client of pipe just long enough to take its token. Only
@@ -25,9 +31,20 @@ int svc_caller_identify(HANDLE pipe, unsigned long pid, svc_caller *caller,
                         char *err, size_t errlen);
 void svc_caller_release(svc_caller *caller);
 
+/* Gives caller a cache of AccessCheck results (svc_caller_identify does;
+ * tests call it on a caller they built). 0 or SHMB_ENOMEM. */
+int svc_caller_cache_init(svc_caller *caller);
+
+/* Forgets every cached AccessCheck result of every caller. Whoever
+ * changes, replaces or frees a section's descriptor calls it before the
+ * next request is served (reload does, once per reload), since a new
+ * descriptor may sit at the address of a freed one. */
+void svc_access_forget_all(void);
+
 /* The protocol's access bits (SHMB_WIRE_ACCESS_*) that the caller's token
  * is granted by sd: read needs map-read, write needs map-read and map-write.
- * An AccessCheck failure grants nothing (logged). */
+ * An AccessCheck failure grants nothing (logged, and not cached). Answered
+ * from the caller's cache when it holds sd from the current epoch. */
 uint32_t svc_access_granted(const svc_caller *caller, PSECURITY_DESCRIPTOR sd);
 
 /* Whether sd grants the caller `right` (for service-level rights such as

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "configfile.h"
 #include "descriptor.h"
 #include "errors.h"
@@ -213,6 +214,8 @@ int svc_reload(svc_broker *b, const char *why, svc_reload_tally *out,
     return SHMB_ECONFIG;
   }
   commit(b, &p, &t);
+  /* Descriptors were replaced or freed: no cached AccessCheck survives. */
+  svc_access_forget_all();
   plan_free(&p);
   snprintf(msg, msglen, "reloaded %s: %u added, %u removed, %u "
            "re-permissioned, %u refused (size or backing changed), %u failed; "

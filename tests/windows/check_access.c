@@ -173,6 +173,85 @@ START_TEST(test_access_may_without_token_or_descriptor) {
 }
 END_TEST
 
+/* ----- the per-connection cache ----- */
+
+/* An absolute descriptor in memory the test owns, so that its DACL can be
+ * changed in place: the same address with new contents, as when a reload
+ * frees a descriptor and the next one is allocated where it was. */
+typedef struct fixed_sd {
+  SECURITY_DESCRIPTOR sd;
+  BYTE acl[256];
+  BYTE sy[SECURITY_MAX_SID_SIZE];
+  PSID me;
+} fixed_sd;
+
+static void fixed_sd_init(fixed_sd *f, DWORD mask) {
+  DWORD n = sizeof(f->sy);
+  char *me = test_self_sid_text();
+  ck_assert(ConvertStringSidToSidA(me, &f->me));
+  free(me);
+  ck_assert(CreateWellKnownSid(WinLocalSystemSid, NULL, f->sy, &n));
+  ck_assert(InitializeAcl((PACL)f->acl, sizeof(f->acl), ACL_REVISION));
+  ck_assert(AddAccessAllowedAce((PACL)f->acl, ACL_REVISION, mask, f->me));
+  ck_assert(InitializeSecurityDescriptor(&f->sd, SECURITY_DESCRIPTOR_REVISION));
+  ck_assert(SetSecurityDescriptorOwner(&f->sd, f->sy, FALSE));
+  ck_assert(SetSecurityDescriptorGroup(&f->sd, f->sy, FALSE));
+  ck_assert(SetSecurityDescriptorDacl(&f->sd, TRUE, (PACL)f->acl, FALSE));
+}
+
+static void fixed_sd_set_mask(fixed_sd *f, DWORD mask) {
+  ACCESS_ALLOWED_ACE *ace;
+  ck_assert(GetAce((PACL)f->acl, 0, (void **)&ace));
+  ace->Mask = mask;
+}
+
+START_TEST(test_access_cache_forgotten_after_reload) {
+  /* Read-write, then the descriptor at the same address says read-only.
+   * Until svc_access_forget_all the cached answer stands (that is the
+   * cache); after it, the new descriptor decides. Reload calls it. */
+  const DWORD rw = SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE;
+  const uint32_t both = SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE;
+  fixed_sd f;
+  svc_caller c;
+
+  fixed_sd_init(&f, rw);
+  test_caller_from_self(&c);
+  ck_assert_int_eq(svc_caller_cache_init(&c), 0);
+  ck_assert_uint_eq(svc_access_granted(&c, &f.sd), both);
+  fixed_sd_set_mask(&f, SECTION_QUERY | SECTION_MAP_READ);
+  ck_assert_msg(svc_access_granted(&c, &f.sd) == both, "the second answer "
+                "for the same descriptor did not come from the cache");
+  svc_access_forget_all();
+  ck_assert_msg(svc_access_granted(&c, &f.sd) == SHMB_WIRE_ACCESS_READ,
+                "after svc_access_forget_all the cached read-write answer "
+                "still stands for a descriptor that now grants read only");
+  svc_caller_release(&c);
+  ck_assert_ptr_null(c.cache);
+  LocalFree(f.me);
+}
+END_TEST
+
+START_TEST(test_access_cache_bounded) {
+  /* More descriptors than entries: every answer stays right. */
+  enum { N = 80 };
+  static fixed_sd f[N];
+  svc_caller c;
+
+  test_caller_from_self(&c);
+  ck_assert_int_eq(svc_caller_cache_init(&c), 0);
+  for (int i = 0; i < N; i++)
+    fixed_sd_init(&f[i], i % 2 ? SECTION_QUERY | SECTION_MAP_READ : 0);
+  for (int round = 0; round < 3; round++)
+    for (int i = 0; i < N; i++)
+      ck_assert_msg(svc_access_granted(&c, &f[i].sd) ==
+                        (i % 2 ? SHMB_WIRE_ACCESS_READ : 0u),
+                    "descriptor %d, round %d: wrong answer", i, round);
+  svc_caller_release(&c);
+  for (int i = 0; i < N; i++)
+    LocalFree(f[i].me);
+}
+END_TEST
+
 Suite *access_suite(void) {
   Suite *s = suite_create("access");
   TCase *tc = tcase_create("granted");
@@ -184,6 +263,8 @@ Suite *access_suite(void) {
   tcase_add_test(tc, test_access_deny_write_wins);
   tcase_add_test(tc, test_access_no_token_gives_nothing);
   tcase_add_test(tc, test_access_check_failure_gives_nothing);
+  tcase_add_test(tc, test_access_cache_forgotten_after_reload);
+  tcase_add_test(tc, test_access_cache_bounded);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("may");
