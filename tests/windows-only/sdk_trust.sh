@@ -5,7 +5,7 @@
 # STANDARD user (not elevated), against the installed service running as
 # LocalSystem with a section SECTION this user may read:
 #
-#   bash tests/sdk/real_windows_trust.sh [SECTION] [SHMBCTL]
+#   bash tests/windows-only/sdk_trust.sh [SECTION] [SHMBCTL]
 #
 # SHMBCTL defaults to the installed one. Each step prints ok: or FAIL:;
 # the exit status is the number of failures. Not in ctest: it needs an
