@@ -13,18 +13,11 @@
 
 #include "account.h"
 #include "errors.h"
+#include "section.h"
 #include "transport.h"
 #include "trust.h"
 #include "wstr.h"
 
-struct shmb_section {
-  HANDLE mapping;
-  void *view;
-  uint64_t size;
-  unsigned access;
-  char name[65];
-  char object[257];
-};
 
 /* The object behind h is owned by expected: the service makes every
  * section with its own account as owner, and only that account (or an
@@ -96,6 +89,19 @@ static uint64_t view_bytes(void *view) {
   return total;
 }
 
+/* What the doorbell needs to connect again (notify.c). */
+static int keep_options(shmb_section *s, const shmb_client *c) {
+  if ((c->pipe_name && !(s->pipe_name = _strdup(c->pipe_name))) ||
+      (c->server && !(s->server = _strdup(c->server)))) {
+    free(s->pipe_name);
+    return SHMB_ENOMEM;
+  }
+  s->opts.pipe_name = s->pipe_name;
+  s->opts.server_sid = s->server;
+  s->opts.timeout_ms = c->timeout_ms;
+  return 0;
+}
+
 int shmb_open(shmb_client *client, const char *name, unsigned int access,
               shmb_section **out) {
   shmb_open_info info;
@@ -139,6 +145,8 @@ int shmb_open(shmb_client *client, const char *name, unsigned int access,
   GetSystemInfo(&si);
   if ((rc = shmb__size_check(info.size, view_bytes(s->view), si.dwPageSize,
                              client->message, sizeof(client->message))) != 0)
+    goto out_unmap;
+  if ((rc = keep_options(s, client)) != 0)
     goto out_unmap;
   s->size = info.size;
   s->access = info.access;
@@ -206,6 +214,9 @@ int shmb_section_is_current(shmb_client *client, const shmb_section *section) {
 void shmb_close(shmb_section *section) {
   if (!section)
     return;
+  shmb__section_bell_close(section);
+  free(section->pipe_name);
+  free(section->server);
   UnmapViewOfFile(section->view);
   CloseHandle(section->mapping);
   free(section);

@@ -7,7 +7,8 @@
  *
  * Exit codes (stable, scripts rely on them): 0 success, 1 other error,
  * 2 usage, 3 access denied, 4 no such section, 5 service unreachable or not
- * the expected server (also a server whose answers the SDK refuses).
+ * the expected server (also a server whose answers the SDK refuses), 6 a
+ * wait that timed out (wait).
  *
  * Text that came from the server is printed escaped (shmb__sanitise): a
  * server cannot put terminal controls on an administrator's screen.
@@ -25,14 +26,15 @@
 #include "shmbroker.h"
 #include "trust.h"    /* shmb__sanitise, shmb__pipe_name_check */
 
-enum { EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_NOENT, EXIT_UNREACH };
+enum { EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_NOENT, EXIT_UNREACH,
+       EXIT_TIMEOUT };
 
 typedef struct cli {
   shmb_connect_options opts;
   const struct command *command;
   const char *section;
-  uint64_t offset, length;
-  int have_offset, have_length;
+  uint64_t offset, length, wait_ms;
+  int have_offset, have_length, have_wait;
 } cli;
 
 /* What a command takes besides its name. */
@@ -40,7 +42,8 @@ enum {
   ARG_SECTION = 1u << 0, /* NAME */
   ARG_OFFSET = 1u << 1,  /* --offset N */
   ARG_LENGTH = 1u << 2,  /* --length N */
-  NO_SERVICE = 1u << 3   /* runs without connecting */
+  NO_SERVICE = 1u << 3,  /* runs without connecting */
+  ARG_WAIT = 1u << 4     /* --timeout MS after NAME: how long to wait */
 };
 
 typedef struct command {
@@ -248,6 +251,51 @@ static int cmd_write(shmb_client *c, const cli *a) {
   return EXIT_OK;
 }
 
+/* A doorbell call's failure: the SDK's code and the section's reason. */
+static int bell_fail(const shmb_section *s, int err, const char *what) {
+  const char *msg = shmb_section_message(s);
+  fprintf(stderr, "shmbctl: %s: %s", what, shmb_strerror(err));
+  if (*msg) {
+    fputs(" (", stderr);
+    put_text(stderr, msg);
+    fputc(')', stderr);
+  }
+  fputc('\n', stderr);
+  return exit_code(err);
+}
+
+static int cmd_notify(shmb_client *c, const cli *a) {
+  shmb_section *s;
+  int rc = shmb_open(c, a->section, SHMB_ACCESS_WRITE, &s);
+  if (rc != 0)
+    return fail(c, rc, a->section);
+  rc = shmb_section_notify(s);
+  rc = rc ? bell_fail(s, rc, a->section) : EXIT_OK;
+  shmb_close(s);
+  return rc;
+}
+
+/* Waits for a ring after the call started: the counter is read first. */
+static int cmd_wait(shmb_client *c, const cli *a) {
+  unsigned ms = a->have_wait ? (unsigned)a->wait_ms : SHMB_WAIT_FOREVER;
+  shmb_section *s;
+  uint64_t seen;
+  int rc = shmb_open(c, a->section, SHMB_ACCESS_READ, &s);
+  if (rc != 0)
+    return fail(c, rc, a->section);
+  if ((rc = shmb_section_counter(s, &seen)) == 0)
+    rc = shmb_section_wait(s, &seen, ms);
+  if (rc == 0)
+    printf("counter=%" PRIu64 "\n", seen);
+  else if (rc == SHMB_ENOTRUNG)
+    fprintf(stderr, "shmbctl: %s: not rung within %u ms\n", a->section, ms);
+  else
+    bell_fail(s, rc, a->section);
+  shmb_close(s);
+  return rc == 0 ? EXIT_OK
+                 : rc == SHMB_ENOTRUNG ? EXIT_TIMEOUT : exit_code(rc);
+}
+
 static int cmd_status(shmb_client *c, const cli *a) {
   shmb_status_entry *v;
   size_t n;
@@ -305,6 +353,10 @@ static const command commands[] = {
      "NAME [--offset N] [--length N]", "raw bytes to stdout"},
     {"write", cmd_write, ARG_SECTION | ARG_OFFSET, "NAME [--offset N]",
      "stdin into the section"},
+    {"notify", cmd_notify, ARG_SECTION, "NAME",
+     "ring the section's doorbell (notify = yes; needs write)"},
+    {"wait", cmd_wait, ARG_SECTION | ARG_WAIT, "NAME [--timeout MS]",
+     "wait for a ring; prints counter=N (exit 6: timed out)"},
     {"status", cmd_status, 0, "", "the service's status and counters"},
     {"reload", cmd_reload, 0, "", "re-read the service's config "
                                   "(administrators)"},
@@ -324,7 +376,8 @@ static void usage(FILE *to) {
   }
   fputs("exit codes: 0 ok, 1 error, 2 usage, 3 access denied, 4 no such "
         "section,\n"
-        "            5 service unreachable or not the expected server\n"
+        "            5 service unreachable or not the expected server,\n"
+        "            6 wait timed out\n"
         "The server must run as LocalSystem unless --server-sid or "
         "SHMBROKER_SERVER_SID names another account\n(a SID or an account "
         "name; `shmbctl whoami` prints yours).\n",
@@ -379,6 +432,10 @@ static int parse_args(int argc, char **argv, cli *a) {
     else if ((args & ARG_LENGTH) && strcmp(argv[i], "--length") == 0 &&
              parse_u64(argv[i + 1], &a->length) == 0)
       a->have_length = 1;
+    else if ((args & ARG_WAIT) && strcmp(argv[i], "--timeout") == 0 &&
+             parse_u64(argv[i + 1], &a->wait_ms) == 0 &&
+             a->wait_ms < SHMB_WAIT_FOREVER)
+      a->have_wait = 1;
     else
       return -1;
   }

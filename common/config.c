@@ -366,6 +366,24 @@ static int section_key(parser *p, const char *key, const char *val) {
       return fail(p, "on_revoke must be keep or rotate, not '%s'", val);
     sec->on_revoke_rotate = val[0] == 'r';
     sec->revoke_line = p->line;
+  } else if (strcmp(key, "notify") == 0) {
+    if ((rc = once(p, seen, 9, key)) != 0)
+      return rc;
+    if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
+      return fail(p, "notify must be yes or no, not '%s'", val);
+    sec->notify = val[0] == 'y';
+  } else if (strcmp(key, "max_waiters") == 0) {
+    unsigned long n;
+    char *end;
+    if ((rc = once(p, seen, 10, key)) != 0)
+      return rc;
+    n = strtoul(val, &end, 10);
+    if (!isdigit((unsigned char)val[0]) || *end || n < 1 ||
+        n > SHMB_MAX_WAITERS_LIMIT)
+      return fail(p, "max_waiters must be a number from 1 to %u (each "
+                     "ring scans them all), not '%s'", SHMB_MAX_WAITERS_LIMIT,
+                  val);
+    sec->max_waiters = (unsigned)n;
   } else {
     return fail(p, "unknown key '%s' in [section %s]", key, sec->name);
   }
@@ -389,6 +407,8 @@ static int section_done(parser *p) {
     p->line = sec->read ? sec->read_line : sec->write_line;
     rc = fail(p, "[section %s] has both sddl (line %u) and read/write; use "
                  "one or the other", sec->name, sec->sddl_line);
+  } else if (sec->max_waiters && !sec->notify) {
+    rc = fail(p, "[section %s]: max_waiters needs notify = yes", sec->name);
   } else if (sec->flush_interval_ms && !sec->backing_file) {
     p->line = sec->flush_line;
     rc = fail(p, "[section %s]: flush_interval needs backing = file:PATH",

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bell_layout.h"
 #include "protocol.h"
 
 #define SHMB_DEFAULT_MAX_CLIENTS 256u
@@ -27,6 +28,9 @@
 #define SHMB_CONFIG_MAX_SECTIONS 2048 /* a LIST reply of them fits a frame */
 #define SHMB_CONFIG_MAX_BYTES (4u * 1024u * 1024u)
 #define SHMB_CONFIG_ERR_MAX 512
+/* Waiters on one section's doorbell: every ring scans them all. */
+#define SHMB_DEFAULT_MAX_WAITERS 32u
+#define SHMB_MAX_WAITERS_LIMIT SHMB_BELL_MAX_WAITERS
 
 enum shmb_namespace { SHMB_NS_GLOBAL, SHMB_NS_LOCAL };
 
@@ -41,6 +45,8 @@ typedef struct shmb_section_config {
   unsigned flush_interval_ms; /* 0: flush only at stop and reload */
   char *description;  /* NULL when absent */
   int on_revoke_rotate; /* reload rotates the object when grants change */
+  int notify;           /* a doorbell: notify = yes (service/doorbell.c) */
+  unsigned max_waiters; /* 0: SHMB_DEFAULT_MAX_WAITERS */
   unsigned line;      /* of the [section NAME] header, for later messages */
   unsigned sddl_line, read_line, write_line, flush_line, revoke_line;
 } shmb_section_config;

@@ -259,6 +259,7 @@ int shmb_request_decode(const uint8_t *frame, size_t len, shmb_request *req) {
   case SHMB_OP_RELOAD:
     break;
   case SHMB_OP_OPEN:
+  case SHMB_OP_DOORBELL:
     if (get_u32(&c, &req->access) < 0 || get_zero_u16(&c) < 0 ||
         get_u16(&c, &name_len) < 0 || get_bytes(&c, name_len, &name) < 0)
       return SHMB_EPROTO;
@@ -267,6 +268,10 @@ int shmb_request_decode(const uint8_t *frame, size_t len, shmb_request *req) {
     if (!shmb_name_valid(name.ptr, name.len))
       return SHMB_EBADNAME;
     if (req->access == 0 || (req->access & ~SHMB_WIRE_ACCESS_MASK) != 0)
+      return SHMB_EINVAL;
+    /* A doorbell request either waits or rings. */
+    if (req->hdr.opcode == SHMB_OP_DOORBELL &&
+        req->access == SHMB_WIRE_ACCESS_MASK)
       return SHMB_EINVAL;
     memcpy(req->name, name.ptr, name.len);
     req->name[name.len] = '\0';
@@ -369,6 +374,35 @@ int shmb_open_reply_decode(const uint8_t *payload, size_t len,
       memchr(out->object.ptr, '\0', olen) != NULL)
     return SHMB_EPROTO;
   if (out->access == 0 || (out->access & ~SHMB_WIRE_ACCESS_MASK) != 0)
+    return SHMB_EPROTO;
+  return 0;
+}
+
+static int get_bell_name(shmb_cursor *c, shmb_str *s) {
+  uint16_t n;
+  if (get_u16(c, &n) < 0 || n > SHMB_BELL_OBJECT_MAX ||
+      get_bytes(c, n, s) < 0 || memchr(s->ptr, '\0', n) != NULL)
+    return SHMB_EPROTO;
+  return 0;
+}
+
+int shmb_doorbell_reply_decode(const uint8_t *payload, size_t len,
+                               shmb_doorbell_reply *out) {
+  shmb_cursor c;
+  uint32_t reserved;
+  int rc = begin_ok(payload, len, &c);
+  if (rc != 0)
+    return rc;
+  if (get_u32(&c, &out->access) < 0 || get_u32(&c, &reserved) < 0 ||
+      reserved != 0 || get_bell_name(&c, &out->counter) < 0 ||
+      get_bell_name(&c, &out->registry) < 0 ||
+      get_bell_name(&c, &out->event) < 0 ||
+      get_bell_name(&c, &out->armed) < 0 || c.left != 0)
+    return SHMB_EPROTO;
+  if (out->access != SHMB_WIRE_ACCESS_READ &&
+      out->access != SHMB_WIRE_ACCESS_WRITE)
+    return SHMB_EPROTO;
+  if (out->counter.len == 0)
     return SHMB_EPROTO;
   return 0;
 }
@@ -587,16 +621,46 @@ int shmb_encode_reload(uint32_t id, uint8_t **out, size_t *outlen) {
   return encode_empty(SHMB_OP_RELOAD, id, out, outlen);
 }
 
-int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
-                     uint8_t **out, size_t *outlen) {
+/* OPEN and DOORBELL requests share their layout. */
+static int encode_named(uint8_t opcode, uint32_t id, const char *name,
+                        uint32_t access, uint8_t **out, size_t *outlen) {
   shmb_frame_buf b;
   size_t len = strlen(name);
   if (!shmb_name_valid(name, len))
     return SHMB_EBADNAME;
-  shmb_frame_begin(&b, SHMB_OP_OPEN, id);
+  shmb_frame_begin(&b, opcode, id);
   shmb_put_u32(&b, access);
   shmb_put_u16(&b, 0);
   shmb_put_str(&b, name, len);
+  return shmb_frame_finish(&b, out, outlen);
+}
+
+int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
+                     uint8_t **out, size_t *outlen) {
+  return encode_named(SHMB_OP_OPEN, id, name, access, out, outlen);
+}
+
+int shmb_encode_doorbell(uint32_t id, const char *name, uint32_t access,
+                         uint8_t **out, size_t *outlen) {
+  return encode_named(SHMB_OP_DOORBELL, id, name, access, out, outlen);
+}
+
+int shmb_encode_doorbell_reply(uint32_t id, uint32_t access,
+                               const char *counter, const char *registry,
+                               const char *event, const char *armed,
+                               uint8_t **out, size_t *outlen) {
+  const char *names[] = {counter, registry, event, armed};
+  shmb_frame_buf b;
+  shmb_frame_begin(&b, SHMB_OP_DOORBELL | SHMB_OP_REPLY, id);
+  shmb_put_u32(&b, 0);
+  shmb_put_u32(&b, access);
+  shmb_put_u32(&b, 0);
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    size_t n = strlen(names[i]);
+    if (n > SHMB_BELL_OBJECT_MAX && !b.err)
+      b.err = SHMB_EINVAL;
+    shmb_put_str(&b, names[i], n);
+  }
   return shmb_frame_finish(&b, out, outlen);
 }
 

@@ -32,6 +32,15 @@
  *                  req:  | access u32 | reserved u16 | name_len u16 | name |
  *                  rep:  | status i32 | access u32 | size u64 |
  *                        | flags u32 | reserved u16 | object_len u16 | object |
+ *   DOORBELL (access READ: register as a waiter, needs the section's read
+ *          right; access WRITE: ring, needs its write right; exactly one)
+ *                  req:  as OPEN
+ *                  rep:  | status i32 | access u32 | reserved u32 |
+ *                        | counter_len u16 | counter | registry_len u16 |
+ *                        | registry | event_len u16 | event | armed_len u16 |
+ *                        | armed |  (ring: event and armed empty; wait:
+ *                        registry empty). The waiter's event and armed page
+ *                        live as long as this connection.
  *   RELOAD (the config's admins; by default the service's own account and
  *          BUILTIN\Administrators)
  *                  req:  empty
@@ -75,6 +84,7 @@ enum shmb_opcode {
   SHMB_OP_OPEN = 0x03,
   SHMB_OP_STATUS = 0x04,
   SHMB_OP_RELOAD = 0x05,
+  SHMB_OP_DOORBELL = 0x06,
   SHMB_OP_ERROR = 0x7f,
   SHMB_OP_REPLY = 0x80
 };
@@ -140,6 +150,12 @@ typedef struct shmb_wire_open_rep {
 } shmb_wire_open_rep;
 _Static_assert(sizeof(shmb_wire_open_rep) == 24, "OPEN reply");
 
+typedef struct shmb_wire_doorbell_rep {
+  int32_t status;
+  uint32_t access, reserved;
+} shmb_wire_doorbell_rep;
+_Static_assert(sizeof(shmb_wire_doorbell_rep) == 12, "DOORBELL reply");
+
 typedef struct shmb_wire_status_rep {
   int32_t status;
   uint16_t reserved, count;
@@ -170,8 +186,8 @@ int shmb_frame_peek(const uint8_t *buf, size_t len, size_t max_payload,
 typedef struct shmb_request {
   shmb_frame_header hdr;
   uint8_t min_version, max_version; /* HELLO */
-  uint32_t access;                  /* OPEN */
-  char name[SHMB_NAME_MAX + 1];     /* OPEN, NUL-terminated */
+  uint32_t access;                  /* OPEN, DOORBELL */
+  char name[SHMB_NAME_MAX + 1];     /* OPEN, DOORBELL, NUL-terminated */
 } shmb_request;
 
 /* Decodes one whole request frame (as found by shmb_frame_peek). Returns 0,
@@ -210,6 +226,16 @@ typedef struct shmb_open_reply {
 } shmb_open_reply;
 int shmb_open_reply_decode(const uint8_t *payload, size_t len,
                            shmb_open_reply *out);
+
+/* DOORBELL: names of the doorbell's objects, each empty or of at most
+ * SHMB_BELL_OBJECT_MAX bytes without NUL (the SDK checks their form). */
+#define SHMB_BELL_OBJECT_MAX 63
+typedef struct shmb_doorbell_reply {
+  uint32_t access;
+  shmb_str counter, registry, event, armed;
+} shmb_doorbell_reply;
+int shmb_doorbell_reply_decode(const uint8_t *payload, size_t len,
+                               shmb_doorbell_reply *out);
 
 /* LIST and STATUS replies are walked with a cursor: *_begin checks the
  * status and count, *_next yields one item (0), or SHMB_EPROTO. */
@@ -270,6 +296,9 @@ int shmb_encode_status(uint32_t id, uint8_t **out, size_t *outlen);
 int shmb_encode_reload(uint32_t id, uint8_t **out, size_t *outlen);
 int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
                      uint8_t **out, size_t *outlen);
+/* access: SHMB_WIRE_ACCESS_READ (wait) or _WRITE (ring). */
+int shmb_encode_doorbell(uint32_t id, const char *name, uint32_t access,
+                         uint8_t **out, size_t *outlen);
 int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
                       const char *message, uint8_t **out, size_t *outlen);
 
@@ -279,6 +308,11 @@ int shmb_encode_hello_reply(uint32_t id, uint8_t version, const char *server,
                             uint8_t **out, size_t *outlen);
 int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
                            const char *object, uint8_t **out, size_t *outlen);
+/* Names may be "" (not part of this reply). */
+int shmb_encode_doorbell_reply(uint32_t id, uint32_t access,
+                               const char *counter, const char *registry,
+                               const char *event, const char *armed,
+                               uint8_t **out, size_t *outlen);
 /* A successful reply that carries text (RELOAD), laid out like an error. */
 int shmb_encode_message_reply(uint8_t opcode, uint32_t id, const char *message,
                               uint8_t **out, size_t *outlen);

@@ -56,6 +56,7 @@ typedef struct svc_conn {
   int closing;      /* last reply queued; close once written */
   int counted;      /* counts against max_clients */
   int reading;
+  int waiting; /* holds a doorbell waiter: idle is normal, no timeout */
   size_t write_bytes;
   struct svc_conn *prev, *next;
   size_t len;
@@ -118,6 +119,9 @@ static void conn_close(svc_conn *c) {
   if (c->closed)
     return;
   c->closed = 1;
+  if (c->waiting)
+    shmb_log_debug("client pid %lu: %u doorbell waiters dropped", c->pid,
+                   svc_registry_drop_waiters(cs->b->reg, c));
   if (c->counted) {
     cs->count--;
     account_release(cs, c->account);
@@ -222,7 +226,8 @@ static const svc_caller *conn_caller(svc_conn *c) {
 }
 
 static svc_request_ctx conn_ctx(svc_conn *c, int identify) {
-  svc_request_ctx ctx = {c->cs->b, NULL, c->pid, c->account, c->cs->count};
+  svc_request_ctx ctx = {c->cs->b, NULL, c->pid, c->account, c->cs->count,
+                         c, &c->waiting};
   if (identify)
     ctx.who = conn_caller(c);
   return ctx;
@@ -283,8 +288,12 @@ static void process(svc_conn *c) {
     }
     memmove(c->buf, c->buf + flen, c->len - flen);
     c->len -= flen;
-    /* A whole request restarts the clock; a trickled one does not. */
-    uv_timer_again(&c->timer);
+    /* A whole request restarts the clock; a trickled one does not. A
+     * waiter's connection is idle by design: its clock stops. */
+    if (c->waiting)
+      uv_timer_stop(&c->timer);
+    else
+      uv_timer_again(&c->timer);
     send_frame(c, reply, rlen, 0);
   }
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "doorbell.h"
 #include "errors.h"
 #include "footprint.h"
 #include "log.h"
@@ -44,6 +45,8 @@ static int on_status(const svc_request_ctx *, const shmb_request *,
                      uint8_t **, size_t *);
 static int on_reload(const svc_request_ctx *, const shmb_request *,
                      uint8_t **, size_t *);
+static int on_doorbell(const svc_request_ctx *, const shmb_request *,
+                       uint8_t **, size_t *);
 
 static const struct op {
   uint8_t opcode;
@@ -59,6 +62,9 @@ static const struct op {
     /* Counters for anyone; the config path, pid and footprint, which
      * describe the host, for the service's admins only. */
     {SHMB_OP_STATUS, NEED_NOTHING_BUT_ASK, on_status},
+    /* Waiting needs the section's read right, ringing its write right
+     * (checked per section by the handler, as OPEN). */
+    {SHMB_OP_DOORBELL, NEED_CALLER, on_doorbell},
     /* Changes what everyone is granted: the service's admins only. */
     {SHMB_OP_RELOAD, NEED_ADMIN, on_reload},
 };
@@ -131,7 +137,7 @@ static int no_such_section(const svc_request_ctx *ctx, const shmb_request *req,
              "(names are case-sensitive; shmbctl list shows yours)",
              req->name);
   free(names);
-  return error_reply(SHMB_OP_OPEN | SHMB_OP_REPLY, req->hdr.request_id,
+  return error_reply(req->hdr.opcode | SHMB_OP_REPLY, req->hdr.request_id,
                      SHMB_ENOENT, msg, out, outlen);
 }
 
@@ -168,6 +174,68 @@ static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
                  ctx->pid);
   return shmb_encode_open_reply(req->hdr.request_id, req->access, sec->size,
                                 sec->object, out, outlen);
+}
+
+/* The objects a waiter or a ringer opens. A waiter's event and armed page
+ * are made for its account and live as long as this connection. */
+static int doorbell_reply(const svc_request_ctx *ctx, const shmb_request *req,
+                          svc_section *sec, uint8_t **out, size_t *outlen) {
+  const uint8_t op = SHMB_OP_DOORBELL | SHMB_OP_REPLY;
+  svc_doorbell *d = sec->bell;
+  char event[SHMB_BELL_NAME] = "", armed[SHMB_BELL_NAME] = "";
+  char why[SHMB_ERROR_MESSAGE_MAX], msg[SHMB_ERROR_MESSAGE_MAX];
+  int rc;
+
+  if (req->access == SHMB_WIRE_ACCESS_WRITE)
+    return shmb_encode_doorbell_reply(req->hdr.request_id, req->access,
+                                      d->counter_name, d->registry_name, "",
+                                      "", out, outlen);
+  rc = svc_doorbell_add_waiter(d, sec->sd, ctx->who->sid, ctx->owner, event,
+                               armed, why, sizeof(why));
+  if (rc != 0) {
+    shmb_log_warn("section %s: waiter for %s (pid %lu) refused: %s",
+                  sec->name, ctx->who->sid, ctx->pid, why);
+    snprintf(msg, sizeof(msg), "section '%s': %s", sec->name, why);
+    return error_reply(op, req->hdr.request_id, rc, msg, out, outlen);
+  }
+  if (ctx->keep_open)
+    *ctx->keep_open = 1;
+  shmb_log_debug("section %s: waiter %s for %s (pid %lu), %u waiting",
+                 sec->name, event, ctx->who->sid, ctx->pid, d->live);
+  return shmb_encode_doorbell_reply(req->hdr.request_id, req->access,
+                                    d->counter_name, "", event, armed, out,
+                                    outlen);
+}
+
+static int on_doorbell(const svc_request_ctx *ctx, const shmb_request *req,
+                       uint8_t **out, size_t *outlen) {
+  const uint8_t op = SHMB_OP_DOORBELL | SHMB_OP_REPLY;
+  svc_section *sec = svc_registry_find(ctx->b->reg, req->name);
+  const char *what = req->access == SHMB_WIRE_ACCESS_READ ? "wait" : "ring";
+  char msg[SHMB_ERROR_MESSAGE_MAX];
+  uint32_t granted;
+
+  if (!sec)
+    return no_such_section(ctx, req, out, outlen);
+  granted = svc_access_granted(ctx->who, sec->sd);
+  if ((req->access & granted) != req->access) {
+    svc_refusal(ctx->who->sid, "refused DOORBELL (%s) on section %s for %s "
+                "(pid %lu): allowed %s", what, sec->name, ctx->who->sid,
+                ctx->pid, shmb__access_name(granted));
+    snprintf(msg, sizeof(msg), "section '%s': to %s you need %s access; "
+             "your account %s is allowed %s", sec->name, what,
+             shmb__access_name(req->access), ctx->who->sid,
+             shmb__access_name(granted));
+    return error_reply(op, req->hdr.request_id, SHMB_EACCES, msg, out,
+                       outlen);
+  }
+  if (!sec->bell) {
+    snprintf(msg, sizeof(msg), "section '%s' has no doorbell: its config "
+             "does not say notify = yes", sec->name);
+    return error_reply(op, req->hdr.request_id, SHMB_ENONOTIFY, msg, out,
+                       outlen);
+  }
+  return doorbell_reply(ctx, req, sec, out, outlen);
 }
 
 static int is_admin(const svc_request_ctx *ctx) {
@@ -225,6 +293,7 @@ static int on_status(const svc_request_ctx *ctx, const shmb_request *req,
       {"reloads_failed", k->reloads_failed},
       {"flushes", flushes},
       {"flush_failures", flush_failures},
+      {"doorbell_waiters", svc_registry_waiters(b->reg)},
   };
 
   shmb_status_reply_start(&f, req->hdr.request_id);

@@ -22,6 +22,9 @@ typedef struct svc_request_ctx {
   const char *account;   /* the pid's account SID, for logs before `who`;
                             NULL: unknown */
   unsigned clients;      /* connected now, for STATUS */
+  const void *owner;     /* the connection: a doorbell waiter's lifetime */
+  int *keep_open;        /* set to 1 when the connection now holds a waiter
+                            (no idle timeout); may be NULL */
 } svc_request_ctx;
 
 /* Whether req's opcode needs to know who the caller is (the connection then

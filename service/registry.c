@@ -11,6 +11,7 @@
 
 #include <aclapi.h>
 
+#include "doorbell.h"
 #include "errors.h"
 #include "log.h"
 
@@ -216,4 +217,19 @@ void svc_registry_flush_counts(const svc_registry *reg, uint64_t *flushes,
     *flushes += reg->sections[i]->flushes;
     *failures += reg->sections[i]->flush_failures;
   }
+}
+
+unsigned svc_registry_drop_waiters(svc_registry *reg, const void *owner) {
+  unsigned n = 0;
+  for (size_t i = 0; reg && i < reg->count; i++)
+    n += svc_doorbell_drop_owner(reg->sections[i]->bell, owner);
+  return n;
+}
+
+unsigned svc_registry_waiters(const svc_registry *reg) {
+  unsigned n = 0;
+  for (size_t i = 0; i < reg->count; i++)
+    if (reg->sections[i]->bell)
+      n += reg->sections[i]->bell->live;
+  return n;
 }

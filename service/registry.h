@@ -66,4 +66,10 @@ unsigned svc_registry_flush_all(svc_registry *reg, const char *why);
 void svc_registry_flush_counts(const svc_registry *reg, uint64_t *flushes,
                                uint64_t *failures);
 
+/* Drops every doorbell waiter that owner (a connection) registered, when
+ * it closes; returns how many. */
+unsigned svc_registry_drop_waiters(svc_registry *reg, const void *owner);
+/* Live doorbell waiters over every section, for STATUS. */
+unsigned svc_registry_waiters(const svc_registry *reg);
+
 #endif /* SVC_REGISTRY_H */

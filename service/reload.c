@@ -129,6 +129,10 @@ static void update_section(svc_registry *reg, svc_section *sec,
     t->refused++;
     return;
   }
+  if ((sec->bell != NULL) != (sc->notify != 0))
+    shmb_log_warn("reload: section %s keeps notify = %s: adding or taking "
+                  "away a doorbell needs the section removed first",
+                  sec->name, sec->bell ? "yes" : "no");
   if (strcmp(sec->sddl, p->sddls[i]) != 0 && sc->on_revoke_rotate) {
     rotate(reg, sec, sc, p, t);
     return;

@@ -17,6 +17,7 @@
 
 #include "backing.h"
 #include "descriptor.h"
+#include "doorbell.h"
 #include "errors.h"
 #include "grants.h"
 #include "log.h"
@@ -103,6 +104,7 @@ int svc_section_flush(svc_section *sec, const char *why) {
 }
 
 void svc_section_free(svc_section *sec) {
+  svc_doorbell_free(sec->bell);
   if (sec->view)
     UnmapViewOfFile(sec->view);
   if (sec->mapping)
@@ -173,6 +175,24 @@ static int make_object(svc_section *sec, const shmb_config *cfg, char *err,
   return 0;
 }
 
+/* The doorbell's pages, in the section's namespace, with descriptors
+ * derived from the section's. */
+static int make_bell(svc_section *sec, const shmb_config *cfg,
+                     const shmb_section_config *sc, char *err, size_t errlen) {
+  const char *ns = cfg->ns == SHMB_NS_LOCAL ? "Local" : "Global";
+  unsigned cap = sc->max_waiters ? sc->max_waiters : SHMB_DEFAULT_MAX_WAITERS;
+  char why[SHMB_CONFIG_ERR_MAX];
+  int rc = svc_doorbell_new(svc_object_name, ns, sec->sd, cap, &sec->bell,
+                            why, sizeof(why));
+  if (rc != 0)
+    return shmb__fail(err, errlen, rc, "[section %s] doorbell: %s", sec->name,
+                      why);
+  shmb_log_debug("section %s: doorbell counter %s, registry %s, %u waiters "
+                 "at most", sec->name, sec->bell->counter_name,
+                 sec->bell->registry_name, cap);
+  return 0;
+}
+
 static void log_created(const svc_section *sec) {
   char who[1024];
   svc_sd_describe(sec->sd, who, sizeof(who));
@@ -199,6 +219,8 @@ int svc_section_new(const shmb_config *cfg, const shmb_section_config *sc,
   if (sc->backing_file && (rc = attach_backing(sec, sc, err, errlen)) != 0)
     goto out_free_section;
   if ((rc = make_object(sec, cfg, err, errlen)) != 0)
+    goto out_free_section;
+  if (sc->notify && (rc = make_bell(sec, cfg, sc, err, errlen)) != 0)
     goto out_free_section;
   log_created(sec);
   *out = sec;
@@ -228,6 +250,11 @@ int svc_section_set_descriptor(svc_section *sec, PSECURITY_DESCRIPTOR sd,
     return shmb__fail(err, errlen, shmb__from_win32(e), "cannot change the "
                       "descriptor of %s (Win32 error %lu)", sec->name,
                       (unsigned long)e);
+  /* The doorbell follows: who may now read may wait, write may ring. */
+  if (sec->bell &&
+      svc_doorbell_set_descriptor(sec->bell, sd, err, errlen) != 0)
+    shmb_log_error("section %s: its doorbell keeps (part of) its old "
+                   "descriptors: %s", sec->name, err);
   LocalFree(sec->sd);
   free(sec->sddl);
   sec->sd = sd;

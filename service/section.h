@@ -30,6 +30,7 @@ typedef struct svc_section {
   unsigned flush_interval_ms;
   uv_timer_t *flush_timer; /* the registry's; NULL when not periodic */
   uint64_t flushes, flush_failures;
+  struct svc_doorbell *bell; /* notify = yes (doorbell.h); else NULL */
 } svc_section;
 
 /* Builds one section from its config: descriptor, backing file, object,

@@ -18,8 +18,8 @@
  *                refusal.c          rate-limited refusal lines
  *   config file  configfile.c       trust.c (who may write it);
  *                logsink.c          stderr, Event Log, log_file
- *   sections     registry.c         section.c, backing.c
- *   grants       own_sd.c           grants.c
+ *   sections     registry.c         section.c, doorbell.c, backing.c
+ *   grants       own_sd.c           bell_sd.c, grants.c
  *   descriptors  descriptor.c       trustsd.c (who a file lets in)
  *   SIDs         sid.c
  *   (beside all: container_of.h; below all: common/)

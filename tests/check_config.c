@@ -359,6 +359,29 @@ START_TEST(test_config_on_revoke) {
 }
 END_TEST
 
+START_TEST(test_config_notify) {
+  shmb_config *cfg = parse_ok(SECTION("a") "notify = yes\nmax_waiters = 256\n"
+                              SECTION("b") "notify = no\n" SECTION("c")
+                              "notify = yes\n");
+  ck_assert_int_eq(cfg->sections[0].notify, 1);
+  ck_assert_uint_eq(cfg->sections[0].max_waiters, 256);
+  ck_assert_int_eq(cfg->sections[1].notify, 0);
+  ck_assert_int_eq(cfg->sections[2].notify, 1);
+  ck_assert_uint_eq(cfg->sections[2].max_waiters, 0); /* the default */
+  shmb_config_free(cfg);
+  expect_error(SECTION("a") "notify = true\n", 4,
+               "notify must be yes or no, not 'true'");
+  expect_error(SECTION("a") "notify = yes\nmax_waiters = 257\n", 5,
+               "max_waiters must be a number from 1 to 256");
+  expect_error(SECTION("a") "notify = yes\nmax_waiters = 0\n", 5,
+               "max_waiters must be a number from 1 to 256");
+  expect_error(SECTION("a") "notify = yes\nmax_waiters = 8x\n", 5,
+               "max_waiters must be a number from 1 to 256");
+  expect_error(SECTION("a") "max_waiters = 8\n", 1,
+               "max_waiters needs notify = yes");
+}
+END_TEST
+
 START_TEST(test_config_log_file_and_admins) {
   shmb_config *cfg = parse_ok(
       "[service]\n"
@@ -853,6 +876,7 @@ Suite *config_suite(void) {
   tcase_add_test(ok, test_config_read_write_lists);
   tcase_add_test(ok, test_config_backing);
   tcase_add_test(ok, test_config_on_revoke);
+  tcase_add_test(ok, test_config_notify);
   tcase_add_test(ok, test_config_log_file_and_admins);
   suite_add_tcase(s, ok);
 

@@ -47,6 +47,9 @@ static const struct {
     {SHMB_EAGAIN, -23, "SHMB_EAGAIN"},
     {SHMB_EMSGSIZE, -24, "SHMB_EMSGSIZE"},
     {SHMB_ESTALE, -25, "SHMB_ESTALE"},
+    {SHMB_ENONOTIFY, -26, "SHMB_ENONOTIFY"},
+    {SHMB_ETOOMANYWAITERS, -27, "SHMB_ETOOMANYWAITERS"},
+    {SHMB_ENOTRUNG, -28, "SHMB_ENOTRUNG"},
 };
 #define NFIXED (sizeof(fixed) / sizeof(fixed[0]))
 

@@ -89,6 +89,67 @@ START_TEST(test_reply_open_reply_round_trip) {
 }
 END_TEST
 
+#define BELL_A "Local\\shmb-0123456789abcdef0123456789abcdef"
+#define BELL_B "Local\\shmb-fedcba9876543210fedcba9876543210"
+
+START_TEST(test_reply_doorbell_reply_round_trip) {
+  uint8_t *f;
+  size_t len, plen;
+  const uint8_t *p;
+  shmb_doorbell_reply r;
+  ck_assert_int_eq(shmb_encode_doorbell_reply(3, SHMB_WIRE_ACCESS_READ, BELL_A,
+                                              "", BELL_B, BELL_A, &f, &len),
+                   0);
+  p = payload_of(f, len, SHMB_OP_DOORBELL | SHMB_OP_REPLY, 3, &plen);
+  ck_assert_uint_eq(plen, 20 + 3 * strlen(BELL_A));
+  ck_assert_int_eq(shmb_doorbell_reply_decode(p, plen, &r), 0);
+  ck_assert_uint_eq(r.access, SHMB_WIRE_ACCESS_READ);
+  assert_str(r.counter, BELL_A);
+  ck_assert_uint_eq(r.registry.len, 0);
+  assert_str(r.event, BELL_B);
+  assert_str(r.armed, BELL_A);
+  free(f);
+}
+END_TEST
+
+/* A reply the SDK must refuse: each field out of bounds in turn. */
+START_TEST(test_reply_doorbell_reply_refusals) {
+  char long_name[SHMB_BELL_OBJECT_MAX + 2];
+  uint8_t *f = NULL, *copy;
+  size_t len, plen;
+  const uint8_t *p;
+  shmb_doorbell_reply r;
+
+  memset(long_name, 'x', sizeof(long_name) - 1);
+  long_name[sizeof(long_name) - 1] = '\0';
+  ck_assert_int_eq(shmb_encode_doorbell_reply(1, 1, long_name, "", "", "", &f,
+                                              &len), SHMB_EINVAL);
+  ck_assert_ptr_null(f);
+  /* No counter name, both access bits, a NUL in a name, a short payload. */
+  ck_assert_int_eq(shmb_encode_doorbell_reply(1, 1, "", "", "", "", &f, &len),
+                   0);
+  p = payload_of(f, len, SHMB_OP_DOORBELL | SHMB_OP_REPLY, 1, &plen);
+  ck_assert_int_eq(shmb_doorbell_reply_decode(p, plen, &r), SHMB_EPROTO);
+  free(f);
+  ck_assert_int_eq(shmb_encode_doorbell_reply(1, 3, BELL_A, BELL_B, "", "",
+                                              &f, &len), 0);
+  p = payload_of(f, len, SHMB_OP_DOORBELL | SHMB_OP_REPLY, 1, &plen);
+  ck_assert_int_eq(shmb_doorbell_reply_decode(p, plen, &r), SHMB_EPROTO);
+  copy = dup_bytes(p, plen);
+  copy[4] = SHMB_WIRE_ACCESS_WRITE;
+  ck_assert_int_eq(shmb_doorbell_reply_decode(copy, plen, &r), 0);
+  copy[14 + 3] = '\0'; /* inside the counter name */
+  ck_assert_int_eq(shmb_doorbell_reply_decode(copy, plen, &r), SHMB_EPROTO);
+  free(copy);
+  for (size_t n = 0; n < plen; n++) {
+    copy = dup_bytes(p, n);
+    ck_assert_int_eq(shmb_doorbell_reply_decode(copy, n, &r), SHMB_EPROTO);
+    free(copy);
+  }
+  free(f);
+}
+END_TEST
+
 START_TEST(test_reply_open_reply_object_limits) {
   char object[SHMB_OBJECT_NAME_MAX + 2];
   uint8_t *f = NULL;
@@ -361,6 +422,8 @@ Suite *reply_suite(void) {
   tcase_add_test(tc, test_reply_list_reply_count_exceeds_entries);
   tcase_add_test(tc, test_reply_list_reply_rejects_trailing_bytes);
   tcase_add_test(tc, test_reply_list_reply_rejects_bad_entry);
+  tcase_add_test(tc, test_reply_doorbell_reply_round_trip);
+  tcase_add_test(tc, test_reply_doorbell_reply_refusals);
   suite_add_tcase(s, tc);
   return s;
 }

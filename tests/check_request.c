@@ -88,6 +88,33 @@ START_TEST(test_request_open_request_round_trip) {
 }
 END_TEST
 
+START_TEST(test_request_doorbell_wait_or_ring) {
+  /* DOORBELL has OPEN's layout; its access is exactly wait or ring. */
+  static const uint32_t ok[] = {SHMB_WIRE_ACCESS_READ, SHMB_WIRE_ACCESS_WRITE};
+  uint8_t *f;
+  size_t len;
+  shmb_request req;
+  for (size_t i = 0; i < 2; i++) {
+    ck_assert_int_eq(shmb_encode_doorbell(7, "bell", ok[i], &f, &len), 0);
+    ck_assert_uint_eq(f[5], SHMB_OP_DOORBELL);
+    ck_assert_int_eq(decode_exact(f, len, &req), 0);
+    ck_assert_uint_eq(req.hdr.opcode, SHMB_OP_DOORBELL);
+    ck_assert_uint_eq(req.access, ok[i]);
+    ck_assert_str_eq(req.name, "bell");
+    free(f);
+  }
+  ck_assert_int_eq(shmb_encode_doorbell(7, "bell", SHMB_WIRE_ACCESS_MASK, &f,
+                                        &len), 0);
+  ck_assert_int_eq(decode_exact(f, len, &req), SHMB_EINVAL);
+  free(f);
+  ck_assert_int_eq(shmb_encode_doorbell(7, "bell", 0, &f, &len), 0);
+  ck_assert_int_eq(decode_exact(f, len, &req), SHMB_EINVAL);
+  free(f);
+  ck_assert_int_eq(shmb_encode_doorbell(7, "be ll", 1, &f, &len),
+                   SHMB_EBADNAME);
+}
+END_TEST
+
 START_TEST(test_request_open_name_length_limit) {
   char name[SHMB_NAME_MAX + 2];
   uint8_t *f;
@@ -178,7 +205,7 @@ START_TEST(test_request_hello_min_above_max) {
 END_TEST
 
 START_TEST(test_request_decode_rejects_unknown_opcode) {
-  static const uint8_t bad[] = {0x00,          0x06,
+  static const uint8_t bad[] = {0x00,          0x07,
                                 0x10,          SHMB_OP_ERROR,
                                 SHMB_OP_REPLY, SHMB_OP_OPEN | SHMB_OP_REPLY,
                                 0xff};
@@ -391,6 +418,7 @@ Suite *request_suite(void) {
   tcase_add_test(tc, test_request_decode_rejects_reserved_fields);
   tcase_add_test(tc, test_request_hello_min_above_max);
   tcase_add_test(tc, test_request_decode_rejects_unknown_opcode);
+  tcase_add_test(tc, test_request_doorbell_wait_or_ring);
   tcase_add_test(tc, test_request_decode_rejects_trailing_bytes);
   tcase_add_test(tc, test_request_decode_rejects_truncated_payload);
   tcase_add_test(tc, test_request_open_every_prefix_refused);

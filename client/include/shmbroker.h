@@ -143,7 +143,42 @@ SHMB_EXTERN int shmb_section_flush(shmb_section *section);
 SHMB_EXTERN int shmb_section_is_current(shmb_client *client,
                                         const shmb_section *section);
 
-/* Unmaps and closes. NULL is ignored. */
+/* The doorbell of a section whose config says notify = yes
+ * (docs/sdk.md, "Doorbells"). Each section keeps what it needs: the first
+ * ring, and the first wait, connect to the service again with the options
+ * of the client that opened it (the client itself is not used and may be
+ * gone). A section without a doorbell: SHMB_ENONOTIFY.
+ *
+ * Rings: bumps the section's change counter and wakes every waiter asleep
+ * on it. Needs SHMB_ACCESS_WRITE (SHMB_EINVAL without it; SHMB_EACCES if
+ * the service refuses). With nobody asleep it makes no system call. */
+SHMB_EXTERN int shmb_section_notify(shmb_section *section);
+/* shmb_section_wait's timeout_ms for "no timeout". */
+#define SHMB_WAIT_FOREVER 0xFFFFFFFFu
+/* Waits until the change counter differs from *seen, then stores the new
+ * value in *seen and returns 0; SHMB_ENOTRUNG after timeout_ms with
+ * *seen unchanged. Start with the value shmb_section_counter gives (or 0
+ * to return at once if the section was ever rung). The first call
+ * registers this section as a waiter with the service (needs read access;
+ * SHMB_ETOOMANYWAITERS when the section's max_waiters are all taken);
+ * the registration lasts until shmb_close. One thread at a time per
+ * section; open the section once per waiting thread. */
+SHMB_EXTERN int shmb_section_wait(shmb_section *section, uint64_t *seen,
+                                  unsigned int timeout_ms);
+/* The change counter now (registers as a waiter, as shmb_section_wait). */
+SHMB_EXTERN int shmb_section_counter(shmb_section *section, uint64_t *value);
+/* A HANDLE (as void *) for the application's own WaitForMultipleObjects or
+ * thread-pool wait: an auto-reset event that every ring from now on
+ * signals. It may fire without a change and one firing may stand for many
+ * rings: after it fires, read shmb_section_counter and compare. Owned by
+ * the section: do not close it; valid until shmb_close. */
+SHMB_EXTERN int shmb_section_wait_handle(shmb_section *section,
+                                         void **handle);
+/* Why the section's last doorbell call failed (the service's refusal or
+ * the SDK's explanation); "" if none. */
+SHMB_EXTERN const char *shmb_section_message(const shmb_section *section);
+/* Unmaps and closes (and ends the section's doorbell registration). NULL
+ * is ignored. */
 SHMB_EXTERN void shmb_close(shmb_section *section);
 
 /* The service's status as key/value text pairs (version, uptime_ms,

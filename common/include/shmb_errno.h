@@ -38,14 +38,19 @@
   XX(ECORRUPT, -22, "shared ring corrupted: bad header, index or length")      \
   XX(EAGAIN, -23, "would block: ring full, empty or busy; wait and retry")     \
   XX(EMSGSIZE, -24, "message larger than the channel's slot size")             \
-  XX(ESTALE, -25, "message abandoned after a stall or overwritten while read")
+  XX(ESTALE, -25, "message abandoned after a stall or overwritten while read") \
+  XX(ENONOTIFY, -26, "the section has no doorbell (its config lacks "          \
+                     "notify = yes)")                                          \
+  XX(ETOOMANYWAITERS, -27, "too many waiters on the section's doorbell (its "  \
+                           "max_waiters)")                                     \
+  XX(ENOTRUNG, -28, "the doorbell was not rung before the wait's timeout")
 
 typedef enum shmb_errno {
   SHMB_OK = 0,
 #define SHMB__ERRNO_ENUM(name, value, msg) SHMB_##name = value,
   SHMB_ERRNO_MAP(SHMB__ERRNO_ENUM)
 #undef SHMB__ERRNO_ENUM
-  SHMB__ERRNO_LAST = -26 /* one below the last code; never returned */
+  SHMB__ERRNO_LAST = -29 /* one below the last code; never returned */
 } shmb_errno;
 
 #endif /* SHMB_ERRNO_H */

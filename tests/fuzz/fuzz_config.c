@@ -53,6 +53,9 @@ static void check_section(const shmb_config *cfg, size_t i) {
   CHECK(s->flush_interval_ms == 0 || s->backing_file != NULL);
   CHECK(s->flush_interval_ms <= MAX_DURATION_MS);
   CHECK(s->backing_file == NULL || absolute_path(s->backing_file));
+  CHECK(s->notify == 0 || s->notify == 1);
+  CHECK(s->max_waiters == 0 ||
+        (s->notify && s->max_waiters <= SHMB_MAX_WAITERS_LIMIT));
   CHECK(s->line >= 1);
   CHECK(shmb_config_find(cfg, s->name) == s);
   for (size_t j = 0; j < i; j++)
@@ -137,6 +140,10 @@ static char *canonical(const shmb_config *cfg, size_t *len) {
       put(&t, "backing=file:%s\n", s->backing_file);
     if (s->flush_interval_ms)
       put(&t, "flush_interval=%ums\n", s->flush_interval_ms);
+    if (s->notify)
+      put(&t, "notify=yes\n");
+    if (s->max_waiters)
+      put(&t, "max_waiters=%u\n", s->max_waiters);
     put_opt(&t, "description", s->description);
   }
   *len = t.len;
@@ -161,6 +168,7 @@ static void check_same(const shmb_config *a, const shmb_config *b) {
     CHECK(same_str(x->backing_file, y->backing_file) &&
           x->flush_interval_ms == y->flush_interval_ms);
     CHECK(same_str(x->description, y->description));
+    CHECK(x->notify == y->notify && x->max_waiters == y->max_waiters);
   }
 }
 

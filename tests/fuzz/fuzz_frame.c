@@ -153,6 +153,12 @@ static void reencode_request(const uint8_t *frame, size_t flen,
     CHECK(req->access >= 1 && req->access <= SHMB_WIRE_ACCESS_MASK);
     rc = shmb_encode_open(id, req->name, req->access, &out, &outlen);
     break;
+  case SHMB_OP_DOORBELL:
+    CHECK(shmb_name_valid(req->name, strlen(req->name)));
+    CHECK(req->access == SHMB_WIRE_ACCESS_READ ||
+          req->access == SHMB_WIRE_ACCESS_WRITE);
+    rc = shmb_encode_doorbell(id, req->name, req->access, &out, &outlen);
+    break;
   default:
     CHECK(!"a request with an unknown opcode was accepted");
     return;
@@ -321,6 +327,37 @@ static void check_open_reply(const uint8_t *p, size_t n, int st) {
   free(copy);
 }
 
+static void check_doorbell_reply(const uint8_t *p, size_t n, int st) {
+  shmb_doorbell_reply rep;
+  uint8_t *copy, *out;
+  size_t outlen;
+  int rc = shmb_doorbell_reply_decode(p, n, &rep);
+  CHECK(st != 0 ? rc == st : (rc == 0 || rc == SHMB_EPROTO));
+  if (rc != 0 || st != 0)
+    return;
+  const shmb_str names[] = {rep.counter, rep.registry, rep.event, rep.armed};
+  size_t total = 20;
+  char *z[4];
+  for (int i = 0; i < 4; i++) {
+    CHECK(str_within(names[i], p, n) && !has_nul(names[i]));
+    CHECK(names[i].len <= SHMB_BELL_OBJECT_MAX);
+    total += names[i].len;
+    z[i] = cstr(names[i]);
+  }
+  CHECK(n == total && rep.counter.len >= 1);
+  CHECK(rep.access == SHMB_WIRE_ACCESS_READ ||
+        rep.access == SHMB_WIRE_ACCESS_WRITE);
+  rc = shmb_encode_doorbell_reply(0, rep.access, z[0], z[1], z[2], z[3], &out,
+                                  &outlen);
+  same_payload(rc, out, outlen, p, n);
+  for (int i = 0; i < 4; i++)
+    free(z[i]);
+  copy = copy_plus_one(p, n);
+  CHECK(shmb_doorbell_reply_decode(copy, n + 1, &rep) == SHMB_EPROTO);
+  CHECK(shmb_doorbell_reply_decode(copy, n - 1, &rep) == SHMB_EPROTO);
+  free(copy);
+}
+
 static void check_message_reply(const uint8_t *p, size_t n, int st) {
   shmb_str text;
   uint8_t *copy;
@@ -440,6 +477,7 @@ static void decode_replies(const uint8_t *payload, size_t n) {
   int st = check_status_code(p, n);
   check_hello_reply(p, n, st);
   check_open_reply(p, n, st);
+  check_doorbell_reply(p, n, st);
   check_message_reply(p, n, st);
   if (walk_list(p, n, st, 1)) {
     CHECK(!walk_list(p, n + 1, st, 0));

@@ -88,6 +88,12 @@ static void requests(void) {
   frame("req-open-rw",
         shmb_encode_open(6, "scratch.v2_a-b", SHMB_WIRE_ACCESS_MASK, &p, &n), p,
         n);
+  frame("req-doorbell-wait",
+        shmb_encode_doorbell(8, "telemetry", SHMB_WIRE_ACCESS_READ, &p, &n), p,
+        n);
+  frame("req-doorbell-ring",
+        shmb_encode_doorbell(9, "telemetry", SHMB_WIRE_ACCESS_WRITE, &p, &n),
+        p, n);
   frame("req-open-longest",
         shmb_encode_open(7,
                          "A234567890123456789012345678901234567890123456789"
@@ -144,6 +150,21 @@ static void replies(void) {
                                            "Global\\shmb-0123456789abcdef0123"
                                            "456789abcdef",
                                            &p, &n),
+                    p, n);
+  frame_and_payload("rep-doorbell-ring",
+                    shmb_encode_doorbell_reply(
+                        6, SHMB_WIRE_ACCESS_WRITE,
+                        "Local\\shmb-0123456789abcdef0123456789abcdef",
+                        "Local\\shmb-fedcba9876543210fedcba9876543210", "", "",
+                        &p, &n),
+                    p, n);
+  frame_and_payload("rep-doorbell-wait",
+                    shmb_encode_doorbell_reply(
+                        7, SHMB_WIRE_ACCESS_READ,
+                        "Local\\shmb-0123456789abcdef0123456789abcdef", "",
+                        "Local\\shmb-00112233445566778899aabbccddeeff",
+                        "Local\\shmb-ffeeddccbbaa99887766554433221100", &p,
+                        &n),
                     p, n);
   frame_and_payload("rep-reload",
                     shmb_encode_message_reply(SHMB_OP_RELOAD | SHMB_OP_REPLY, 4,

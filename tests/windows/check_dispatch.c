@@ -654,6 +654,66 @@ START_TEST(test_dispatch_protocol_error_reply) {
 }
 END_TEST
 
+static reply do_doorbell(const svc_request_ctx *ctx, const char *name,
+                         uint32_t access) {
+  uint8_t *f = NULL;
+  size_t n = 0;
+  int rc = shmb_encode_doorbell(16, name, access, &f, &n);
+  return run(ctx, f, n, rc);
+}
+
+#define BELLS                                                                  \
+  "\n[section bell]\nsize = 4096\nnotify = yes\nwrite = {me}\n"               \
+  "\n[section bell-ro]\nsize = 4096\nnotify = yes\nread = {me}\n"             \
+  "\n[section bell-sy]\nsize = 4096\nnotify = yes\nsddl = D:P(A;;GA;;;SY)\n"  \
+  "\n[section quiet]\nsize = 4096\nwrite = {me}\n"
+
+/* Waiting needs the read right, ringing the write right; a waiter belongs
+ * to its connection (keep_open set, dropped with it). */
+START_TEST(test_dispatch_doorbell) {
+  char msg[SHMB_ERROR_MESSAGE_MAX];
+  shmb_doorbell_reply d;
+  int keep = 0, owner;
+  fixture f;
+  reply r;
+
+  fx_open(&f, SERVICE BELLS);
+  f.ctx.owner = &owner;
+  f.ctx.keep_open = &keep;
+  r = do_doorbell(&f.ctx, "bell-ro", SHMB_WIRE_ACCESS_WRITE);
+  expect_refusal(r, SHMB_EACCES, "ring a read-only bell", msg, sizeof(msg));
+  free(r.frame);
+  r = do_doorbell(&f.ctx, "bell-sy", SHMB_WIRE_ACCESS_READ);
+  expect_refusal(r, SHMB_EACCES, "wait without read", msg, sizeof(msg));
+  free(r.frame);
+  r = do_doorbell(&f.ctx, "quiet", SHMB_WIRE_ACCESS_READ);
+  expect_refusal(r, SHMB_ENONOTIFY, "no notify", msg, sizeof(msg));
+  ck_assert_msg(strstr(msg, "notify = yes"), "message '%s'", msg);
+  free(r.frame);
+  r = do_doorbell(&f.ctx, "nosuch", SHMB_WIRE_ACCESS_READ);
+  expect_refusal(r, SHMB_ENOENT, "unknown", msg, sizeof(msg));
+  free(r.frame);
+  ck_assert_int_eq(keep, 0);
+  ck_assert_uint_eq(svc_registry_waiters(f.b.reg), 0);
+
+  r = do_doorbell(&f.ctx, "bell-ro", SHMB_WIRE_ACCESS_READ);
+  ck_assert_int_eq(shmb_doorbell_reply_decode(r.payload, r.plen, &d), 0);
+  ck_assert_msg(d.counter.len && !d.registry.len && d.event.len &&
+                d.armed.len, "a waiter's reply names counter, event, armed");
+  free(r.frame);
+  ck_assert_int_eq(keep, 1);
+  ck_assert_uint_eq(svc_registry_waiters(f.b.reg), 1);
+  r = do_doorbell(&f.ctx, "bell", SHMB_WIRE_ACCESS_WRITE);
+  ck_assert_int_eq(shmb_doorbell_reply_decode(r.payload, r.plen, &d), 0);
+  ck_assert_msg(d.counter.len && d.registry.len && !d.event.len &&
+                !d.armed.len, "a ringer's reply names counter, registry");
+  free(r.frame);
+  ck_assert_uint_eq(svc_registry_drop_waiters(f.b.reg, &owner), 1);
+  ck_assert_uint_eq(svc_registry_waiters(f.b.reg), 0);
+  fx_close(&f);
+}
+END_TEST
+
 Suite *dispatch_suite(void) {
   Suite *s = suite_create("dispatch");
   TCase *tc = tcase_create("anyone");
@@ -669,6 +729,7 @@ Suite *dispatch_suite(void) {
   tcase_add_test(tc, test_dispatch_open_granted);
   tcase_add_test(tc, test_dispatch_open_refused);
   tcase_add_test(tc, test_dispatch_open_unknown);
+  tcase_add_test(tc, test_dispatch_doorbell);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("callers");

@@ -1,0 +1,526 @@
+/*
+ * The section doorbell (notify = yes): ring, wait, and a wait handle.
+ *
+ * An eventcount with one auto-reset event and one "armed" word per waiter
+ * (docs/channels.md, "Doorbell"). A ringer bumps the change counter with a
+ * full-barrier RMW, fences, and calls SetEvent only for registered waiters
+ * whose armed word is set; a waiter sets its own armed word, fences, and
+ * re-reads the counter before it sleeps. Either the waiter sees the new
+ * counter or the ringer sees armed = 1 (both store, fence, then load the
+ * other's word), so no ring is lost, and a ring with nobody asleep makes no
+ * system call. A waiter writes nothing but its own armed word, so a
+ * read-only grantee cannot make another waiter or a writer wait longer.
+ *
+ * The registry page is the service's: it is read under its seqlock and
+ * every count, flag and name in it is checked before use (design.md,
+ * security rule 11). A waiter's registration lives as long as a connection
+ * of its own, which the section keeps until shmb_close.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bell_layout.h"
+#include "errors.h"
+#include "protocol.h"
+#include "section.h"
+#include "transport.h"
+#include "trust.h"
+#include "wstr.h"
+
+/* Spins on the counter before arming: a ring that follows within this
+ * many polls costs the waiter no system call. */
+#define WAIT_SPINS 2000
+/* Reads of a moving registry before giving up on this ring's refresh. */
+#define REGISTRY_TRIES 1000
+
+typedef struct peer {
+  char event[SHMB_BELL_NAME];
+  HANDLE ev, armed_map;
+  const volatile uint32_t *armed;
+} peer;
+
+struct shmb__ringer {
+  HANDLE counter_map, registry_map;
+  uint64_t *counter;
+  const shmb_bell_registry *reg;
+  unsigned capacity;
+  uint64_t generation; /* of the peers below; odd: never read yet */
+  peer *peers;         /* capacity of them, by registry entry */
+  shmb_bell_entry *copy;
+  uint64_t signals;
+};
+
+struct shmb__waiter {
+  shmb_client *conn; /* the registration's lifetime */
+  HANDLE counter_map, event, armed_map;
+  const volatile uint64_t *counter;
+  volatile uint32_t *armed;
+  int by_handle; /* the application waits on event itself: stay armed */
+  char counter_name[SHMB_BELL_NAME], event_name[SHMB_BELL_NAME];
+};
+
+/* A failure explained in the section's own message (shmb_section_message). */
+#define bell_fail(s, rc, ...)                                                  \
+  shmb__fail((s)->message, sizeof((s)->message), (rc), __VA_ARGS__)
+
+/* Maps a named page of the service's with the given rights. */
+static int map_page(shmb_section *s, const shmb_str *name, DWORD rights,
+                    HANDLE *map, void **view) {
+  char object[SHMB_BELL_NAME];
+  wchar_t *w;
+  int rc;
+
+  if ((rc = shmb__object_name_check(name->ptr, name->len, s->message,
+                                    sizeof(s->message))) != 0)
+    return rc;
+  memcpy(object, name->ptr, name->len);
+  object[name->len] = '\0';
+  if (!(w = shmb__wide_from_utf8(object)))
+    return SHMB_ENOMEM;
+  *map = OpenFileMappingW(rights, FALSE, w);
+  free(w);
+  if (!*map)
+    return bell_fail(s, shmb__from_win32(GetLastError()),
+                     "cannot open the doorbell page %s", object);
+  if (!(*view = MapViewOfFile(*map, rights, 0, 0, 0))) {
+    CloseHandle(*map);
+    *map = NULL;
+    return shmb__from_win32(GetLastError());
+  }
+  return 0;
+}
+
+/* The bytes mapped at view (whole pages). */
+static size_t mapped_bytes(const void *view) {
+  MEMORY_BASIC_INFORMATION mb;
+  if (VirtualQuery(view, &mb, sizeof(mb)) != sizeof(mb))
+    return 0;
+  return mb.RegionSize;
+}
+
+/* The counter page is the service's layout, else ECORRUPT. */
+static int counter_check(shmb_section *s, const void *view) {
+  const shmb_bell_counter_page *p = view;
+  if (mapped_bytes(view) < sizeof(*p) || p->magic != SHMB_BELL_MAGIC ||
+      p->version != SHMB_BELL_VERSION)
+    return bell_fail(s, SHMB_ECORRUPT, "the doorbell's counter page of "
+                     "section %s has a bad header", s->name);
+  return 0;
+}
+
+/* Connects on the section's options and sends DOORBELL; on success *conn
+ * holds the connection and *payload the reply (free()). */
+static int doorbell_request(shmb_section *s, uint32_t access,
+                            shmb_client **conn, uint8_t **payload,
+                            size_t *plen, shmb_doorbell_reply *rep) {
+  uint8_t *frame;
+  size_t len;
+  int rc;
+
+  if ((rc = shmb_connect(&s->opts, conn)) != 0)
+    return bell_fail(s, rc, "%s", shmb_last_message(NULL));
+  rc = shmb_encode_doorbell(++(*conn)->next_id, s->name, access, &frame,
+                            &len);
+  if (rc == 0) {
+    rc = shmb__roundtrip(*conn, frame, len, SHMB_OP_DOORBELL, payload, plen);
+    free(frame);
+  }
+  if (rc == 0 && (rc = shmb_doorbell_reply_decode(*payload, *plen, rep)))
+    free(*payload);
+  if (rc == 0 && rep->access != access) {
+    free(*payload);
+    rc = SHMB_EBADSERVER;
+  }
+  if (rc != 0) {
+    if ((*conn)->message[0])
+      bell_fail(s, rc, "%s", (*conn)->message);
+    shmb_disconnect(*conn);
+    *conn = NULL;
+  }
+  return rc;
+}
+
+/* ---- ringing ---------------------------------------------------------- */
+
+static void peer_close(peer *p) {
+  if (p->armed)
+    UnmapViewOfFile((void *)p->armed);
+  if (p->armed_map)
+    CloseHandle(p->armed_map);
+  if (p->ev)
+    CloseHandle(p->ev);
+  memset(p, 0, sizeof(*p));
+}
+
+static void ringer_free(struct shmb__ringer *r) {
+  if (!r)
+    return;
+  for (unsigned i = 0; r->peers && i < r->capacity; i++)
+    peer_close(&r->peers[i]);
+  if (r->counter)
+    UnmapViewOfFile((char *)r->counter - offsetof(shmb_bell_counter_page,
+                                                  counter));
+  if (r->reg)
+    UnmapViewOfFile((void *)r->reg);
+  if (r->counter_map)
+    CloseHandle(r->counter_map);
+  if (r->registry_map)
+    CloseHandle(r->registry_map);
+  free(r->peers);
+  free(r->copy);
+  free(r);
+}
+
+/* The registry's fixed header: capacity within the view and the limit. */
+static int registry_check(shmb_section *s, struct shmb__ringer *r) {
+  size_t bytes = mapped_bytes(r->reg);
+  uint32_t cap = r->reg->capacity;
+  if (r->reg->magic != SHMB_BELL_REG_MAGIC ||
+      r->reg->version != SHMB_BELL_VERSION || cap == 0 ||
+      cap > SHMB_BELL_MAX_WAITERS || SHMB_BELL_REGISTRY_SIZE(cap) > bytes)
+    return bell_fail(s, SHMB_ECORRUPT, "the doorbell registry of section %s "
+                     "has a bad header or capacity", s->name);
+  r->capacity = cap;
+  if (!(r->peers = calloc(cap, sizeof(*r->peers))) ||
+      !(r->copy = calloc(cap, sizeof(*r->copy))))
+    return SHMB_ENOMEM;
+  r->generation = 1; /* odd: no registry read yet */
+  return 0;
+}
+
+static int ringer_attach(shmb_section *s) {
+  struct shmb__ringer *r = calloc(1, sizeof(*r));
+  shmb_doorbell_reply rep;
+  shmb_client *conn;
+  uint8_t *payload;
+  size_t plen;
+  void *view;
+  int rc;
+
+  if (!r)
+    return SHMB_ENOMEM;
+  if ((rc = doorbell_request(s, SHMB_WIRE_ACCESS_WRITE, &conn, &payload,
+                             &plen, &rep)) != 0) {
+    free(r);
+    return rc;
+  }
+  rc = map_page(s, &rep.counter, FILE_MAP_READ | FILE_MAP_WRITE,
+                &r->counter_map, &view);
+  if (rc == 0 && (rc = counter_check(s, view)) != 0)
+    UnmapViewOfFile(view);
+  if (rc == 0) {
+    r->counter = &((shmb_bell_counter_page *)view)->counter;
+    rc = map_page(s, &rep.registry, FILE_MAP_READ, &r->registry_map, &view);
+  }
+  if (rc == 0) {
+    r->reg = view;
+    rc = registry_check(s, r);
+  }
+  free(payload);
+  shmb_disconnect(conn); /* ringing needs no registration */
+  if (rc != 0) {
+    ringer_free(r);
+    return rc;
+  }
+  s->ringer = r;
+  return 0;
+}
+
+/* Copies the registry's entries while its generation stays the same and
+ * even (the service's seqlock). Returns the generation, or 1 (odd) when it
+ * kept moving. */
+static uint64_t registry_copy(struct shmb__ringer *r) {
+  for (int i = 0; i < REGISTRY_TRIES; i++) {
+    uint64_t g = __atomic_load_n(&r->reg->generation, __ATOMIC_ACQUIRE);
+    if (g & 1) {
+      YieldProcessor();
+      continue;
+    }
+    memcpy(r->copy, (const void *)r->reg->entries,
+           r->capacity * sizeof(*r->copy));
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&r->reg->generation, __ATOMIC_RELAXED) == g)
+      return g;
+  }
+  return 1;
+}
+
+/* One copied entry: a live flag, NUL-terminated names of the service's
+ * form. Anything else is corruption. */
+static int entry_valid(const shmb_bell_entry *e) {
+  const char *end1 = memchr(e->event, '\0', sizeof(e->event));
+  const char *end2 = memchr(e->armed, '\0', sizeof(e->armed));
+  if (e->live > 1)
+    return 0;
+  if (!e->live)
+    return 1;
+  return end1 && end2 &&
+         shmb__object_name_check(e->event, (size_t)(end1 - e->event), NULL,
+                                 0) == 0 &&
+         shmb__object_name_check(e->armed, (size_t)(end2 - e->armed), NULL,
+                                 0) == 0;
+}
+
+/* Opens waiter e's event (to signal) and armed page (to read). A waiter
+ * that went away since leaves the place empty. */
+static void peer_open(peer *p, const shmb_bell_entry *e) {
+  wchar_t *we = shmb__wide_from_utf8(e->event);
+  wchar_t *wa = shmb__wide_from_utf8(e->armed);
+  memcpy(p->event, e->event, sizeof(p->event));
+  if (we && wa && (p->ev = OpenEventW(EVENT_MODIFY_STATE, FALSE, we)) &&
+      (p->armed_map = OpenFileMappingW(FILE_MAP_READ, FALSE, wa)))
+    p->armed = MapViewOfFile(p->armed_map, FILE_MAP_READ, 0, 0,
+                             sizeof(uint32_t));
+  if (!p->armed)
+    peer_close(p);
+  free(we);
+  free(wa);
+}
+
+static int registry_refresh(shmb_section *s, struct shmb__ringer *r) {
+  uint64_t g = registry_copy(r);
+  if (g & 1)
+    return bell_fail(s, SHMB_EAGAIN, "the doorbell registry of section %s "
+                     "kept changing while read; ring again", s->name);
+  for (unsigned i = 0; i < r->capacity; i++)
+    if (!entry_valid(&r->copy[i]))
+      return bell_fail(s, SHMB_ECORRUPT, "the doorbell registry of section "
+                       "%s has a malformed entry", s->name);
+  for (unsigned i = 0; i < r->capacity; i++) {
+    peer *p = &r->peers[i];
+    const shmb_bell_entry *e = &r->copy[i];
+    if (p->event[0] && (!e->live || strcmp(p->event, e->event) != 0))
+      peer_close(p);
+    if (e->live && !p->event[0])
+      peer_open(p, e);
+  }
+  r->generation = g;
+  return 0;
+}
+
+int shmb_section_notify(shmb_section *section) {
+  struct shmb__ringer *r;
+  int rc;
+
+  if (!section || !(section->access & SHMB_ACCESS_WRITE))
+    return SHMB_EINVAL;
+  if (!section->ringer && (rc = ringer_attach(section)) != 0)
+    return rc;
+  r = section->ringer;
+  /* The bump, then the fence, then the armed words: the ringer's half of
+   * the Dekker pair in the file comment. */
+  __atomic_fetch_add(r->counter, 1, __ATOMIC_SEQ_CST);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&r->reg->generation, __ATOMIC_ACQUIRE) !=
+          r->generation &&
+      (rc = registry_refresh(section, r)) != 0)
+    return rc;
+  for (unsigned i = 0; i < r->capacity; i++) {
+    peer *p = &r->peers[i];
+    if (p->armed && __atomic_load_n(p->armed, __ATOMIC_RELAXED)) {
+      SetEvent(p->ev);
+      r->signals++;
+    }
+  }
+  return 0;
+}
+
+uint64_t shmb__section_signals(const shmb_section *s) {
+  return s->ringer ? s->ringer->signals : 0;
+}
+
+/* ---- waiting ---------------------------------------------------------- */
+
+static void waiter_free(struct shmb__waiter *w) {
+  if (!w)
+    return;
+  if (w->armed)
+    UnmapViewOfFile((void *)w->armed);
+  if (w->counter)
+    UnmapViewOfFile((char *)w->counter - offsetof(shmb_bell_counter_page,
+                                                  counter));
+  if (w->armed_map)
+    CloseHandle(w->armed_map);
+  if (w->counter_map)
+    CloseHandle(w->counter_map);
+  if (w->event)
+    CloseHandle(w->event);
+  shmb_disconnect(w->conn); /* the service drops the registration */
+  free(w);
+}
+
+static int open_event(shmb_section *s, const shmb_str *name, HANDLE *out) {
+  char object[SHMB_BELL_NAME];
+  wchar_t *w;
+  int rc;
+
+  if ((rc = shmb__object_name_check(name->ptr, name->len, s->message,
+                                    sizeof(s->message))) != 0)
+    return rc;
+  memcpy(object, name->ptr, name->len);
+  object[name->len] = '\0';
+  if (!(w = shmb__wide_from_utf8(object)))
+    return SHMB_ENOMEM;
+  *out = OpenEventW(SYNCHRONIZE, FALSE, w);
+  free(w);
+  if (!*out)
+    return bell_fail(s, shmb__from_win32(GetLastError()),
+                     "cannot open the doorbell event %s", object);
+  return 0;
+}
+
+/* Registers as a waiter over a connection of the section's own and opens
+ * the counter (read), the event (wait) and the armed word (write). */
+static int waiter_attach(shmb_section *s) {
+  struct shmb__waiter *w = calloc(1, sizeof(*w));
+  shmb_doorbell_reply rep;
+  uint8_t *payload;
+  size_t plen;
+  void *view;
+  int rc;
+
+  if (!w)
+    return SHMB_ENOMEM;
+  if ((rc = doorbell_request(s, SHMB_WIRE_ACCESS_READ, &w->conn, &payload,
+                             &plen, &rep)) != 0) {
+    free(w);
+    return rc;
+  }
+  rc = map_page(s, &rep.counter, FILE_MAP_READ, &w->counter_map, &view);
+  if (rc == 0 && (rc = counter_check(s, view)) != 0)
+    UnmapViewOfFile(view);
+  if (rc == 0) {
+    w->counter = &((const shmb_bell_counter_page *)view)->counter;
+    rc = open_event(s, &rep.event, &w->event);
+  }
+  if (rc == 0 && (rc = map_page(s, &rep.armed, FILE_MAP_READ | FILE_MAP_WRITE,
+                                &w->armed_map, &view)) == 0)
+    w->armed = view;
+  if (rc == 0) { /* checked by map_page and open_event: short, no NUL */
+    memcpy(w->counter_name, rep.counter.ptr, rep.counter.len);
+    memcpy(w->event_name, rep.event.ptr, rep.event.len);
+  }
+  free(payload);
+  if (rc != 0) {
+    waiter_free(w);
+    return rc;
+  }
+  s->waiter = w;
+  return 0;
+}
+
+static int waiter_get(shmb_section *s, struct shmb__waiter **out) {
+  int rc;
+  if (!s)
+    return SHMB_EINVAL;
+  if (!s->waiter && (rc = waiter_attach(s)) != 0)
+    return rc;
+  *out = s->waiter;
+  return 0;
+}
+
+int shmb_section_counter(shmb_section *section, uint64_t *value) {
+  struct shmb__waiter *w;
+  int rc;
+  if (!value)
+    return SHMB_EINVAL;
+  if ((rc = waiter_get(section, &w)) != 0)
+    return rc;
+  *value = __atomic_load_n(w->counter, __ATOMIC_ACQUIRE);
+  return 0;
+}
+
+/* The counter moved past *seen: take the new value. */
+static int moved(struct shmb__waiter *w, uint64_t *seen) {
+  uint64_t v = __atomic_load_n(w->counter, __ATOMIC_ACQUIRE);
+  if (v == *seen)
+    return 0;
+  *seen = v;
+  return 1;
+}
+
+static void disarm(struct shmb__waiter *w) {
+  if (!w->by_handle)
+    __atomic_store_n(w->armed, 0, __ATOMIC_RELAXED);
+}
+
+/* Spin, arm, re-check, sleep; until the counter moves or time runs out. */
+static int wait_loop(struct shmb__waiter *w, uint64_t *seen,
+                     unsigned timeout_ms) {
+  ULONGLONG start = GetTickCount64();
+  for (;;) {
+    ULONGLONG spent = GetTickCount64() - start;
+    DWORD left, r;
+    for (int i = 0; i < WAIT_SPINS; i++) {
+      if (moved(w, seen))
+        return 0;
+      YieldProcessor();
+    }
+    /* The waiter's half of the Dekker pair: armed, fence, counter. */
+    __atomic_store_n(w->armed, 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (moved(w, seen)) {
+      disarm(w);
+      return 0;
+    }
+    if (timeout_ms != SHMB_WAIT_FOREVER && spent >= timeout_ms) {
+      disarm(w);
+      return SHMB_ENOTRUNG;
+    }
+    left = timeout_ms == SHMB_WAIT_FOREVER ? INFINITE
+                                           : (DWORD)(timeout_ms - spent);
+    r = WaitForSingleObject(w->event, left);
+    disarm(w);
+    if (r == WAIT_FAILED)
+      return shmb__from_win32(GetLastError());
+  }
+}
+
+int shmb_section_wait(shmb_section *section, uint64_t *seen,
+                      unsigned int timeout_ms) {
+  struct shmb__waiter *w;
+  int rc;
+  if (!seen)
+    return SHMB_EINVAL;
+  if ((rc = waiter_get(section, &w)) != 0)
+    return rc;
+  return wait_loop(w, seen, timeout_ms);
+}
+
+int shmb_section_wait_handle(shmb_section *section, void **handle) {
+  struct shmb__waiter *w;
+  int rc;
+  if (!handle)
+    return SHMB_EINVAL;
+  *handle = NULL;
+  if ((rc = waiter_get(section, &w)) != 0)
+    return rc;
+  /* The application sleeps on the event without telling us: stay armed,
+   * so every ring signals it (one SetEvent per ring from then on). */
+  w->by_handle = 1;
+  __atomic_store_n(w->armed, 1, __ATOMIC_SEQ_CST);
+  *handle = w->event;
+  return 0;
+}
+
+const char *shmb_section_message(const shmb_section *section) {
+  return section ? section->message : "";
+}
+
+int shmb__section_bell_names(shmb_section *s, const char **counter,
+                             const char **event) {
+  struct shmb__waiter *w;
+  int rc = waiter_get(s, &w);
+  if (rc != 0)
+    return rc;
+  *counter = w->counter_name;
+  *event = w->event_name;
+  return 0;
+}
+
+void shmb__section_bell_close(shmb_section *s) {
+  ringer_free(s->ringer);
+  waiter_free(s->waiter);
+  s->ringer = NULL;
+  s->waiter = NULL;
+}

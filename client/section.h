@@ -1,0 +1,45 @@
+/*
+ * A mapped section as the SDK keeps it (section.c maps it, notify.c rings
+ * and waits on its doorbell). Internal to libshmbroker.
+ */
+#ifndef SHMB_CLIENT_SECTION_H
+#define SHMB_CLIENT_SECTION_H
+
+#include <windows.h>
+
+#include <stdint.h>
+
+#include "shmbroker.h"
+
+struct shmb__ringer;
+struct shmb__waiter;
+
+struct shmb_section {
+  HANDLE mapping;
+  void *view;
+  uint64_t size;
+  unsigned access;
+  char name[65];
+  char object[257];
+  /* How the section's client connected: the doorbell connects again with
+   * them (a waiter's registration lives as long as its own connection). */
+  shmb_connect_options opts;
+  char *pipe_name, *server;
+  struct shmb__ringer *ringer; /* NULL until the first ring */
+  struct shmb__waiter *waiter; /* NULL until the first wait */
+  char message[1024];          /* the doorbell's last explanation */
+};
+
+/* Closes what notify.c attached (ringer, waiter and its connection). */
+void shmb__section_bell_close(shmb_section *s);
+
+/* SetEvent calls this section's rings have made: a test hook (the unit
+ * test of "nobody waiting costs no system call"); not exported. */
+uint64_t shmb__section_signals(const shmb_section *s);
+
+/* The waiter's counter page and event names (registers as a waiter):
+ * for the tests that ask the kernel directly what a grantee may do. */
+int shmb__section_bell_names(shmb_section *s, const char **counter,
+                             const char **event);
+
+#endif /* SHMB_CLIENT_SECTION_H */

@@ -1,0 +1,64 @@
+/*
+ * A section's doorbell (notify = yes): the counter page ringers bump, the
+ * registry page that lists live waiters, and per waiter an auto-reset
+ * event and an armed page (common/bell_layout.h; docs/channels.md). The
+ * service creates every object under a fresh name with a descriptor
+ * derived from the section's (bell_sd.h), writes the registry alone, and
+ * drops a waiter when the connection that registered it closes.
+ */
+#ifndef SVC_DOORBELL_H
+#define SVC_DOORBELL_H
+
+#include <windows.h>
+
+#include <stddef.h>
+
+#include "bell_layout.h"
+
+/* Makes a fresh object name in namespace ns (section.h's svc_object_name:
+ * passed in, as the section layer sits above this one). */
+typedef int (*svc_name_fn)(const char *ns, char out[64]);
+
+typedef struct svc_waiter {
+  const void *owner; /* the connection that registered it; NULL: free */
+  HANDLE event, armed;
+  char sid[192]; /* its account: its objects' descriptors name it */
+} svc_waiter;
+
+typedef struct svc_doorbell {
+  svc_name_fn name;
+  char ns[8];
+  HANDLE counter, registry;
+  shmb_bell_registry *reg; /* our writable view */
+  char counter_name[SHMB_BELL_NAME], registry_name[SHMB_BELL_NAME];
+  unsigned capacity, live;
+  svc_waiter *waiters; /* capacity of them, index = registry entry */
+} svc_doorbell;
+
+/* Creates the counter and registry pages for capacity waiters with
+ * descriptors derived from section_sd. A name that exists is SHMB_EEXIST
+ * (a squat). err says which object failed. */
+int svc_doorbell_new(svc_name_fn name, const char *ns,
+                     PSECURITY_DESCRIPTOR section_sd, unsigned capacity,
+                     svc_doorbell **out, char *err, size_t errlen);
+/* Closes every object (clients keep their own handles). NULL is ignored. */
+void svc_doorbell_free(svc_doorbell *d);
+
+/* Registers a waiter of account sid (SID text) for owner: its event and
+ * armed page, named in event and armed. SHMB_ETOOMANYWAITERS when all
+ * capacity entries are live. */
+int svc_doorbell_add_waiter(svc_doorbell *d, PSECURITY_DESCRIPTOR section_sd,
+                            const char *sid, const void *owner,
+                            char event[SHMB_BELL_NAME],
+                            char armed[SHMB_BELL_NAME], char *err,
+                            size_t errlen);
+/* Re-derives every object's descriptor from a section's new one (reload)
+ * and puts it on the live objects; handles already open keep their
+ * rights, as with the section itself. */
+int svc_doorbell_set_descriptor(svc_doorbell *d,
+                                PSECURITY_DESCRIPTOR section_sd, char *err,
+                                size_t errlen);
+/* Drops every waiter that owner registered; returns how many. */
+unsigned svc_doorbell_drop_owner(svc_doorbell *d, const void *owner);
+
+#endif /* SVC_DOORBELL_H */

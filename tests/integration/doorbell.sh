@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The section doorbell (notify = yes) end to end: a waiter wakes when a
+# writer rings; 2000 ping-pong rounds between two processes lose no
+# wake-up; a read-only grantee may wait but not ring (the service refuses,
+# and the kernel refuses the ring rights on the objects themselves); no
+# read right, no waiting; a waiter killed while asleep leaves the registry
+# and rings go on; ringing with nobody asleep makes no SetEvent call; a
+# squatted doorbell name fails the section.
+. "$(dirname "$0")/lib.sh"
+me=$SHMBROKER_SERVER_SID
+write_config shmb.conf <<EOF2
+[service]
+pipe = @PIPE@
+namespace = Local
+log_level = debug
+
+[section bell]
+size = 4KiB
+notify = yes
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)
+
+[section pinga]
+size = 4KiB
+notify = yes
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)
+
+[section pingb]
+size = 4KiB
+notify = yes
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)
+
+[section bellro]
+size = 4KiB
+notify = yes
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GR;;;$me)
+
+[section bellsy]
+size = 4KiB
+notify = yes
+sddl = O:SYG:SYD:P(A;;GA;;;SY)
+
+[section quiet]
+size = 4KiB
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)
+EOF2
+start_service shmb.conf
+belltest() { win "$SHMB_BIN/belltest.exe" "$@"; }
+
+# A waiter started first wakes on a ring: ring until it has exited (its
+# registration takes a moment), then its counter is one of our rings.
+ctl wait bell --timeout 20000 >wait.out 2>wait.err &
+waiter=$!
+wait_status doorbell_waiters 1 20
+rings=0
+while kill -0 "$waiter" 2>/dev/null && [ $rings -lt 50 ]; do
+    expect_exit 0 ctl notify bell
+    rings=$((rings + 1))
+    sleep 0.2
+done
+rc=0; wait "$waiter" || rc=$?
+[ "$rc" = 0 ] || fail "shmbctl wait exited $rc after $rings rings: $(cat wait.err)"
+got=$(tr -d '\r' <wait.out | sed -n 's/^counter=//p')
+[ -n "$got" ] && [ "$got" -ge 1 ] && [ "$got" -le "$rings" ] \
+    || fail "the waiter's counter '$got' is not one of the $rings rings"
+pass "a waiter wakes on a writer's ring (counter=$got after $rings rings, exit 0)"
+wait_status doorbell_waiters 0 10
+pass "the waiter's registration ends with its connection"
+
+expect_exit 6 ctl wait bell --timeout 300
+grep -q "not rung within 300 ms" last.err || fail "timeout message: $(cat last.err)"
+pass "a wait nobody rings times out with exit 6"
+
+# No lost wake-up: 2000 strict rounds, each wait bounded at 10 s, on two
+# sections nobody rang before (after round i each counter is i).
+belltest pingpong "$pipe" pinga pingb 2000 second >pong.out 2>pong.err &
+second=$!
+expect_exit 0 belltest pingpong "$pipe" pinga pingb 2000 first
+rc=0; wait "$second" || rc=$?
+[ "$rc" = 0 ] || fail "the second ping-pong process exited $rc: $(cat pong.err)"
+grep -q "rounds=2000" last.txt || fail "first side: $(cat last.txt)"
+grep -q "rounds=2000" <(tr -d '\r' <pong.out) || fail "second side: $(cat pong.out)"
+pass "2000 ping-pong rounds between two processes: no lost or doubled ring"
+
+# Read-only: waiting is allowed, ringing is not, by the service or the
+# kernel.
+expect_exit 6 ctl wait bellro --timeout 200
+pass "a read-only grantee may wait"
+expect_exit 3 ctl notify bellro
+pass "a read-only grantee's ring is refused by the service (access denied, exit 3)"
+expect_exit 0 belltest kernel "$pipe" bellro
+grep -qx "counter-write error 5" last.txt || fail "counter page: $(cat last.txt)"
+grep -qx "event-signal error 5" last.txt || fail "event: $(cat last.txt)"
+grep -qx "event-wait ok" last.txt || fail "own event: $(cat last.txt)"
+pass "the kernel refuses a read-only grantee the counter's write and the event's signal right (error 5); it may wait on its event"
+expect_exit 0 belltest kernel "$pipe" bell
+grep -qx "counter-write ok" last.txt || fail "writer counter page: $(cat last.txt)"
+grep -qx "event-signal ok" last.txt || fail "writer event: $(cat last.txt)"
+pass "a writer gets both (the same probe, the other answer)"
+expect_exit 3 ctl wait bellsy --timeout 200
+pass "without the read right there is no waiting (exit 3)"
+expect_exit 1 ctl wait quiet --timeout 200
+grep -q "notify = yes" last.err || fail "no-doorbell message: $(cat last.err)"
+pass "a section without notify = yes says so"
+
+# A waiter killed while asleep: the registry is clean again and rings go
+# on (and wake nobody).
+"${shmb_run[@]}" "$SHMB_BIN/belltest.exe" forever "$pipe" bell >forever.out 2>&1 &
+victim=$!
+wait_status doorbell_waiters 1 20
+kill -KILL "$victim" 2>/dev/null || true
+wait "$victim" 2>/dev/null || true
+wait_status doorbell_waiters 0 10
+expect_exit 0 belltest quiet "$pipe" bell 100
+grep -qx "signals=0" last.txt || fail "rings after the kill: $(cat last.txt)"
+pass "a waiter killed while waiting leaves the registry (doorbell_waiters back to 0); rings go on"
+
+# Nobody asleep: no SetEvent, even with a waiter registered that is not
+# waiting now; one asleep through the wait handle: one per ring.
+"${shmb_run[@]}" "$SHMB_BIN/belltest.exe" idle "$pipe" bell >idle.out 2>&1 &
+idler=$!
+at_exit 'kill -KILL "$idler" 2>/dev/null || true'
+wait_status doorbell_waiters 1 20
+expect_exit 0 belltest quiet "$pipe" bell 1000
+grep -qx "signals=0" last.txt || fail "quiet rings: $(cat last.txt)"
+kill -KILL "$idler" 2>/dev/null || true
+wait "$idler" 2>/dev/null || true
+wait_status doorbell_waiters 0 10
+pass "1000 rings with a waiter registered but none asleep make no SetEvent call"
+"${shmb_run[@]}" "$SHMB_BIN/belltest.exe" handle "$pipe" bell 20000 >handle.out 2>&1 &
+h=$!
+wait_status doorbell_waiters 1 20
+expect_exit 0 belltest quiet "$pipe" bell 3
+grep -qx "signals=3" last.txt || fail "rings to an armed handle: $(cat last.txt)"
+rc=0; wait "$h" || rc=$?
+[ "$rc" = 0 ] && grep -q "fired counter=" <(tr -d '\r' <handle.out) \
+    || fail "the wait handle did not fire: $(cat handle.out)"
+pass "a wait handle fires on a ring; each ring to it is one SetEvent"
