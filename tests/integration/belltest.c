@@ -60,10 +60,19 @@ static int pingpong(shmb_section *ring, shmb_section *wait, unsigned rounds,
                     int first) {
   uint64_t seen = 0;
   for (unsigned i = 1; i <= rounds; i++) {
+    ULONGLONG t0;
     int rc;
     if (first && step(shmb_section_notify(ring), "notify", ring))
       return 1;
+    t0 = GetTickCount64();
     rc = shmb_section_wait(wait, &seen, ROUND_TIMEOUT_MS);
+    /* A wait that ends at its timeout re-reads the counter and succeeds if
+     * it moved: the ring did not wake it, and that is the failure too. */
+    if (rc == 0 && GetTickCount64() - t0 >= ROUND_TIMEOUT_MS) {
+      fprintf(stderr, "belltest: round %u: woken only by the %u ms timeout "
+              "(a lost wake-up)\n", i, ROUND_TIMEOUT_MS);
+      return 1;
+    }
     if (rc == SHMB_ENOTRUNG) {
       fprintf(stderr, "belltest: round %u: timed out after %u ms (a lost "
               "wake-up)\n", i, ROUND_TIMEOUT_MS);
