@@ -198,6 +198,12 @@ static int open_reply_malformed(shmb_client *c, const uint8_t *payload,
 
 int shmb_lookup(shmb_client *client, const char *name, unsigned int access,
                 shmb_open_info *info) {
+  return shmb__lookup_flags(client, name, access, info, NULL);
+}
+
+int shmb__lookup_flags(shmb_client *client, const char *name,
+                       unsigned int access, shmb_open_info *info,
+                       unsigned *flags) {
   shmb_open_reply rep;
   uint8_t *frame, *payload;
   size_t len, plen;
@@ -232,6 +238,8 @@ int shmb_lookup(shmb_client *client, const char *name, unsigned int access,
     memcpy(info->object, rep.object.ptr, rep.object.len);
     info->size = rep.size;
     info->access = rep.access;
+    if (flags)
+      *flags = rep.flags;
   }
   free(payload);
   return rc;

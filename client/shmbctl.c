@@ -24,6 +24,7 @@
 #include "account.h"
 #include "protocol.h" /* shmb__access_name */
 #include "shmbroker.h"
+#include "transport.h" /* shmb__lookup_flags */
 #include "trust.h"    /* shmb__sanitise, shmb__pipe_name_check */
 
 enum { EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_NOENT, EXIT_UNREACH,
@@ -130,7 +131,8 @@ static int cmd_list(shmb_client *c, const cli *a) {
 /* The most the caller may have, as LIST reports it, so that asking does
  * not leave a refusal in the service's log; a section missing from the list
  * is asked for read, which gets the service's own answer. */
-static int best_lookup(shmb_client *c, const char *name, shmb_open_info *info) {
+static int best_lookup(shmb_client *c, const char *name, shmb_open_info *info,
+                       unsigned *flags) {
   shmb_section_info *v;
   size_t n;
   unsigned access = SHMB_ACCESS_READ;
@@ -141,17 +143,19 @@ static int best_lookup(shmb_client *c, const char *name, shmb_open_info *info) {
     if (strcmp(v[i].name, name) == 0)
       access = v[i].access;
   shmb_free_list(v);
-  return shmb_lookup(c, name, access, info);
+  return shmb__lookup_flags(c, name, access, info, flags);
 }
 
 static int cmd_info(shmb_client *c, const cli *a) {
   shmb_open_info info;
-  int rc = best_lookup(c, a->section, &info);
+  unsigned flags = 0;
+  int rc = best_lookup(c, a->section, &info, &flags);
   if (rc != 0)
     return fail(c, rc, a->section);
   /* The object name has the service's form (the SDK checked it). */
-  printf("name=%s\nobject=%s\nsize=%" PRIu64 "\naccess=%s\n", info.name,
-         info.object, info.size, shmb__access_name(info.access));
+  printf("name=%s\nobject=%s\nsize=%" PRIu64 "\naccess=%s\nnotify=%s\n",
+         info.name, info.object, info.size, shmb__access_name(info.access),
+         flags & SHMB_OPEN_FLAG_NOTIFY ? "yes" : "no");
   return EXIT_OK;
 }
 

@@ -64,6 +64,12 @@ int shmb__read_all(shmb_client *c, void *buf, size_t len);
 int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
                              char *err, size_t errlen);
 
+/* shmb_lookup, and the OPEN reply's flags (SHMB_OPEN_FLAG_*; flags may be
+ * NULL): for shmbctl info, without growing the public shmb_open_info. */
+int shmb__lookup_flags(shmb_client *client, const char *name,
+                       unsigned int access, shmb_open_info *info,
+                       unsigned *flags);
+
 /* Drops the connection and makes a new one (open, check, HELLO) with the
  * same options; the client's sections are not touched. */
 int shmb__reconnect(shmb_client *c);

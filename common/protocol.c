@@ -711,6 +711,13 @@ int shmb_encode_hello_reply(uint32_t id, uint8_t version, const char *server,
 
 int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
                            const char *object, uint8_t **out, size_t *outlen) {
+  return shmb_encode_open_reply_flags(id, access, size, 0, object, out,
+                                      outlen);
+}
+
+int shmb_encode_open_reply_flags(uint32_t id, uint32_t access, uint64_t size,
+                                 uint32_t flags, const char *object,
+                                 uint8_t **out, size_t *outlen) {
   shmb_frame_buf b;
   size_t olen = strlen(object);
   if (olen == 0 || olen > SHMB_OBJECT_NAME_MAX)
@@ -719,7 +726,7 @@ int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
   shmb_put_u32(&b, 0);
   shmb_put_u32(&b, access);
   shmb_put_u64(&b, size);
-  shmb_put_u32(&b, 0);
+  shmb_put_u32(&b, flags);
   shmb_put_u16(&b, 0);
   shmb_put_str(&b, object, olen);
   return shmb_frame_finish(&b, out, outlen);

@@ -32,6 +32,7 @@
  *                  req:  | access u32 | reserved u16 | name_len u16 | name |
  *                  rep:  | status i32 | access u32 | size u64 |
  *                        | flags u32 | reserved u16 | object_len u16 | object |
+ *                        (flags: SHMB_OPEN_FLAG_NOTIFY when notify = yes)
  *   DOORBELL (access READ: register as a waiter, needs the section's read
  *          right; access WRITE: ring, needs its write right; exactly one)
  *                  req:  as OPEN
@@ -77,6 +78,9 @@
 #define SHMB_WIRE_ACCESS_READ 0x1u
 #define SHMB_WIRE_ACCESS_WRITE 0x2u
 #define SHMB_WIRE_ACCESS_MASK 0x3u
+
+/* OPEN reply flags. Clients that predate a flag ignore it. */
+#define SHMB_OPEN_FLAG_NOTIFY 0x1u /* the section has a doorbell */
 
 enum shmb_opcode {
   SHMB_OP_HELLO = 0x01,
@@ -308,6 +312,10 @@ int shmb_encode_hello_reply(uint32_t id, uint8_t version, const char *server,
                             uint8_t **out, size_t *outlen);
 int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
                            const char *object, uint8_t **out, size_t *outlen);
+/* The same with flags (SHMB_OPEN_FLAG_*). */
+int shmb_encode_open_reply_flags(uint32_t id, uint32_t access, uint64_t size,
+                                 uint32_t flags, const char *object,
+                                 uint8_t **out, size_t *outlen);
 /* Names may be "" (not part of this reply). */
 int shmb_encode_doorbell_reply(uint32_t id, uint32_t access,
                                const char *counter, const char *registry,

@@ -172,8 +172,9 @@ static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
   shmb_log_debug("granted %s on section %s to %s (pid %lu)",
                  shmb__access_name(req->access), sec->name, ctx->who->sid,
                  ctx->pid);
-  return shmb_encode_open_reply(req->hdr.request_id, req->access, sec->size,
-                                sec->object, out, outlen);
+  return shmb_encode_open_reply_flags(
+      req->hdr.request_id, req->access, sec->size,
+      sec->bell ? SHMB_OPEN_FLAG_NOTIFY : 0, sec->object, out, outlen);
 }
 
 /* The objects a waiter or a ringer opens. A waiter's event and armed page

@@ -313,11 +313,12 @@ static void check_open_reply(const uint8_t *p, size_t n, int st) {
   CHECK(rep.object.len >= 1 && rep.object.len <= SHMB_OBJECT_NAME_MAX);
   CHECK(!has_nul(rep.object));
   CHECK(rep.access >= 1 && rep.access <= SHMB_WIRE_ACCESS_MASK);
-  if (rep.flags == 0) { /* the encoder writes no other flags */
+  {
     char *object = cstr(rep.object);
     uint8_t *out;
     size_t outlen;
-    rc = shmb_encode_open_reply(0, rep.access, rep.size, object, &out, &outlen);
+    rc = shmb_encode_open_reply_flags(0, rep.access, rep.size, rep.flags,
+                                      object, &out, &outlen);
     same_payload(rc, out, outlen, p, n);
     free(object);
   }

@@ -64,6 +64,12 @@ pass "a waiter wakes on a writer's ring (counter=1, exit 0, ${took} s after the 
 wait_status doorbell_waiters 0 10
 pass "the waiter's registration ends with its connection"
 
+expect_exit 0 ctl info bell
+grep -qx "notify=yes" last.txt || fail "info of a doorbell section: $(cat last.txt)"
+expect_exit 0 ctl info quiet
+grep -qx "notify=no" last.txt || fail "info of a plain section: $(cat last.txt)"
+pass "info says notify=yes for a doorbell section (OPEN reply flag), notify=no otherwise"
+
 expect_exit 6 ctl wait bell --timeout 300
 grep -q "not rung within 300 ms" last.err || fail "timeout message: $(cat last.err)"
 pass "a wait nobody rings times out with exit 6"

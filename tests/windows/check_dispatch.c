@@ -673,6 +673,7 @@ static reply do_doorbell(const svc_request_ctx *ctx, const char *name,
 START_TEST(test_dispatch_doorbell) {
   char msg[SHMB_ERROR_MESSAGE_MAX];
   shmb_doorbell_reply d;
+  shmb_open_reply o;
   int keep = 0, owner;
   fixture f;
   reply r;
@@ -703,6 +704,14 @@ START_TEST(test_dispatch_doorbell) {
   free(r.frame);
   ck_assert_int_eq(keep, 1);
   ck_assert_uint_eq(svc_registry_waiters(f.b.reg), 1);
+  r = do_open(&f.ctx, "bell", SHMB_WIRE_ACCESS_READ);
+  ck_assert_int_eq(shmb_open_reply_decode(r.payload, r.plen, &o), 0);
+  ck_assert_uint_eq(o.flags, SHMB_OPEN_FLAG_NOTIFY);
+  free(r.frame);
+  r = do_open(&f.ctx, "quiet", SHMB_WIRE_ACCESS_READ);
+  ck_assert_int_eq(shmb_open_reply_decode(r.payload, r.plen, &o), 0);
+  ck_assert_uint_eq(o.flags, 0);
+  free(r.frame);
   r = do_doorbell(&f.ctx, "bell", SHMB_WIRE_ACCESS_WRITE);
   ck_assert_int_eq(shmb_doorbell_reply_decode(r.payload, r.plen, &d), 0);
   ck_assert_msg(d.counter.len && d.registry.len && !d.event.len &&
