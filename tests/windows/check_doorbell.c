@@ -9,7 +9,9 @@
  */
 #include <windows.h>
 
+#include <aclapi.h>
 #include <check.h>
+#include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +198,84 @@ START_TEST(test_doorbell_waiters_bounded_and_dropped) {
 }
 END_TEST
 
+/* The DACL on a live object, as SDDL (free()). */
+static char *object_dacl(HANDLE h) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  LPSTR text;
+  char *out;
+  ck_assert_uint_eq(GetSecurityInfo(h, SE_KERNEL_OBJECT,
+                                    DACL_SECURITY_INFORMATION, NULL, NULL,
+                                    NULL, NULL, &sd),
+                    ERROR_SUCCESS);
+  ck_assert(ConvertSecurityDescriptorToStringSecurityDescriptorA(
+      sd, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &text, NULL));
+  out = _strdup(text);
+  LocalFree(text);
+  LocalFree(sd);
+  return out;
+}
+
+/* The DACL kind derives from section (with waiter), as SDDL (free()). */
+static char *derived_dacl(PSECURITY_DESCRIPTOR section, svc_bell_kind kind,
+                          const char *waiter) {
+  PSECURITY_DESCRIPTOR sd;
+  LPSTR text;
+  char err[256], *out;
+  ck_assert_int_eq(svc_bell_sd(section, kind, waiter, &sd, NULL, err,
+                               sizeof(err)), 0);
+  ck_assert(ConvertSecurityDescriptorToStringSecurityDescriptorA(
+      sd, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &text, NULL));
+  out = _strdup(text);
+  LocalFree(text);
+  LocalFree(sd);
+  return out;
+}
+
+/* "D:P(...)" to "D:(...)": Wine drops the protected flag that
+ * SetSecurityInfo was given (PROTECTED_DACL_SECURITY_INFORMATION; nothing
+ * is inherited by these objects either way), so compare the ACEs. */
+static void unprotect(char *dacl) {
+  if (strncmp(dacl, "D:P", 3) == 0)
+    memmove(dacl + 2, dacl + 3, strlen(dacl + 3) + 1);
+}
+
+static void expect_dacl(HANDLE h, PSECURITY_DESCRIPTOR section,
+                        svc_bell_kind kind, const char *waiter) {
+  char *got = object_dacl(h), *want = derived_dacl(section, kind, waiter);
+  unprotect(got);
+  unprotect(want);
+  ck_assert_msg(strcmp(got, want) == 0, "kind %d on the live object:\n got  "
+                "%s\n want %s", (int)kind, got, want);
+  free(got);
+  free(want);
+}
+
+START_TEST(test_doorbell_reload_rederives) {
+  /* A reload that makes the section read-only for its writer puts the
+   * derived descriptors on every live object, a waiter's too. */
+  PSECURITY_DESCRIPTOR rw = test_sd_for("D:P(A;;GRGW;;;{me})");
+  PSECURITY_DESCRIPTOR ro = test_sd_for("D:P(A;;GR;;;{me})");
+  char err[512] = "", event[64], armed[64], *me = test_self_sid_text();
+  svc_doorbell *d;
+  int owner;
+
+  ck_assert_int_eq(svc_doorbell_new(svc_object_name, "Local", rw, 2, &d, err,
+                                    sizeof(err)), 0);
+  ck_assert_int_eq(svc_doorbell_add_waiter(d, rw, me, &owner, event, armed,
+                                           err, sizeof(err)), 0);
+  expect_dacl(d->counter, rw, SVC_BELL_COUNTER, NULL);
+  ck_assert_int_eq(svc_doorbell_set_descriptor(d, ro, err, sizeof(err)), 0);
+  expect_dacl(d->counter, ro, SVC_BELL_COUNTER, NULL);
+  expect_dacl(d->registry, ro, SVC_BELL_REGISTRY, NULL);
+  expect_dacl(d->waiters[0].event, ro, SVC_BELL_EVENT, me);
+  expect_dacl(d->waiters[0].armed, ro, SVC_BELL_ARMED, me);
+  svc_doorbell_free(d);
+  free(me);
+  LocalFree(rw);
+  LocalFree(ro);
+}
+END_TEST
+
 Suite *doorbell_suite(void) {
   Suite *s = suite_create("doorbell");
   TCase *tc = tcase_create("descriptors");
@@ -209,6 +289,7 @@ Suite *doorbell_suite(void) {
   tcase_add_test(tc, test_doorbell_squatted_registry);
   tcase_add_test(tc, test_doorbell_squatted_event);
   tcase_add_test(tc, test_doorbell_waiters_bounded_and_dropped);
+  tcase_add_test(tc, test_doorbell_reload_rederives);
   suite_add_tcase(s, tc);
   return s;
 }
