@@ -33,3 +33,17 @@ log_has "$work/service.log" "can be written by" || fail "the refusal does not sa
 expect_exit 0 ctl list
 [ "$(tr -d '\r' <"$work/shmb.log")" = planted ] || fail "the planted log_file was written to: $(cat "$work/shmb.log")"
 pass "a log_file others can write is refused, left untouched, and the service serves on"
+stop_service
+
+# The folders on the way count too (every folder up to the root): a log
+# folder writable by Everyone is refused before any file is made in it.
+mkdir -p "$work/logs"
+logd=$(winpath "$work/logs")
+sed -i "s|^log_file = .*|log_file = ${logd//\\/\\\\}\\\\shmb.log|" shmb.conf
+out=$(shmbtest setsddl "$logd" "D:P(A;;FA;;;WD)(A;;FA;;;$me)") || fail "shmbtest setsddl failed: $out"
+start_service shmb.conf
+log_has "$work/service.log" "not logging to log_file $logd\\shmb.log: $logd can be written by" || fail "no refusal naming the log folder: $(tr -d '\r' <"$work/service.log" | grep log_file)"
+log_has "$work/service.log" "S-1-1-0" || fail "the refusal does not name Everyone"
+[ ! -e "$work/logs/shmb.log" ] || fail "a log_file was created in a folder others can write"
+expect_exit 0 ctl list
+pass "a log_file whose folder others can write is refused, nothing created there, and the service serves on"
