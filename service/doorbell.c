@@ -184,6 +184,21 @@ static void registry_write(svc_doorbell *d, unsigned i, int live,
   __atomic_fetch_add(&d->reg->generation, 1, __ATOMIC_SEQ_CST); /* even */
 }
 
+/* One account may hold at most half the places (at least one), so that a
+ * read-only grantee cannot take every place and lock the others out of
+ * waiting. */
+static unsigned account_cap(const svc_doorbell *d) {
+  return d->capacity / 2 ? d->capacity / 2 : 1;
+}
+
+static unsigned account_waiters(const svc_doorbell *d, const char *sid) {
+  unsigned n = 0;
+  for (unsigned i = 0; i < d->capacity; i++)
+    if (d->waiters[i].owner && strcmp(d->waiters[i].sid, sid) == 0)
+      n++;
+  return n;
+}
+
 static int free_entry(const svc_doorbell *d) {
   for (unsigned i = 0; i < d->capacity; i++)
     if (!d->waiters[i].owner)
@@ -205,6 +220,11 @@ int svc_doorbell_add_waiter(svc_doorbell *d, PSECURITY_DESCRIPTOR section_sd,
     return shmb__fail(err, errlen, SHMB_ETOOMANYWAITERS, "all %u waiter "
                       "places of this doorbell are taken (the section's "
                       "max_waiters)", d->capacity);
+  if (account_waiters(d, sid) >= account_cap(d))
+    return shmb__fail(err, errlen, SHMB_ETOOMANYWAITERS, "account %s already "
+                      "holds %u of the %u waiter places, the most one "
+                      "account may (half of the section's max_waiters)",
+                      sid, account_cap(d), d->capacity);
   if ((rc = make_page(d, section_sd, SVC_BELL_ARMED, sid, SHMB_BELL_PAGE,
                       armed, &w.armed, err, errlen)) != 0)
     return rc;

@@ -46,7 +46,8 @@ void svc_doorbell_free(svc_doorbell *d);
 
 /* Registers a waiter of account sid (SID text) for owner: its event and
  * armed page, named in event and armed. SHMB_ETOOMANYWAITERS when all
- * capacity entries are live. */
+ * capacity entries are live, or when sid already holds half of them (at
+ * least one): no account can lock the others out. */
 int svc_doorbell_add_waiter(svc_doorbell *d, PSECURITY_DESCRIPTOR section_sd,
                             const char *sid, const void *owner,
                             char event[SHMB_BELL_NAME],

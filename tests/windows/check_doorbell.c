@@ -168,7 +168,7 @@ START_TEST(test_doorbell_waiters_bounded_and_dropped) {
   PSECURITY_DESCRIPTOR section = test_sd_for("D:P(A;;GRGW;;;{me})");
   char err[512] = "", event[64], armed[64], *me = test_self_sid_text();
   svc_doorbell *d;
-  int a, b;
+  int a, b, c;
 
   ck_assert_int_eq(svc_doorbell_new(svc_object_name, "Local", section, 2, &d,
                                     err, sizeof(err)), 0);
@@ -178,12 +178,18 @@ START_TEST(test_doorbell_waiters_bounded_and_dropped) {
                                            err, sizeof(err)), 0);
   ck_assert_str_eq(d->reg->entries[0].event, event);
   ck_assert_str_eq(d->reg->entries[0].armed, armed);
-  ck_assert_int_eq(svc_doorbell_add_waiter(d, section, me, &b, event, armed,
-                                           err, sizeof(err)), 0);
+  /* One account holds at most half the places: a second place for me is
+   * refused, another account still gets one. */
   ck_assert_int_eq(svc_doorbell_add_waiter(d, section, me, &b, event, armed,
                                            err, sizeof(err)),
                    SHMB_ETOOMANYWAITERS);
-  ck_assert_msg(strstr(err, "max_waiters"), "message '%s'", err);
+  ck_assert_msg(strstr(err, "already holds 1 of the 2"), "message '%s'", err);
+  ck_assert_int_eq(svc_doorbell_add_waiter(d, section, WAITER, &b, event,
+                                           armed, err, sizeof(err)), 0);
+  ck_assert_int_eq(svc_doorbell_add_waiter(d, section, WAITER, &c, event,
+                                           armed, err, sizeof(err)),
+                   SHMB_ETOOMANYWAITERS);
+  ck_assert_msg(strstr(err, "all 2 waiter places"), "message '%s'", err);
   /* Each change is one even step of two: a ringer never copies a half. */
   ck_assert_uint_eq(d->reg->generation, 4);
   ck_assert_uint_eq(svc_doorbell_drop_owner(d, &b), 1);
