@@ -12,7 +12,10 @@ bash "$shmb_top/tools/bootstrap.sh"
 bash "$shmb_top/tools/build.sh" windows
 
 wine_env start
-demo=$shmb_build/demo
+# On the prefix's C: drive: the service checks every folder above its
+# config, and a build tree under a folder Everyone may write (/tmp) would
+# have it refused.
+demo=$shmb_drive_c/shmbroker-demo
 mkdir -p "$demo"
 cd "$demo"
 svc_log=$demo/service.log

@@ -39,7 +39,8 @@ run_ctest() {
     # their services at once on a 2-core machine, Wine now and then ran a
     # program that printed nothing and did nothing (seen in shmbctl,
     # shmbtest and evil_server runs alike). One at a time it was rarer, not
-    # gone; the cause is not found: see docs/reliability.md.
+    # gone; the cause is not found, and win retries exactly that case
+    # (tools/lib.sh, docs/reliability.md).
     local jobs=2
     [ "$tree" != windows ] || jobs=${SHMB_WINDOWS_JOBS:-1}
     (cd "$build/$tree" && "$@" ctest --output-on-failure -j"$jobs" --timeout 300) 2>&1 | tee "$log"
@@ -86,11 +87,11 @@ retries=$build/windows/retries.log   # SHMB_RETRY_LOG in the ctest environment
 run_ctest windows
 n=$(wc -l <"$retries")
 if [ "$n" -gt 0 ]; then
-    echo "start_service started shmbrokerd again $n time(s) because Wine did not run it:"
+    echo "a Windows program was run again $n time(s) because Wine did not run it (exit 1, no output; tools/lib.sh, docs/reliability.md):"
     cat "$retries"
 fi
 if [ "$n" -gt "$max_retries" ]; then
-    echo "FAIL: $n start retries, more than SHMB_MAX_RETRIES=$max_retries" >&2
+    echo "FAIL: $n Wine start retries, more than SHMB_MAX_RETRIES=$max_retries" >&2
     failed=$((failed + 1))
     status=1
 fi

@@ -16,21 +16,6 @@ set -E   # functions and substitutions inherit the ERR trap
 test_name=$(basename "$0" .sh)
 work="$SHMB_TEST_TMP/$test_name"
 
-# The service checks every folder above its config up to the drive's root.
-# Under Wine the Unix folders above the build tree are those folders, and
-# Wine shows a world-writable one (such as /tmp: it has no way to show the
-# sticky bit) as writable by Everyone, so every config here would be
-# refused. Say so once instead of failing every test on its own.
-if [ -z "$shmb_native_windows" ]; then
-    d=$SHMB_TEST_TMP
-    while [ "$d" != / ] && [ -n "$d" ]; do
-        if [ -n "$(find "$d" -maxdepth 0 -perm -0002 2>/dev/null)" ]; then
-            echo "FAIL: $d is world-writable, and it is above the tests' folder $SHMB_TEST_TMP: Wine shows it as writable by Everyone, so the service refuses every config below it (docs/config.md, \"Folders on the path\"); build elsewhere (SHMB_BUILD_DIR)" >&2
-            exit 1
-        fi
-        d=$(dirname "$d")
-    done
-fi
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"

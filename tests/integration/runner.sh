@@ -48,3 +48,37 @@ SHMB_RUNNER=$work/refusing-runner SHMB_TEST_TMP=$inner bash "$src/tests/integrat
 [ "$rc" != 0 ] || fail "second_instance.sh passed although its runner ran nothing: $(cat refused.out)"
 grep -q '^FAIL: ' refused.out || fail "second_instance.sh failed without saying what failed: $(cat refused.out)"
 pass "with a runner that runs nothing, second_instance.sh fails and says why ($(grep -m1 '^FAIL: ' refused.out))"
+
+# 4. The Wine start failure (tools/lib.sh): a program that exits 1 having
+# written nothing is run once more, and the retry is logged; one that
+# exits 1 with a message is not. The runner below fails the first program
+# it is given in the way Wine does (or, with a message, in the way our
+# programs do), then runs everything.
+cat >first-fails-runner <<EOF2
+#!/bin/sh
+if [ ! -e "$work/failed-once" ]; then
+    : >"$work/failed-once"
+    [ -z "\$SHMB_FAIL_TEXT" ] || echo "\$SHMB_FAIL_TEXT" >&2
+    exit 1
+fi
+exec $real "\$@"
+EOF2
+chmod +x first-fails-runner
+rm -f failed-once; : >inner-retries.log
+SHMB_RUNNER=$work/first-fails-runner SHMB_TEST_TMP=$inner SHMB_RETRY_LOG=$work/inner-retries.log \
+    bash "$src/tests/integration/second_instance.sh" >flaky.out 2>&1 \
+    || fail "second_instance.sh failed although Wine's failure was retried: $(cat flaky.out)"
+[ "$(grep -c . inner-retries.log)" = 1 ] && grep -q "shmbtest.exe exited 1 with no output" inner-retries.log \
+    || fail "expected one logged retry of shmbtest.exe, the retry log has: $(cat inner-retries.log)"
+grep -q '^RETRY: shmbtest.exe exited 1 with no output' flaky.out \
+    || fail "the retry was not printed: $(cat flaky.out)"
+pass "a program that exits 1 with no output is run again, and the retry is printed and logged"
+
+rm -f failed-once; : >inner-retries.log
+rc=0
+SHMB_FAIL_TEXT="shmbtest: a real error" SHMB_RUNNER=$work/first-fails-runner SHMB_TEST_TMP=$inner \
+    SHMB_RETRY_LOG=$work/inner-retries.log bash "$src/tests/integration/second_instance.sh" >real.out 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "second_instance.sh passed although a program failed with a message: $(cat real.out)"
+[ ! -s inner-retries.log ] || fail "a program that failed with a message was run again: $(cat inner-retries.log)"
+grep -q '^FAIL: ' real.out || fail "the failure was not reported: $(cat real.out)"
+pass "a program that exits 1 with a message is not run again ($(grep -m1 '^FAIL: ' real.out))"
