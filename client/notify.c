@@ -63,11 +63,11 @@ struct shmb__waiter {
 #define bell_fail(s, rc, ...)                                                  \
   shmb__fail((s)->message, sizeof((s)->message), (rc), __VA_ARGS__)
 
-/* Maps a named page of the service's with the given rights. */
-static int map_page(shmb_section *s, const shmb_str *name, DWORD rights,
-                    HANDLE *map, void **view) {
-  char object[SHMB_BELL_NAME];
-  wchar_t *w;
+/* A doorbell object's name from a reply, checked as a name the service
+ * makes (shmb__object_name_check) before anything opens it: as text in
+ * object and as *w to open (free()). */
+static int object_name(shmb_section *s, const shmb_str *name,
+                       char object[SHMB_BELL_NAME], wchar_t **w) {
   int rc;
 
   if ((rc = shmb__object_name_check(name->ptr, name->len, s->message,
@@ -75,8 +75,18 @@ static int map_page(shmb_section *s, const shmb_str *name, DWORD rights,
     return rc;
   memcpy(object, name->ptr, name->len);
   object[name->len] = '\0';
-  if (!(w = shmb__wide_from_utf8(object)))
-    return SHMB_ENOMEM;
+  return (*w = shmb__wide_from_utf8(object)) ? 0 : SHMB_ENOMEM;
+}
+
+/* Maps a named page of the service's with the given rights. */
+static int map_page(shmb_section *s, const shmb_str *name, DWORD rights,
+                    HANDLE *map, void **view) {
+  char object[SHMB_BELL_NAME];
+  wchar_t *w;
+  int rc;
+
+  if ((rc = object_name(s, name, object, &w)) != 0)
+    return rc;
   *map = OpenFileMappingW(rights, FALSE, w);
   free(w);
   if (!*map)
@@ -354,13 +364,8 @@ static int open_event(shmb_section *s, const shmb_str *name, HANDLE *out) {
   wchar_t *w;
   int rc;
 
-  if ((rc = shmb__object_name_check(name->ptr, name->len, s->message,
-                                    sizeof(s->message))) != 0)
+  if ((rc = object_name(s, name, object, &w)) != 0)
     return rc;
-  memcpy(object, name->ptr, name->len);
-  object[name->len] = '\0';
-  if (!(w = shmb__wide_from_utf8(object)))
-    return SHMB_ENOMEM;
   *out = OpenEventW(SYNCHRONIZE, FALSE, w);
   free(w);
   if (!*out)

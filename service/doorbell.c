@@ -19,7 +19,23 @@
 #include "bell_sd.h"
 #include "errors.h"
 #include "log.h"
+#include "section.h"
 #include "wstr.h"
+
+/* The end of creating object: a squat (section.h) or a failure refuses
+ * it; otherwise *out is the new handle. */
+static int created(HANDLE h, DWORD e, const char *object, HANDLE *out,
+                   char *err, size_t errlen) {
+  int rc;
+
+  if ((rc = svc_object_squatted(h, e, object, err, errlen)) != 0)
+    return rc;
+  if (!h)
+    return shmb__fail(err, errlen, shmb__from_win32(e), "cannot create %s "
+                      "(Win32 error %lu)", object, (unsigned long)e);
+  *out = h;
+  return 0;
+}
 
 /* A page-file mapping of size bytes under object; EEXIST when the name was
  * there before us (whoever made it owns it). */
@@ -37,18 +53,7 @@ static int create_page(const char *object, size_t size,
                          0, (DWORD)size, w);
   e = GetLastError();
   free(w);
-  if (h && e == ERROR_ALREADY_EXISTS)
-    CloseHandle(h);
-  if ((h && e == ERROR_ALREADY_EXISTS) ||
-      (!h && (e == ERROR_ACCESS_DENIED || e == ERROR_INVALID_HANDLE)))
-    return shmb__fail(err, errlen, SHMB_EEXIST, "object %s already exists: "
-                      "another process squatted the name; refusing it",
-                      object);
-  if (!h)
-    return shmb__fail(err, errlen, shmb__from_win32(e), "cannot create %s "
-                      "(Win32 error %lu)", object, (unsigned long)e);
-  *out = h;
-  return 0;
+  return created(h, e, object, out, err, errlen);
 }
 
 /* An auto-reset event under object: one SetEvent wakes its one waiter, and
@@ -65,18 +70,7 @@ static int create_event(const char *object, PSECURITY_DESCRIPTOR sd,
   h = CreateEventW(&sa, FALSE, FALSE, w);
   e = GetLastError();
   free(w);
-  if (h && e == ERROR_ALREADY_EXISTS)
-    CloseHandle(h);
-  if ((h && e == ERROR_ALREADY_EXISTS) ||
-      (!h && (e == ERROR_ACCESS_DENIED || e == ERROR_INVALID_HANDLE)))
-    return shmb__fail(err, errlen, SHMB_EEXIST, "object %s already exists: "
-                      "another process squatted the name; refusing it",
-                      object);
-  if (!h)
-    return shmb__fail(err, errlen, shmb__from_win32(e), "cannot create %s "
-                      "(Win32 error %lu)", object, (unsigned long)e);
-  *out = h;
-  return 0;
+  return created(h, e, object, out, err, errlen);
 }
 
 /* A fresh name, then the page with kind's descriptor. */

@@ -40,16 +40,16 @@ int svc_object_name(const char *ns, char out[SVC_OBJECT_NAME_MAX]) {
   return 0;
 }
 
-/* CreateFileMappingW's answer when the object exists (h or not): whoever
- * made it first owns it, so it is a squat either way. */
-static int squatted(HANDLE h, DWORD e, const char *object, char *err,
-                    size_t errlen) {
+int svc_object_squatted(HANDLE h, DWORD e, const char *object, char *err,
+                        size_t errlen) {
   if (h && e == ERROR_ALREADY_EXISTS) {
     CloseHandle(h);
     return shmb__fail(err, errlen, SHMB_EEXIST, "object %s already exists: "
                       "another process squatted the name; refusing it",
                       object);
   }
+  if (h || (e != ERROR_ACCESS_DENIED && e != ERROR_INVALID_HANDLE))
+    return 0;
   /* The name exists but is not ours to open (a squatter's descriptor
    * locks us out) or is another kind of object: squatted all the same. */
   return shmb__fail(err, errlen, SHMB_EEXIST, "object %s already exists and "
@@ -64,6 +64,7 @@ int svc_section_create(svc_section *sec, const char *object, uint64_t size,
   wchar_t *wname = shmb__wide_from_utf8(object);
   HANDLE h;
   DWORD e;
+  int rc;
 
   if (!wname)
     return SHMB_ENOMEM;
@@ -73,9 +74,8 @@ int svc_section_create(svc_section *sec, const char *object, uint64_t size,
                          (DWORD)(size >> 32), (DWORD)size, wname);
   e = GetLastError();
   free(wname);
-  if ((h && e == ERROR_ALREADY_EXISTS) ||
-      (!h && (e == ERROR_ACCESS_DENIED || e == ERROR_INVALID_HANDLE)))
-    return squatted(h, e, object, err, errlen);
+  if ((rc = svc_object_squatted(h, e, object, err, errlen)) != 0)
+    return rc;
   if (!h)
     return shmb__fail(err, errlen, shmb__from_win32(e), "cannot create "
                       "object %s of %llu bytes (Win32 error %lu)", object,

@@ -61,6 +61,13 @@ int svc_section_set_descriptor(svc_section *sec, PSECURITY_DESCRIPTOR sd,
 /* A fresh object name in the given namespace ("Global" or "Local"). */
 int svc_object_name(const char *ns, char out[SVC_OBJECT_NAME_MAX]);
 
+/* Whether a CreateFileMappingW or CreateEventW answer for object (h and
+ * GetLastError() e) says the name was there before us: then SHMB_EEXIST,
+ * with h closed, since whoever made it first owns it (design.md, security
+ * rule 2); 0 otherwise. */
+int svc_object_squatted(HANDLE h, DWORD e, const char *object, char *err,
+                        size_t errlen);
+
 /* Creates one section under the given object name, backed by sec->file (or
  * the paging file when it is NULL). An existing object of that name is
  * SHMB_EEXIST: someone squatted it. */
