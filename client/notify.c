@@ -30,8 +30,11 @@
 /* Spins on the counter before arming: a ring that follows within this
  * many polls costs the waiter no system call. */
 #define WAIT_SPINS 2000
-/* Reads of a moving registry before giving up on this ring's refresh. */
+/* Reads of a moving registry before giving up on this ring's refresh;
+ * after the first few, each waits for the service's thread to run
+ * (SwitchToThread), so a service preempted mid-update is waited for. */
 #define REGISTRY_TRIES 1000
+#define REGISTRY_SPINS 64
 
 typedef struct peer {
   char event[SHMB_BELL_NAME];
@@ -243,7 +246,10 @@ static uint64_t registry_copy(struct shmb__ringer *r) {
   for (int i = 0; i < REGISTRY_TRIES; i++) {
     uint64_t g = __atomic_load_n(&r->reg->generation, __ATOMIC_ACQUIRE);
     if (g & 1) {
-      YieldProcessor();
+      if (i < REGISTRY_SPINS)
+        YieldProcessor();
+      else
+        SwitchToThread();
       continue;
     }
     memcpy(r->copy, (const void *)r->reg->entries,
@@ -272,8 +278,8 @@ static int entry_valid(const shmb_bell_entry *e) {
 }
 
 /* Opens waiter e's event (to signal) and armed page (to read). A waiter
- * that went away since leaves the place empty. */
-static void peer_open(peer *p, const shmb_bell_entry *e) {
+ * that went away since leaves the place empty; 0 when that happened. */
+static int peer_open(peer *p, const shmb_bell_entry *e) {
   wchar_t *we = shmb__wide_from_utf8(e->event);
   wchar_t *wa = shmb__wide_from_utf8(e->armed);
   memcpy(p->event, e->event, sizeof(p->event));
@@ -285,10 +291,12 @@ static void peer_open(peer *p, const shmb_bell_entry *e) {
     peer_close(p);
   free(we);
   free(wa);
+  return p->armed != NULL;
 }
 
 static int registry_refresh(shmb_section *s, struct shmb__ringer *r) {
   uint64_t g = registry_copy(r);
+  int missed = 0;
   if (g & 1)
     return bell_fail(s, SHMB_EAGAIN, "the doorbell registry of section %s "
                      "kept changing while read; ring again", s->name);
@@ -301,10 +309,14 @@ static int registry_refresh(shmb_section *s, struct shmb__ringer *r) {
     const shmb_bell_entry *e = &r->copy[i];
     if (p->event[0] && (!e->live || strcmp(p->event, e->event) != 0))
       peer_close(p);
-    if (e->live && !p->event[0])
-      peer_open(p, e);
+    if (e->live && !p->event[0] && !peer_open(p, e))
+      missed = 1;
   }
-  r->generation = g;
+  /* A live waiter we could not open (gone meanwhile, or short of memory):
+   * an odd generation, which the registry never settles on, makes the
+   * next ring read it again rather than skip that waiter until the
+   * registry next changes. */
+  r->generation = missed ? 1 : g;
   return 0;
 }
 
@@ -321,10 +333,12 @@ int shmb_section_notify(shmb_section *section) {
    * the Dekker pair in the file comment. */
   __atomic_fetch_add(r->counter, 1, __ATOMIC_SEQ_CST);
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&r->reg->generation, __ATOMIC_ACQUIRE) !=
-          r->generation &&
-      (rc = registry_refresh(section, r)) != 0)
-    return rc;
+  rc = 0;
+  if (__atomic_load_n(&r->reg->generation, __ATOMIC_ACQUIRE) != r->generation)
+    rc = registry_refresh(section, r);
+  /* Even when the registry could not be read now, the waiters already
+   * known are woken: the counter has moved, and a ring must not be lost
+   * for them because someone else joined or left. */
   for (unsigned i = 0; i < r->capacity; i++) {
     peer *p = &r->peers[i];
     if (p->armed && __atomic_load_n(p->armed, __ATOMIC_RELAXED)) {
@@ -332,7 +346,7 @@ int shmb_section_notify(shmb_section *section) {
       r->signals++;
     }
   }
-  return 0;
+  return rc;
 }
 
 uint64_t shmb__section_signals(const shmb_section *s) {

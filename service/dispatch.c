@@ -194,8 +194,10 @@ static int doorbell_reply(const svc_request_ctx *ctx, const shmb_request *req,
   rc = svc_doorbell_add_waiter(d, sec->sd, ctx->who->sid, ctx->owner, event,
                                armed, why, sizeof(why));
   if (rc != 0) {
-    shmb_log_warn("section %s: waiter for %s (pid %lu) refused: %s",
-                  sec->name, ctx->who->sid, ctx->pid, why);
+    /* Rate-limited per account, as every refusal: a read-only grantee
+     * asking again and again must not fill the Event Log. */
+    svc_refusal(ctx->who->sid, "section %s: waiter for %s (pid %lu) "
+                "refused: %s", sec->name, ctx->who->sid, ctx->pid, why);
     snprintf(msg, sizeof(msg), "section '%s': %s", sec->name, why);
     return error_reply(op, req->hdr.request_id, rc, msg, out, outlen);
   }

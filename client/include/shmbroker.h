@@ -151,7 +151,12 @@ SHMB_EXTERN int shmb_section_is_current(shmb_client *client,
  *
  * Rings: bumps the section's change counter and wakes every waiter asleep
  * on it. Needs SHMB_ACCESS_WRITE (SHMB_EINVAL without it; SHMB_EACCES if
- * the service refuses). With nobody asleep it makes no system call. */
+ * the service refuses). With nobody asleep it makes no system call.
+ * SHMB_EAGAIN: the waiter list kept changing while read (the service was
+ * updating it throughout); the counter moved and every waiter known from
+ * before was woken, but one that joined since this section's previous
+ * ring may sleep through this one (until the next ring or its timeout):
+ * ring again. */
 SHMB_EXTERN int shmb_section_notify(shmb_section *section);
 /* shmb_section_wait's timeout_ms for "no timeout". */
 #define SHMB_WAIT_FOREVER 0xFFFFFFFFu

@@ -5,7 +5,8 @@
 # and the kernel refuses the ring rights on the objects themselves); no
 # read right, no waiting; a waiter killed while asleep leaves the registry
 # and rings go on; ringing with nobody asleep makes no SetEvent call; a
-# squatted doorbell name fails the section.
+# squatted doorbell name fails the section; refused waiters are logged
+# within the per-account limit on refusal lines.
 . "$(dirname "$0")/lib.sh"
 me=$SHMBROKER_SERVER_SID
 write_config shmb.conf <<EOF2
@@ -41,6 +42,12 @@ sddl = O:SYG:SYD:P(A;;GA;;;SY)
 
 [section quiet]
 size = 4KiB
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)
+
+[section capped]
+size = 4KiB
+notify = yes
+max_waiters = 2
 sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)
 EOF2
 start_service shmb.conf
@@ -139,3 +146,23 @@ rc=0; wait "$h" || rc=$?
 [ "$rc" = 0 ] && grep -q "fired counter=" <(tr -d '\r' <handle.out) \
     || fail "the wait handle did not fire: $(cat handle.out)"
 pass "a wait handle fires on a ring; each ring to it is one SetEvent"
+
+# An account asking again and again for a waiter place it cannot have:
+# every request is refused, and the refusal lines are rate-limited per
+# account like every other refusal (service/refusal.c: at most 20 a
+# minute), so that a read-only grantee cannot fill the Event Log.
+ctl wait capped --timeout 30000 >holder.out 2>&1 &
+holder=$!
+at_exit 'kill -KILL "$holder" 2>/dev/null || true'
+wait_status doorbell_waiters 1 20
+for i in $(seq 1 25); do
+    expect_exit 1 ctl wait capped --timeout 100
+    grep -q "waiter places" last.err || grep -qi "waiter" last.err \
+        || fail "refusal $i does not say why: $(cat last.err)"
+done
+logged=$(tr -d '\r' <"$svc_log" | grep -c "section capped: waiter for .* refused") || logged=0
+[ "$logged" -ge 1 ] && [ "$logged" -le 20 ] \
+    || fail "25 refused waiters gave $logged refusal lines in the log, expected 1 to 20 (rate-limited)"
+kill -KILL "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+pass "25 refused waiter requests: each refused with its reason, $logged logged (rate-limited per account)"
