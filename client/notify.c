@@ -45,6 +45,7 @@ typedef struct peer {
 struct shmb__ringer {
   HANDLE counter_map, registry_map;
   uint64_t *counter;
+  const uint32_t *closed; /* the service gave the doorbell up */
   const shmb_bell_registry *reg;
   unsigned capacity;
   uint64_t generation; /* of the peers below; odd: never read yet */
@@ -57,6 +58,7 @@ struct shmb__waiter {
   shmb_client *conn; /* the registration's lifetime */
   HANDLE counter_map, event, armed_map;
   const volatile uint64_t *counter;
+  const volatile uint32_t *closed; /* the service gave the doorbell up */
   volatile uint32_t *armed;
   int by_handle; /* the application waits on event itself: stay armed */
   char counter_name[SHMB_BELL_NAME], event_name[SHMB_BELL_NAME];
@@ -223,6 +225,7 @@ static int ringer_attach(shmb_section *s) {
     UnmapViewOfFile(view);
   if (rc == 0) {
     r->counter = &((shmb_bell_counter_page *)view)->counter;
+    r->closed = &((shmb_bell_counter_page *)view)->closed;
     rc = map_page(s, &rep.registry, FILE_MAP_READ, &r->registry_map, &view);
   }
   if (rc == 0) {
@@ -329,6 +332,11 @@ int shmb_section_notify(shmb_section *section) {
   if (!section->ringer && (rc = ringer_attach(section)) != 0)
     return rc;
   r = section->ringer;
+  if (__atomic_load_n(r->closed, __ATOMIC_ACQUIRE))
+    return bell_fail(section, SHMB_EBELLCLOSED, "section %s: the service "
+                     "closed this doorbell (the section was removed or "
+                     "rotated, or the service stopped): open the section "
+                     "again", section->name);
   /* The bump, then the fence, then the armed words: the ringer's half of
    * the Dekker pair in the file comment. */
   __atomic_fetch_add(r->counter, 1, __ATOMIC_SEQ_CST);
@@ -410,6 +418,7 @@ static int waiter_attach(shmb_section *s) {
     UnmapViewOfFile(view);
   if (rc == 0) {
     w->counter = &((const shmb_bell_counter_page *)view)->counter;
+    w->closed = &((const shmb_bell_counter_page *)view)->closed;
     rc = open_event(s, &rep.event, &w->event);
   }
   if (rc == 0 && (rc = map_page(s, &rep.armed, FILE_MAP_READ | FILE_MAP_WRITE,
@@ -463,13 +472,16 @@ static void disarm(struct shmb__waiter *w) {
     __atomic_store_n(w->armed, 0, __ATOMIC_RELAXED);
 }
 
-/* Spin, arm, re-check, sleep; until the counter moves or time runs out. */
+/* Spin, arm, re-check, sleep; until the counter moves, time runs out or
+ * the service closes the doorbell (it wakes us after setting closed). */
 static int wait_loop(struct shmb__waiter *w, uint64_t *seen,
                      unsigned timeout_ms) {
   ULONGLONG start = GetTickCount64();
   for (;;) {
     ULONGLONG spent = GetTickCount64() - start;
     DWORD left, r;
+    if (__atomic_load_n(w->closed, __ATOMIC_ACQUIRE))
+      return SHMB_EBELLCLOSED;
     for (int i = 0; i < WAIT_SPINS; i++) {
       if (moved(w, seen))
         return 0;
@@ -503,7 +515,12 @@ int shmb_section_wait(shmb_section *section, uint64_t *seen,
     return SHMB_EINVAL;
   if ((rc = waiter_get(section, &w)) != 0)
     return rc;
-  return wait_loop(w, seen, timeout_ms);
+  if ((rc = wait_loop(w, seen, timeout_ms)) == SHMB_EBELLCLOSED)
+    bell_fail(section, rc, "section %s: the service closed this doorbell "
+              "(the section was removed or rotated, or the service "
+              "stopped) and woke its waiters: open the section again",
+              section->name);
+  return rc;
 }
 
 int shmb_section_wait_handle(shmb_section *section, void **handle) {

@@ -5,10 +5,13 @@
  *
  *   counter page   the change counter: ringers (the section's writers)
  *                  bump it, waiters (its readers) only read it
- *     0      4         8                  64               72
- *     +------+---------+~~~~~~~~~~~~~~~~~~+----------------+
- *     | magic| version | (zero)           | counter u64    |  own line
- *     +------+---------+~~~~~~~~~~~~~~~~~~+----------------+
+ *     0      4         8        12        64               72
+ *     +------+---------+--------+~~~~~~~~~+----------------+
+ *     | magic| version | closed | (zero)  | counter u64    |  own line
+ *     +------+---------+--------+~~~~~~~~~+----------------+
+ *                  closed: 1 once the service gave the doorbell up
+ *                  (section removed or rotated, service stopping); it
+ *                  then wakes every waiter, who return SHMB_EBELLCLOSED
  *
  *   registry page  written only by the service, read by ringers: the live
  *                  waiters, each with the names of its event and its armed
@@ -42,7 +45,8 @@
 
 typedef struct shmb_bell_counter_page {
   uint32_t magic, version;
-  uint8_t pad[56];
+  uint32_t closed;
+  uint8_t pad[52];
   uint64_t counter; /* on its own cache line */
 } shmb_bell_counter_page;
 _Static_assert(offsetof(shmb_bell_counter_page, counter) == 64, "counter");

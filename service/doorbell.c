@@ -148,9 +148,26 @@ static void waiter_close(svc_waiter *w) {
   memset(w, 0, sizeof(*w));
 }
 
+/* Tells the waiters that this doorbell is over (the counter page's closed
+ * word) and wakes each, so that none sleeps on a doorbell nobody rings any
+ * more: after a rotation or removal ringers attach to the new one. */
+static void close_and_wake(svc_doorbell *d) {
+  shmb_bell_counter_page *cp;
+
+  if (!d->counter ||
+      !(cp = MapViewOfFile(d->counter, FILE_MAP_WRITE, 0, 0, SHMB_BELL_PAGE)))
+    return;
+  __atomic_store_n(&cp->closed, 1, __ATOMIC_SEQ_CST);
+  UnmapViewOfFile(cp);
+  for (unsigned i = 0; i < d->capacity; i++)
+    if (d->waiters[i].event)
+      SetEvent(d->waiters[i].event);
+}
+
 void svc_doorbell_free(svc_doorbell *d) {
   if (!d)
     return;
+  close_and_wake(d);
   for (unsigned i = 0; i < d->capacity; i++)
     waiter_close(&d->waiters[i]);
   if (d->reg)

@@ -41,7 +41,9 @@ typedef struct svc_doorbell {
 int svc_doorbell_new(svc_name_fn name, const char *ns,
                      PSECURITY_DESCRIPTOR section_sd, unsigned capacity,
                      svc_doorbell **out, char *err, size_t errlen);
-/* Closes every object (clients keep their own handles). NULL is ignored. */
+/* Marks the doorbell closed in its counter page, wakes every waiter (they
+ * return SHMB_EBELLCLOSED), then closes every object (clients keep their
+ * own handles). NULL is ignored. */
 void svc_doorbell_free(svc_doorbell *d);
 
 /* Registers a waiter of account sid (SID text) for owner: its event and

@@ -50,6 +50,7 @@ static const struct {
     {SHMB_ENONOTIFY, -26, "SHMB_ENONOTIFY"},
     {SHMB_ETOOMANYWAITERS, -27, "SHMB_ETOOMANYWAITERS"},
     {SHMB_ENOTRUNG, -28, "SHMB_ENOTRUNG"},
+    {SHMB_EBELLCLOSED, -29, "SHMB_EBELLCLOSED"},
 };
 #define NFIXED (sizeof(fixed) / sizeof(fixed[0]))
 

@@ -156,7 +156,9 @@ SHMB_EXTERN int shmb_section_is_current(shmb_client *client,
  * updating it throughout); the counter moved and every waiter known from
  * before was woken, but one that joined since this section's previous
  * ring may sleep through this one (until the next ring or its timeout):
- * ring again. */
+ * ring again. SHMB_EBELLCLOSED: the service closed this doorbell (the
+ * section was removed or rotated, or the service stopped); open the
+ * section again. */
 SHMB_EXTERN int shmb_section_notify(shmb_section *section);
 /* shmb_section_wait's timeout_ms for "no timeout". */
 #define SHMB_WAIT_FOREVER 0xFFFFFFFFu
@@ -167,7 +169,9 @@ SHMB_EXTERN int shmb_section_notify(shmb_section *section);
  * registers this section as a waiter with the service (needs read access;
  * SHMB_ETOOMANYWAITERS when the section's max_waiters are all taken);
  * the registration lasts until shmb_close. One thread at a time per
- * section; open the section once per waiting thread. */
+ * section; open the section once per waiting thread. SHMB_EBELLCLOSED:
+ * the service closed this doorbell and woke its waiters (the section was
+ * removed or rotated, or the service stopped); open the section again. */
 SHMB_EXTERN int shmb_section_wait(shmb_section *section, uint64_t *seen,
                                   unsigned int timeout_ms);
 /* The change counter now (registers as a waiter, as shmb_section_wait). */

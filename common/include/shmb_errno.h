@@ -43,14 +43,17 @@
                      "notify = yes)")                                          \
   XX(ETOOMANYWAITERS, -27, "too many waiters on the section's doorbell (its "  \
                            "max_waiters)")                                     \
-  XX(ENOTRUNG, -28, "the doorbell was not rung before the wait's timeout")
+  XX(ENOTRUNG, -28, "the doorbell was not rung before the wait's timeout")   \
+  XX(EBELLCLOSED, -29, "the section's doorbell was closed by the service "    \
+                       "(section removed or rotated, or the service "         \
+                       "stopped): open the section again")
 
 typedef enum shmb_errno {
   SHMB_OK = 0,
 #define SHMB__ERRNO_ENUM(name, value, msg) SHMB_##name = value,
   SHMB_ERRNO_MAP(SHMB__ERRNO_ENUM)
 #undef SHMB__ERRNO_ENUM
-  SHMB__ERRNO_LAST = -29 /* one below the last code; never returned */
+  SHMB__ERRNO_LAST = -30 /* one below the last code; never returned */
 } shmb_errno;
 
 #endif /* SHMB_ERRNO_H */

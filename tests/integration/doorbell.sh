@@ -151,8 +151,8 @@ pass "a wait handle fires on a ring; each ring to it is one SetEvent"
 # every request is refused, and the refusal lines are rate-limited per
 # account like every other refusal (service/refusal.c: at most 20 a
 # minute), so that a read-only grantee cannot fill the Event Log.
-ctl wait capped --timeout 30000 >holder.out 2>&1 &
-holder=$!
+"${shmb_run[@]}" "$SHMB_BIN/shmbctl.exe" --pipe "$pipe" wait capped --timeout 30000 >holder.out 2>&1 &
+holder=$!   # the program itself (not a function in a subshell), to kill it
 at_exit 'kill -KILL "$holder" 2>/dev/null || true'
 wait_status doorbell_waiters 1 20
 for i in $(seq 1 25); do
@@ -165,4 +165,23 @@ logged=$(tr -d '\r' <"$svc_log" | grep -c "section capped: waiter for .* refused
     || fail "25 refused waiters gave $logged refusal lines in the log, expected 1 to 20 (rate-limited)"
 kill -KILL "$holder" 2>/dev/null || true
 wait "$holder" 2>/dev/null || true
+wait_status doorbell_waiters 0 10
 pass "25 refused waiter requests: each refused with its reason, $logged logged (rate-limited per account)"
+
+# A reload that removes the section closes its doorbell: the service marks
+# it closed and wakes its waiters, who return at once (SHMB_EBELLCLOSED)
+# rather than sleep on a doorbell nobody can ring any more. The same path
+# serves a rotation (on_revoke = rotate) and a stop.
+"${shmb_run[@]}" "$SHMB_BIN/shmbctl.exe" --pipe "$pipe" wait capped --timeout 30000 >closed.out 2>closed.err &
+sleeper=$!
+at_exit 'kill -KILL "$sleeper" 2>/dev/null || true'
+wait_status doorbell_waiters 1 20
+sed -i '/^\[section capped\]/,$d' shmb.conf
+expect_exit 0 ctl reload
+closed_at=$SECONDS
+rc=0; wait "$sleeper" || rc=$?
+took=$((SECONDS - closed_at))
+[ "$rc" = 1 ] || fail "the waiter on a removed section exited $rc, expected 1: $(cat closed.err)"
+[ "$took" -lt 15 ] || fail "the waiter on a removed section returned ${took} s after the reload, at its 30 s timeout: it was not woken"
+grep -q "closed this doorbell" closed.err || fail "the waiter's message: $(cat closed.err)"
+pass "a reload that removes the section wakes its waiters, who return SHMB_EBELLCLOSED in ${took} s (timeout 30 s)"
