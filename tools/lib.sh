@@ -138,36 +138,55 @@ svc_status=
 svc_log=${svc_log:-$PWD/service.log}
 
 
+# start_ready PIDVAR OUT PATTERN SECONDS PROGRAM ARGS...: starts one of our
+# programs in the background, its stdout and stderr in OUT, and waits up to
+# SECONDS until OUT has a line matching PATTERN; PIDVAR is set to its pid.
+# Returns 0 when ready; 1 when it did not get there in time; 2 when it
+# exited first, with its status in ready_status. The Wine start failure
+# (exit 1 with nothing written; see win above) is started again once,
+# printed and logged.
+ready_status=
+start_ready() {
+    local var=$1 out=$2 pattern=$3 tries=$(($4 * 10)) attempt pid
+    shift 4
+    for attempt in 1 2; do
+        : >"$out"
+        "${shmb_run[@]}" "$@" >"$out" 2>&1 &
+        pid=$!
+        printf -v "$var" '%s' "$pid"
+        ready_status=
+        for _ in $(seq 1 "$tries"); do
+            grep -q -- "$pattern" "$out" 2>/dev/null && return 0
+            if ! kill -0 "$pid" 2>/dev/null; then
+                ready_status=0
+                wait "$pid" || ready_status=$?
+                printf -v "$var" '%s' ""
+                break
+            fi
+            sleep 0.1
+        done
+        [ -n "$ready_status" ] || return 1
+        if [ "$attempt" = 2 ] || [ -s "$out" ] || [ "$ready_status" != "$shmb_wine_start_failure" ]; then
+            return 2
+        fi
+        shmb_note_retry "$(basename "$1") exited $ready_status with no output (Wine did not run it); starting it again"
+    done
+}
+
 # start_service CONFIG [OPTION...]: starts shmbrokerd (SHMB_SERVICE_EXE,
 # default $SHMB_BIN/shmbrokerd.exe) and waits up to SHMB_START_WAIT seconds
 # (default 20) until it listens. The log is emptied first, so that a
 # previous run's "listening" line cannot be taken for this one's.
 start_service() {
-    local config=$1; shift
-    local exe=${SHMB_SERVICE_EXE:-$SHMB_BIN/shmbrokerd.exe}
-    local tries=$((${SHMB_START_WAIT:-20} * 10))
-    local attempt code
-    for attempt in 1 2; do
-        : >"$svc_log"
-        "${shmb_run[@]}" "$exe" --console "$@" --config "$config" >"$svc_log" 2>&1 &
-        svc_pid=$!
-        code=
-        for _ in $(seq 1 "$tries"); do
-            grep -q "listening on" "$svc_log" 2>/dev/null && return 0
-            if ! kill -0 "$svc_pid" 2>/dev/null; then
-                code=0
-                wait "$svc_pid" || code=$?
-                svc_pid=
-                break
-            fi
-            sleep 0.1
-        done
-        [ -n "$code" ] || fail "shmbrokerd did not start listening within ${SHMB_START_WAIT:-20} s"
-        if [ "$attempt" = 2 ] || [ -s "$svc_log" ] || [ "$code" != "$shmb_wine_start_failure" ]; then
-            fail "shmbrokerd exited ($code) during start"
-        fi
-        shmb_note_retry "shmbrokerd exited $code with no output (Wine did not run it); starting it again"
-    done
+    local config=$1 rc=0
+    shift
+    start_ready svc_pid "$svc_log" "listening on" "${SHMB_START_WAIT:-20}" \
+        "${SHMB_SERVICE_EXE:-$SHMB_BIN/shmbrokerd.exe}" --console "$@" --config "$config" || rc=$?
+    case $rc in
+    0) ;;
+    1) fail "shmbrokerd did not start listening within ${SHMB_START_WAIT:-20} s" ;;
+    *) fail "shmbrokerd exited ($ready_status) during start" ;;
+    esac
 }
 
 # stop_gracefully PID: Ctrl+C first (Wine delivers SIGINT to a console

@@ -17,9 +17,8 @@ start_evil() {
     n=$((n + 1))
     evil_pipe="$pipe-$n"
     evil_out="$work/evil-$1.out"
-    "${shmb_run[@]}" "$SHMB_BIN/evil_server.exe" serve "$evil_pipe" "$@" >"$evil_out" 2>&1 &
-    evil_pid=$!
-    wait_for 20 grep -q listening "$evil_out" || fail "evil_server $* did not start: $(cat "$evil_out")"
+    start_ready evil_pid "$evil_out" listening 20 "$SHMB_BIN/evil_server.exe" serve "$evil_pipe" "$@" \
+        || fail "evil_server $* did not start${ready_status:+ (exit $ready_status)}: $(cat "$evil_out")"
 }
 
 stop_evil() {

@@ -82,3 +82,26 @@ SHMB_FAIL_TEXT="shmbtest: a real error" SHMB_RUNNER=$work/first-fails-runner SHM
 [ ! -s inner-retries.log ] || fail "a program that failed with a message was run again: $(cat inner-retries.log)"
 grep -q '^FAIL: ' real.out || fail "the failure was not reported: $(cat real.out)"
 pass "a program that exits 1 with a message is not run again ($(grep -m1 '^FAIL: ' real.out))"
+
+# 5. The same for a program started in the background (start_ready, which
+# start_service and evil_server.sh use): shmbrokerd's first start fails as
+# Wine's does, is started again, and the retry is logged.
+cat >first-service-fails-runner <<EOF2
+#!/bin/sh
+case "\$1" in
+*shmbrokerd.exe)
+    if [ ! -e "$work/service-failed-once" ]; then
+        : >"$work/service-failed-once"
+        exit 1
+    fi ;;
+esac
+exec $real "\$@"
+EOF2
+chmod +x first-service-fails-runner
+rm -f service-failed-once; : >inner-retries.log
+SHMB_RUNNER=$work/first-service-fails-runner SHMB_TEST_TMP=$inner SHMB_RETRY_LOG=$work/inner-retries.log \
+    bash "$src/tests/integration/second_instance.sh" >bg.out 2>&1 \
+    || fail "second_instance.sh failed although the service's failed start was retried: $(cat bg.out)"
+[ "$(grep -c . inner-retries.log)" = 1 ] && grep -q "shmbrokerd.exe exited 1 with no output" inner-retries.log \
+    || fail "expected one logged restart of shmbrokerd.exe, the retry log has: $(cat inner-retries.log)"
+pass "a background program (the service) that exits 1 with no output at start is started again, and logged"
