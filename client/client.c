@@ -15,6 +15,13 @@
 #include "transport.h"
 #include "trust.h"
 
+/* The SDK's kind bits are the wire's flags. */
+_Static_assert(SHMB_KIND_NOTIFY == SHMB_OPEN_FLAG_NOTIFY &&
+                   SHMB_KIND_BROADCAST == SHMB_OPEN_FLAG_BROADCAST &&
+                   SHMB_KIND_QUEUE == SHMB_OPEN_FLAG_QUEUE &&
+                   SHMB_KIND_HANDLE == SHMB_OPEN_FLAG_HANDLE,
+               "SHMB_KIND_* are SHMB_OPEN_FLAG_*");
+
 _Static_assert(SHMB_ACCESS_READ == SHMB_WIRE_ACCESS_READ &&
                    SHMB_ACCESS_WRITE == SHMB_WIRE_ACCESS_WRITE,
                "public access bits are the wire's");
@@ -46,19 +53,23 @@ static int hello(shmb_client *c) {
   size_t len, plen;
   int rc;
 
-  if ((rc = shmb_encode_hello(next_id(c), SHMB_PROTO_VERSION,
-                              SHMB_PROTO_VERSION, &frame, &len)) != 0)
+  /* Revisions 1 to ours: an older service answers 1 and we do without
+   * what 2 adds (protocol.h, "Versions"). */
+  if ((rc = shmb_encode_hello(next_id(c), 1, SHMB_PROTO_REVISION, &frame,
+                              &len)) != 0)
     return rc;
   rc = shmb__roundtrip(c, frame, len, SHMB_OP_HELLO, &payload, &plen);
   free(frame);
   if (rc != 0)
     return rc;
   rc = shmb_hello_reply_decode(payload, plen, &rep);
-  if (rc == 0 && rep.version != SHMB_PROTO_VERSION)
+  if (rc == 0 && (rep.version < 1 || rep.version > SHMB_PROTO_REVISION))
     rc = shmb__fail(c->message, sizeof(c->message), SHMB_EVERSION,
-                    "the service chose protocol version %u; this SDK "
-                    "speaks only %u: use an SDK and a service of the same "
-                    "release", (unsigned)rep.version, SHMB_PROTO_VERSION);
+                    "the service chose protocol revision %u; this SDK "
+                    "speaks 1 to %u: use an SDK and a service of the same "
+                    "release", (unsigned)rep.version, SHMB_PROTO_REVISION);
+  if (rc == 0)
+    c->revision = rep.version;
   free(payload);
   return rc;
 }
@@ -153,6 +164,7 @@ int shmb_list(shmb_client *client, shmb_section_info **list, size_t *count) {
     v[n].name[item.name.len] = '\0';
     v[n].size = item.size;
     v[n].access = item.access;
+    v[n].kind = item.flags;
     n++;
   }
   *list = v;
@@ -238,6 +250,7 @@ int shmb__lookup_flags(shmb_client *client, const char *name,
     memcpy(info->object, rep.object.ptr, rep.object.len);
     info->size = rep.size;
     info->access = rep.access;
+    info->kind = rep.flags & SHMB_OPEN_FLAGS_KNOWN;
     if (flags)
       *flags = rep.flags;
   }

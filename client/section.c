@@ -104,6 +104,11 @@ static int keep_options(shmb_section *s, const shmb_client *c) {
 
 int shmb_open(shmb_client *client, const char *name, unsigned int access,
               shmb_section **out) {
+  return shmb__open_kind(client, name, access, out, NULL);
+}
+
+int shmb__open_kind(shmb_client *client, const char *name, unsigned int access,
+                    shmb_section **out, unsigned *kind) {
   shmb_open_info info;
   shmb_section *s;
   SYSTEM_INFO si;
@@ -150,6 +155,8 @@ int shmb_open(shmb_client *client, const char *name, unsigned int access,
     goto out_unmap;
   s->size = info.size;
   s->access = info.access;
+  if (kind)
+    *kind = info.kind;
   strcpy(s->name, info.name);
   strcpy(s->object, info.object);
   *out = s;

@@ -30,6 +30,11 @@ struct shmb_section {
   char message[1024];          /* the doorbell's last explanation */
 };
 
+/* shmb_open, also saying what the service said the section is
+ * (SHMB_KIND_*; kind may be NULL). */
+int shmb__open_kind(shmb_client *client, const char *name, unsigned int access,
+                    shmb_section **out, unsigned *kind);
+
 /* Closes what notify.c attached (ringer, waiter and its connection). */
 void shmb__section_bell_close(shmb_section *s);
 

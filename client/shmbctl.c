@@ -8,7 +8,7 @@
  * Exit codes (stable, scripts rely on them): 0 success, 1 other error,
  * 2 usage, 3 access denied, 4 no such section, 5 service unreachable or not
  * the expected server (also a server whose answers the SDK refuses), 6 a
- * wait that timed out (wait).
+ * wait that timed out (wait, send, recv).
  *
  * Text that came from the server is printed escaped (shmb__sanitise): a
  * server cannot put terminal controls on an administrator's screen.
@@ -23,6 +23,7 @@
 
 #include "account.h"
 #include "protocol.h" /* shmb__access_name */
+#include "ring.h"     /* info: a channel's geometry from its header */
 #include "shmbroker.h"
 #include "transport.h" /* shmb__lookup_flags */
 #include "trust.h"    /* shmb__sanitise, shmb__pipe_name_check */
@@ -34,8 +35,8 @@ typedef struct cli {
   shmb_connect_options opts;
   const struct command *command;
   const char *section;
-  uint64_t offset, length, wait_ms;
-  int have_offset, have_length, have_wait;
+  uint64_t offset, length, wait_ms, count;
+  int have_offset, have_length, have_wait, have_count;
 } cli;
 
 /* What a command takes besides its name. */
@@ -44,7 +45,8 @@ enum {
   ARG_OFFSET = 1u << 1,  /* --offset N */
   ARG_LENGTH = 1u << 2,  /* --length N */
   NO_SERVICE = 1u << 3,  /* runs without connecting */
-  ARG_WAIT = 1u << 4     /* --timeout MS after NAME: how long to wait */
+  ARG_WAIT = 1u << 4,    /* --timeout MS after NAME: how long to wait */
+  ARG_COUNT = 1u << 5    /* --count N: how many messages */
 };
 
 typedef struct command {
@@ -114,16 +116,30 @@ static int parse_u64(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* What a section is, in one word and its extras: "section",
+ * "section+notify", "queue", "broadcast" (a channel always has a
+ * doorbell), "+handle" when it is delivered by handle. */
+static const char *kind_text(unsigned kind, char *buf, size_t len) {
+  const char *what = kind & SHMB_KIND_QUEUE       ? "queue"
+                     : kind & SHMB_KIND_BROADCAST ? "broadcast"
+                     : kind & SHMB_KIND_NOTIFY    ? "section+notify"
+                                                  : "section";
+  snprintf(buf, len, "%s%s", what, kind & SHMB_KIND_HANDLE ? "+handle" : "");
+  return buf;
+}
+
 static int cmd_list(shmb_client *c, const cli *a) {
   shmb_section_info *v;
   size_t n;
+  char kind[32];
   int rc = shmb_list(c, &v, &n);
   (void)a;
   if (rc != 0)
     return fail(c, rc, "list");
   for (size_t i = 0; i < n; i++) /* names: A-Z a-z 0-9 . _ - (decoder) */
-    printf("%-32s %14" PRIu64 " %s\n", v[i].name, v[i].size,
-           shmb__access_name(v[i].access));
+    printf("%-32s %14" PRIu64 " %-10s %s\n", v[i].name, v[i].size,
+           shmb__access_name(v[i].access),
+           kind_text(v[i].kind, kind, sizeof(kind)));
   shmb_free_list(v);
   return EXIT_OK;
 }
@@ -146,16 +162,44 @@ static int best_lookup(shmb_client *c, const char *name, shmb_open_info *info,
   return shmb__lookup_flags(c, name, access, info, flags);
 }
 
+/* A channel's geometry, from its ring header as any receiver checks it
+ * (read access is all this needs). */
+static int print_ring(shmb_client *c, const char *name, unsigned kind) {
+  shmb_section *s;
+  shmb_ring r;
+  int rc = shmb_open(c, name, SHMB_ACCESS_READ, &s);
+  if (rc != 0)
+    return fail(c, rc, name);
+  rc = shmb_ring_attach(&r, shmb_section_data(s),
+                        (size_t)shmb_section_size(s),
+                        kind & SHMB_KIND_QUEUE ? SHMB_RING_QUEUE
+                                               : SHMB_RING_BROADCAST, 1);
+  shmb_close(s);
+  if (rc != 0) {
+    fprintf(stderr, "shmbctl: %s: its ring header is not one the service "
+            "wrote: %s\n", name, shmb_strerror(rc));
+    return exit_code(rc);
+  }
+  printf("slots=%u\nslot_size=%u\n", (unsigned)r.slots,
+         (unsigned)r.slot_size);
+  return EXIT_OK;
+}
+
 static int cmd_info(shmb_client *c, const cli *a) {
   shmb_open_info info;
   unsigned flags = 0;
+  char kind[32];
   int rc = best_lookup(c, a->section, &info, &flags);
   if (rc != 0)
     return fail(c, rc, a->section);
   /* The object name has the service's form (the SDK checked it). */
-  printf("name=%s\nobject=%s\nsize=%" PRIu64 "\naccess=%s\nnotify=%s\n",
-         info.name, info.object, info.size, shmb__access_name(info.access),
-         flags & SHMB_OPEN_FLAG_NOTIFY ? "yes" : "no");
+  printf("name=%s\nobject=%s\nsize=%" PRIu64 "\naccess=%s\nnotify=%s\n"
+         "kind=%s\n", info.name, info.object, info.size,
+         shmb__access_name(info.access),
+         flags & SHMB_OPEN_FLAG_NOTIFY ? "yes" : "no",
+         kind_text(info.kind, kind, sizeof(kind)));
+  if (info.kind & (SHMB_KIND_QUEUE | SHMB_KIND_BROADCAST))
+    return print_ring(c, a->section, info.kind);
   return EXIT_OK;
 }
 
@@ -300,6 +344,90 @@ static int cmd_wait(shmb_client *c, const cli *a) {
                  : rc == SHMB_ENOTRUNG ? EXIT_TIMEOUT : exit_code(rc);
 }
 
+/* A channel call's failure: the SDK's code and the channel's reason;
+ * nothing within the timeout is exit 6. */
+static int channel_fail(const shmb_channel *ch, int err, const char *what) {
+  const char *msg = shmb_channel_message(ch);
+  fprintf(stderr, "shmbctl: %s: %s", what, shmb_strerror(err));
+  if (*msg) {
+    fputs(" (", stderr);
+    put_text(stderr, msg);
+    fputc(')', stderr);
+  }
+  fputc('\n', stderr);
+  return err == SHMB_EAGAIN ? EXIT_TIMEOUT : exit_code(err);
+}
+
+static unsigned wait_of(const cli *a) {
+  return a->have_wait ? (unsigned)a->wait_ms : SHMB_WAIT_FOREVER;
+}
+
+/* All of stdin as one message (a queue waits for room). */
+static int cmd_send(shmb_client *c, const cli *a) {
+  shmb_channel *ch;
+  shmb_channel_info ci;
+  char *input;
+  size_t len;
+  int rc = shmb_channel_open(c, a->section, SHMB_CHANNEL_SEND, &ch);
+  if (rc != 0)
+    return fail(c, rc, a->section);
+  shmb_channel_get_info(ch, &ci);
+  if ((rc = slurp_stdin(ci.slot_size, &input, &len)) != 0) {
+    if (rc == SHMB_ERANGE)
+      fprintf(stderr, "shmbctl: %s: input is larger than the channel's "
+              "slot_size of %u bytes; nothing sent\n", a->section,
+              ci.slot_size);
+    else
+      fprintf(stderr, "shmbctl: reading stdin: %s\n", shmb_strerror(rc));
+    shmb_channel_close(ch);
+    return EXIT_ERROR;
+  }
+  rc = shmb_channel_send(ch, input, len, wait_of(a));
+  free(input);
+  rc = rc ? channel_fail(ch, rc, a->section) : EXIT_OK;
+  shmb_channel_close(ch);
+  return rc;
+}
+
+/* --count messages (1 by default) to stdout, each as it came; losses of a
+ * broadcast receiver to stderr. */
+static int cmd_recv(shmb_client *c, const cli *a) {
+  uint64_t want = a->have_count ? a->count : 1, lost;
+  shmb_channel *ch;
+  shmb_channel_info ci;
+  char *buf;
+  size_t len;
+  int rc = shmb_channel_open(c, a->section, SHMB_CHANNEL_RECEIVE, &ch);
+  if (rc != 0)
+    return fail(c, rc, a->section);
+  shmb_channel_get_info(ch, &ci);
+  if (!(buf = malloc(ci.slot_size ? ci.slot_size : 1))) {
+    shmb_channel_close(ch);
+    return EXIT_ERROR;
+  }
+  _setmode(_fileno(stdout), _O_BINARY);
+  for (uint64_t i = 0; i < want; i++) {
+    rc = shmb_channel_receive(ch, buf, ci.slot_size, &len, &lost,
+                              wait_of(a));
+    if (rc != 0) {
+      rc = channel_fail(ch, rc, a->section);
+      break;
+    }
+    if (lost)
+      fprintf(stderr, "shmbctl: %s: lost %" PRIu64 " messages before "
+              "message %" PRIu64 " (a broadcast receiver that fell behind)"
+              "\n", a->section, lost, i + 1);
+    if ((len && fwrite(buf, 1, len, stdout) != len) || fflush(stdout)) {
+      fprintf(stderr, "shmbctl: writing to stdout failed\n");
+      rc = EXIT_ERROR;
+      break;
+    }
+  }
+  free(buf);
+  shmb_channel_close(ch);
+  return rc;
+}
+
 static int cmd_status(shmb_client *c, const cli *a) {
   shmb_status_entry *v;
   size_t n;
@@ -350,9 +478,11 @@ static int cmd_whoami(shmb_client *c, const cli *a) {
 }
 
 static const command commands[] = {
-    {"list", cmd_list, 0, "", "sections you may open: name, size, access"},
+    {"list", cmd_list, 0, "",
+     "sections and channels you may open: name, size, access, kind"},
     {"info", cmd_info, ARG_SECTION, "NAME",
-     "name=, object=, size=, access= lines"},
+     "name=, object=, size=, access=, notify=, kind= (channels: slots=, "
+     "slot_size=) lines"},
     {"read", cmd_read, ARG_SECTION | ARG_OFFSET | ARG_LENGTH,
      "NAME [--offset N] [--length N]", "raw bytes to stdout"},
     {"write", cmd_write, ARG_SECTION | ARG_OFFSET, "NAME [--offset N]",
@@ -361,6 +491,11 @@ static const command commands[] = {
      "ring the section's doorbell (notify = yes; needs write)"},
     {"wait", cmd_wait, ARG_SECTION | ARG_WAIT, "NAME [--timeout MS]",
      "wait for a ring; prints counter=N (exit 6: timed out)"},
+    {"send", cmd_send, ARG_SECTION | ARG_WAIT, "CHANNEL [--timeout MS]",
+     "stdin as one message (exit 6: no room within MS)"},
+    {"recv", cmd_recv, ARG_SECTION | ARG_WAIT | ARG_COUNT,
+     "CHANNEL [--timeout MS] [--count N]",
+     "N messages (default 1) to stdout; exit 6: none within MS"},
     {"status", cmd_status, 0, "", "the service's status and counters"},
     {"reload", cmd_reload, 0, "", "re-read the service's config "
                                   "(administrators)"},
@@ -381,7 +516,7 @@ static void usage(FILE *to) {
   fputs("exit codes: 0 ok, 1 error, 2 usage, 3 access denied, 4 no such "
         "section,\n"
         "            5 service unreachable or not the expected server,\n"
-        "            6 wait timed out\n"
+        "            6 wait, send or recv timed out\n"
         "The server must run as LocalSystem unless --server-sid or "
         "SHMBROKER_SERVER_SID names another account\n(a SID or an account "
         "name; `shmbctl whoami` prints yours).\n",
@@ -440,6 +575,9 @@ static int parse_args(int argc, char **argv, cli *a) {
              parse_u64(argv[i + 1], &a->wait_ms) == 0 &&
              a->wait_ms < SHMB_WAIT_FOREVER)
       a->have_wait = 1;
+    else if ((args & ARG_COUNT) && strcmp(argv[i], "--count") == 0 &&
+             parse_u64(argv[i + 1], &a->count) == 0 && a->count > 0)
+      a->have_count = 1;
     else
       return -1;
   }

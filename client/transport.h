@@ -29,6 +29,7 @@ struct shmb_client {
   PSID server_sid;     /* server resolved (LocalAlloc'd), while connected:
                           sections must be owned by it too */
   char message[SHMB_CLIENT_MESSAGE_MAX]; /* last refusal's explanation */
+  int revision; /* the session's protocol revision, from HELLO */
 };
 
 /* Keeps what opts says (or the defaults) in c: pipe name, expected server

@@ -5,7 +5,7 @@
  * required keys, sizes with unknown units or out of range, bytes that are not
  * printable text. Each error names the file and line.
  *
- * Dialect: "[service]" and "[section NAME]" headers; "key = value" lines;
+ * Dialect: "[service]", "[section NAME]" and "[channel NAME]" headers; "key = value" lines;
  * whole-line comments start with ';' or '#'; an inline comment starts at a
  * ';' or '#' that follows white space (so SDDL's ';' stays in the value).
  */
@@ -20,6 +20,10 @@
 
 #include "errors.h"
 #include "log.h"
+#include "ring.h"
+
+/* shmb_section_config.channel between [channel NAME] and its kind. */
+#define SHMB__CHANNEL_PENDING 0xffffffffu
 
 typedef struct parser {
   const char *file;
@@ -291,6 +295,31 @@ static int svc_admins(parser *p, const char *val) {
   return (p->cfg->admins = dup_str(val)) ? 0 : SHMB_ENOMEM;
 }
 
+/* yes or no, as 1 or 0; -1 for anything else. */
+static int yes_no(const char *val) {
+  return strcmp(val, "yes") == 0 ? 1 : strcmp(val, "no") == 0 ? 0 : -1;
+}
+
+static int parse_delivery(parser *p, const char *val, int *out) {
+  if (strcmp(val, "name") == 0)
+    *out = SHMB_DELIVERY_NAME;
+  else if (strcmp(val, "handle") == 0)
+    *out = SHMB_DELIVERY_HANDLE;
+  else
+    return fail(p, "delivery must be name or handle, not '%s'", val);
+  return 0;
+}
+
+static int svc_delivery(parser *p, const char *val) {
+  return parse_delivery(p, val, &p->cfg->delivery);
+}
+
+static int svc_allow_sandboxed(parser *p, const char *val) {
+  if ((p->cfg->allow_sandboxed = yes_no(val)) < 0)
+    return fail(p, "allow_sandboxed must be yes or no, not '%s'", val);
+  return 0;
+}
+
 static const struct {
   const char *key;
   int (*parse)(parser *p, const char *val);
@@ -303,6 +332,8 @@ static const struct {
     {"client_timeout", svc_client_timeout},
     {"log_file", svc_log_file},
     {"admins", svc_admins},
+    {"delivery", svc_delivery},
+    {"allow_sandboxed", svc_allow_sandboxed},
 };
 _Static_assert(sizeof(service_keys) / sizeof(service_keys[0]) <= 32,
                "service_seen has a bit per key");
@@ -320,12 +351,82 @@ static int service_key(parser *p, const char *key, const char *val) {
   return fail(p, "unknown key '%s' in [service]", key);
 }
 
+/* A [channel]'s own keys; 1 when key is none of them. */
+static int channel_key(parser *p, const char *key, const char *val) {
+  shmb_section_config *sec = p->sec;
+  unsigned *seen = &p->section_seen;
+  uint64_t n;
+  char *end;
+  int rc;
+
+  if (strcmp(key, "kind") == 0) {
+    if ((rc = once(p, seen, 13, key)) != 0)
+      return rc;
+    if (strcmp(val, "broadcast") == 0)
+      sec->channel = SHMB_RING_BROADCAST;
+    else if (strcmp(val, "queue") == 0)
+      sec->channel = SHMB_RING_QUEUE;
+    else
+      return fail(p, "kind must be broadcast or queue, not '%s'", val);
+  } else if (strcmp(key, "slots") == 0) {
+    if ((rc = once(p, seen, 14, key)) != 0)
+      return rc;
+    errno = 0;
+    n = strtoull(val, &end, 10);
+    if (!isdigit((unsigned char)val[0]) || *end || errno ||
+        n < SHMB_RING_MIN_SLOTS || n > SHMB_RING_MAX_SLOTS || (n & (n - 1)))
+      return fail(p, "slots must be a power of two from %u to %u, not '%s'",
+                  SHMB_RING_MIN_SLOTS, SHMB_RING_MAX_SLOTS, val);
+    sec->slots = (uint32_t)n;
+  } else if (strcmp(key, "slot_size") == 0) {
+    if ((rc = once(p, seen, 15, key)) != 0)
+      return rc;
+    if (shmb_parse_size(val, &n) != 0 || n % 8 ||
+        n > SHMB_RING_MAX_SLOT_SIZE)
+      return fail(p, "slot_size must be a size that is a multiple of 8 "
+                     "bytes, from 8 bytes to 1 GiB (such as 256, 4KiB or "
+                     "256KiB), not '%s'", val);
+    sec->slot_size = (uint32_t)n;
+  } else if (strcmp(key, "send") == 0 || strcmp(key, "receive") == 0) {
+    int s = key[0] == 's';
+    if (!valid_account_list(val))
+      return fail(p, "%s must be a comma-separated list of accounts with no "
+                     "empty entry, not '%s'", key, val);
+    return set_str(p, seen, s ? 4 : 16, key, val,
+                   s ? &sec->write : &sec->receive,
+                   s ? &sec->write_line : &sec->receive_line);
+  } else if (strcmp(key, "size") == 0 || strcmp(key, "read") == 0 ||
+             strcmp(key, "write") == 0 || strcmp(key, "backing") == 0 ||
+             strcmp(key, "flush_interval") == 0 ||
+             strcmp(key, "notify") == 0) {
+    return fail(p, "[channel %s] takes no '%s': a channel's size comes from "
+                   "slots and slot_size, its grants from send and receive, "
+                   "and it always lives in the paging file with a doorbell",
+                sec->name, key);
+  } else {
+    return 1;
+  }
+  return 0;
+}
+
 static int section_key(parser *p, const char *key, const char *val) {
   shmb_section_config *sec = p->sec;
   unsigned *seen = &p->section_seen;
   int rc;
 
-  if (strcmp(key, "size") == 0) {
+  if (sec->channel && (rc = channel_key(p, key, val)) <= 0)
+    return rc;
+  if (strcmp(key, "delivery") == 0) {
+    if ((rc = once(p, seen, 11, key)) != 0)
+      return rc;
+    return parse_delivery(p, val, &sec->delivery);
+  } else if (strcmp(key, "integrity") == 0) {
+    if ((rc = once(p, seen, 12, key)) != 0)
+      return rc;
+    if (strcmp(val, "low") != 0 && strcmp(val, "default") != 0)
+      return fail(p, "integrity must be low or default, not '%s'", val);
+    sec->integrity_low = val[0] == 'l';
+  } else if (strcmp(key, "size") == 0) {
     if ((rc = once(p, seen, 0, key)) != 0)
       return rc;
     if (shmb_parse_size(val, &sec->size) != 0)
@@ -369,9 +470,8 @@ static int section_key(parser *p, const char *key, const char *val) {
   } else if (strcmp(key, "notify") == 0) {
     if ((rc = once(p, seen, 9, key)) != 0)
       return rc;
-    if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
+    if ((sec->notify = yes_no(val)) < 0)
       return fail(p, "notify must be yes or no, not '%s'", val);
-    sec->notify = val[0] == 'y';
   } else if (strcmp(key, "max_waiters") == 0) {
     unsigned long n;
     char *end;
@@ -385,8 +485,34 @@ static int section_key(parser *p, const char *key, const char *val) {
                   val);
     sec->max_waiters = (unsigned)n;
   } else {
-    return fail(p, "unknown key '%s' in [section %s]", key, sec->name);
+    return fail(p, "unknown key '%s' in [%s %s]", key,
+                sec->channel ? "channel" : "section", sec->name);
   }
+  return 0;
+}
+
+/* A channel's checks once its block ends; its size comes from the ring. */
+static int channel_done(parser *p, shmb_section_config *sec) {
+  size_t size;
+  if (sec->channel == SHMB__CHANNEL_PENDING)
+    return fail(p, "[channel %s] has no kind: broadcast or queue", sec->name);
+  if (!sec->slots || !sec->slot_size)
+    return fail(p, "[channel %s] needs slots and slot_size", sec->name);
+  if (!sec->sddl && (!sec->write || !sec->receive))
+    return fail(p, "[channel %s] needs send and receive (or an sddl): who "
+                   "may send, who may receive?", sec->name);
+  if (sec->sddl && (sec->write || sec->receive)) {
+    p->line = sec->write ? sec->write_line : sec->receive_line;
+    return fail(p, "[channel %s] has both sddl (line %u) and send/receive; "
+                   "use one or the other", sec->name, sec->sddl_line);
+  }
+  if (shmb_ring_size(sec->slots, sec->slot_size, &size) != 0 ||
+      (uint64_t)size > SHMB_MAX_SECTION_SIZE)
+    return fail(p, "[channel %s]: %u slots of %u bytes need more than the "
+                   "1 TiB a section may have", sec->name, sec->slots,
+                sec->slot_size);
+  sec->size = size;
+  sec->notify = 1;
   return 0;
 }
 
@@ -398,7 +524,9 @@ static int section_done(parser *p) {
   if (!sec)
     return 0;
   p->line = sec->line;
-  if (sec->size == 0) {
+  if (sec->channel) {
+    rc = channel_done(p, sec);
+  } else if (sec->size == 0) {
     rc = fail(p, "[section %s] has no size", sec->name);
   } else if (!sec->sddl && !sec->read && !sec->write) {
     rc = fail(p, "[section %s] says neither sddl nor read/write: who may "
@@ -430,6 +558,7 @@ static int section_done(parser *p) {
 static int header(parser *p, char *h) {
   size_t len = strlen(h);
   char *name;
+  const char *kind;
   shmb_config *cfg = p->cfg;
   shmb_section_config *grown;
   int rc;
@@ -448,17 +577,30 @@ static int header(parser *p, char *h) {
     p->in_service = 1;
     return 0;
   }
-  if (strncmp(h, "section", 7) != 0 || (h[7] != ' ' && h[7] != '\t'))
-    return fail(p, "unknown header [%s]: expected [service] or [section NAME]",
-                h);
+  if (strncmp(h, "section", 7) == 0 && (h[7] == ' ' || h[7] == '\t'))
+    kind = "section";
+  else if (strncmp(h, "channel", 7) == 0 && (h[7] == ' ' || h[7] == '\t'))
+    kind = "channel";
+  else
+    return fail(p, "unknown header [%s]: expected [service], [section NAME] "
+                   "or [channel NAME]", h);
   name = shmb__trim_blanks(h + 7);
   if (!shmb_name_valid(name, strlen(name)))
-    return fail(p, "invalid section name '%s': use 1 to %d of A-Z a-z 0-9 . "
-                   "_ -", name, SHMB_NAME_MAX);
-  for (size_t i = 0; i < cfg->nsections; i++)
-    if (ieq(cfg->sections[i].name, name))
-      return fail(p, "[section %s] given twice (first on line %u; names "
-                     "differ by more than case)", name, cfg->sections[i].line);
+    return fail(p, "invalid %s name '%s': use 1 to %d of A-Z a-z 0-9 . "
+                   "_ -", kind, name, SHMB_NAME_MAX);
+  /* Sections and channels share one name space: clients open both by
+   * name. */
+  for (size_t i = 0; i < cfg->nsections; i++) {
+    const char *was = cfg->sections[i].channel ? "channel" : "section";
+    if (!ieq(cfg->sections[i].name, name))
+      continue;
+    if (strcmp(was, kind) == 0)
+      return fail(p, "[%s %s] given twice (first on line %u; names differ "
+                     "by more than case)", kind, name, cfg->sections[i].line);
+    return fail(p, "[%s %s]: the name is taken by the %s on line %u "
+                   "(sections and channels share names; they differ by "
+                   "more than case)", kind, name, was, cfg->sections[i].line);
+  }
   if (cfg->nsections == SHMB_CONFIG_MAX_SECTIONS)
     return fail(p, "more than %d sections", SHMB_CONFIG_MAX_SECTIONS);
   grown = realloc(cfg->sections, (cfg->nsections + 1) * sizeof(*grown));
@@ -469,6 +611,8 @@ static int header(parser *p, char *h) {
   memset(p->sec, 0, sizeof(*p->sec));
   strcpy(p->sec->name, name);
   p->sec->line = p->line;
+  if (kind[0] == 'c')
+    p->sec->channel = SHMB__CHANNEL_PENDING; /* until kind = says which */
   p->section_seen = 0;
   return 0;
 }
@@ -529,6 +673,7 @@ static void config_defaults(shmb_config *cfg) {
   cfg->max_clients = SHMB_DEFAULT_MAX_CLIENTS;
   cfg->max_clients_per_account = SHMB_DEFAULT_MAX_CLIENTS_PER_ACCOUNT;
   cfg->client_timeout_ms = SHMB_DEFAULT_CLIENT_TIMEOUT_MS;
+  cfg->delivery = SHMB_DELIVERY_NAME;
 }
 
 /* Interprets the text (a NUL-terminated copy) line by line, then closes
@@ -606,12 +751,18 @@ void shmb_config_free(shmb_config *cfg) {
     free(cfg->sections[i].read);
     free(cfg->sections[i].write);
     free(cfg->sections[i].backing_file);
+    free(cfg->sections[i].receive);
   }
   free(cfg->sections);
   free(cfg->pipe);
   free(cfg->log_file);
   free(cfg->admins);
   free(cfg);
+}
+
+int shmb_config_delivery(const shmb_config *cfg,
+                         const shmb_section_config *sc) {
+  return sc->delivery ? sc->delivery : cfg->delivery;
 }
 
 const shmb_section_config *shmb_config_find(const shmb_config *cfg,

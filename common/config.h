@@ -34,6 +34,10 @@
 
 enum shmb_namespace { SHMB_NS_GLOBAL, SHMB_NS_LOCAL };
 
+/* How a granted OPEN hands a section over: its object name (the default),
+ * or a handle the service duplicates into the caller (no name exists). */
+enum shmb_delivery { SHMB_DELIVERY_NAME = 1, SHMB_DELIVERY_HANDLE = 2 };
+
 /* Who may use a section is said either with sddl or with read/write lists
  * of accounts (comma-separated, as written; the service resolves them). */
 typedef struct shmb_section_config {
@@ -47,6 +51,16 @@ typedef struct shmb_section_config {
   int on_revoke_rotate; /* reload rotates the object when grants change */
   int notify;           /* a doorbell: notify = yes (service/doorbell.c) */
   unsigned max_waiters; /* 0: SHMB_DEFAULT_MAX_WAITERS */
+  /* A [channel NAME] block: a section that holds a ring (common/ring.h),
+   * formatted by the service, with a doorbell. send= is kept in write;
+   * receive= in receive (the grants turn it into read for a broadcast
+   * channel, read and write for a queue, whose receivers claim slots). */
+  uint32_t channel;   /* 0: a plain section; else enum shmb_ring_kind */
+  uint32_t slots, slot_size;
+  char *receive;
+  unsigned receive_line;
+  int delivery;       /* SHMB_DELIVERY_*; 0: the [service] default */
+  int integrity_low;  /* integrity = low: low-IL grantees may use it */
   unsigned line;      /* of the [section NAME] header, for later messages */
   unsigned sddl_line, read_line, write_line, flush_line, revoke_line;
 } shmb_section_config;
@@ -61,6 +75,8 @@ typedef struct shmb_config {
   char *log_file; /* service mode: also log here; NULL when absent */
   char *admins;   /* who may reload over the pipe; NULL: the default */
   unsigned admins_line;
+  int delivery;        /* default for sections: SHMB_DELIVERY_* */
+  int allow_sandboxed; /* the pipe admits AppContainer and low-IL callers */
   shmb_section_config *sections;
   size_t nsections;
 } shmb_config;
@@ -72,7 +88,11 @@ int shmb_config_parse(const char *text, size_t len, const char *filename,
                       shmb_config **out, char *err, size_t errlen);
 void shmb_config_free(shmb_config *cfg);
 
-/* Looks a section up by its exact name; NULL when absent. */
+/* A section's delivery after the [service] default. */
+int shmb_config_delivery(const shmb_config *cfg,
+                         const shmb_section_config *sc);
+
+/* Looks a section (or channel) up by its exact name; NULL when absent. */
 const shmb_section_config *shmb_config_find(const shmb_config *cfg,
                                             const char *name);
 

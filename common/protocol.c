@@ -421,10 +421,13 @@ int shmb_list_reply_next(shmb_cursor *c, shmb_list_item *item) {
   uint16_t nlen;
   if (c->remaining == 0)
     return SHMB_EPROTO;
+  uint16_t flags;
   if (get_u64(c, &item->size) < 0 || get_u32(c, &item->access) < 0 ||
-      get_zero_u16(c) < 0 || get_u16(c, &nlen) < 0 ||
-      get_bytes(c, nlen, &item->name) < 0)
+      get_u16(c, &flags) < 0 || get_u16(c, &nlen) < 0 ||
+      get_bytes(c, nlen, &item->name) < 0 ||
+      (flags & ~SHMB_OPEN_FLAGS_KNOWN) != 0)
     return SHMB_EPROTO;
+  item->flags = flags;
   /* The service lists only what the caller may at least read. */
   if (!shmb_name_valid(item->name.ptr, item->name.len) ||
       (item->access & ~SHMB_WIRE_ACCESS_MASK) != 0 ||
@@ -744,12 +747,12 @@ void shmb_list_reply_start(shmb_frame_buf *b, uint32_t id) {
 }
 
 void shmb_list_reply_add(shmb_frame_buf *b, const char *name, uint64_t size,
-                         uint32_t access) {
+                         uint32_t access, uint32_t flags) {
   if (b->err)
     return;
   shmb_put_u64(b, size);
   shmb_put_u32(b, access);
-  shmb_put_u16(b, 0);
+  shmb_put_u16(b, (uint16_t)flags);
   shmb_put_str(b, name, strlen(name));
   if (!b->err)
     patch_u32(b, LIST_COUNT_AT, read_u32_at(b, LIST_COUNT_AT) + 1);

@@ -26,13 +26,15 @@
  *   LIST   (none; the reply holds only sections the caller may read)
  *                  req:  empty
  *                  rep:  | status i32 | count u32 | count entries of:
- *                        | size u64 | access u32 | reserved u16 |
+ *                        | size u64 | access u32 | flags u16 |
  *                        | name_len u16 | name |
+ *                        (flags: SHMB_OPEN_FLAG_* at revision 2, else 0)
  *   OPEN   (the desired access on that section)
  *                  req:  | access u32 | reserved u16 | name_len u16 | name |
  *                  rep:  | status i32 | access u32 | size u64 |
  *                        | flags u32 | reserved u16 | object_len u16 | object |
- *                        (flags: SHMB_OPEN_FLAG_NOTIFY when notify = yes)
+ *                        (flags: SHMB_OPEN_FLAG_*: the doorbell, the
+ *                        channel's kind)
  *   DOORBELL (access READ: register as a waiter, needs the section's read
  *          right; access WRITE: ring, needs its write right; exactly one)
  *                  req:  as OPEN
@@ -53,6 +55,13 @@
  *                        count pairs of | key_len u16 | value_len u16 |
  *                        | key | value |
  *
+ * Versions: the header's ver is the framing's (1, unchanged). HELLO's
+ * min/max_version negotiate the session's revision: the service answers
+ * the highest it shares with the client, and only then uses what that
+ * revision adds, so clients of revision 1 (which ask 1..1 and check
+ * reserved fields are zero) keep working, and a new client told 1 by an
+ * old service does without. Revision 2 adds the LIST flags.
+ *
  * A frame the service cannot decode gets an SHMB_OP_ERROR reply (request_id 0
  * when the header itself was bad) and the connection is closed.
  */
@@ -63,7 +72,8 @@
 #include <stdint.h>
 
 #define SHMB_PROTO_MAGIC 0x424D4853u /* "SHMB" as a little-endian u32 */
-#define SHMB_PROTO_VERSION 1
+#define SHMB_PROTO_VERSION 1  /* the frame header's: framing */
+#define SHMB_PROTO_REVISION 2 /* the highest session revision (HELLO) */
 #define SHMB_HEADER_SIZE 16
 #define SHMB_MAX_FRAME (256u * 1024u) /* header included, both directions */
 #define SHMB_MAX_PAYLOAD (SHMB_MAX_FRAME - SHMB_HEADER_SIZE)
@@ -79,8 +89,13 @@
 #define SHMB_WIRE_ACCESS_WRITE 0x2u
 #define SHMB_WIRE_ACCESS_MASK 0x3u
 
-/* OPEN reply flags. Clients that predate a flag ignore it. */
-#define SHMB_OPEN_FLAG_NOTIFY 0x1u /* the section has a doorbell */
+/* OPEN reply flags (and LIST's, at revision 2). Clients that predate a
+ * flag ignore it in OPEN. A channel has a doorbell too. */
+#define SHMB_OPEN_FLAG_NOTIFY 0x1u    /* the section has a doorbell */
+#define SHMB_OPEN_FLAG_BROADCAST 0x2u /* a broadcast channel's ring */
+#define SHMB_OPEN_FLAG_QUEUE 0x4u     /* a queue channel's ring */
+#define SHMB_OPEN_FLAG_HANDLE 0x8u    /* delivered by handle, no name */
+#define SHMB_OPEN_FLAGS_KNOWN 0xfu
 
 enum shmb_opcode {
   SHMB_OP_HELLO = 0x01,
@@ -135,7 +150,7 @@ _Static_assert(offsetof(shmb_wire_list_rep, count) == 4, "LIST count");
 typedef struct shmb_wire_list_entry {
   uint64_t size;
   uint32_t access;
-  uint16_t reserved, name_len;
+  uint16_t flags, name_len;
 } shmb_wire_list_entry;
 _Static_assert(sizeof(shmb_wire_list_entry) == 16, "LIST entry");
 
@@ -252,6 +267,7 @@ typedef struct shmb_cursor {
 typedef struct shmb_list_item {
   uint64_t size;
   uint32_t access;
+  uint32_t flags; /* SHMB_OPEN_FLAG_*; unknown bits are SHMB_EPROTO */
   shmb_str name;
 } shmb_list_item;
 int shmb_list_reply_begin(const uint8_t *payload, size_t len, shmb_cursor *c);
@@ -325,8 +341,9 @@ int shmb_encode_doorbell_reply(uint32_t id, uint32_t access,
 int shmb_encode_message_reply(uint8_t opcode, uint32_t id, const char *message,
                               uint8_t **out, size_t *outlen);
 void shmb_list_reply_start(shmb_frame_buf *b, uint32_t id);
+/* flags must be 0 for a revision-1 session. */
 void shmb_list_reply_add(shmb_frame_buf *b, const char *name, uint64_t size,
-                         uint32_t access);
+                         uint32_t access, uint32_t flags);
 void shmb_status_reply_start(shmb_frame_buf *b, uint32_t id);
 void shmb_status_reply_add(shmb_frame_buf *b, const char *key,
                            const char *value);

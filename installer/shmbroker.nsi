@@ -8,7 +8,7 @@
 ; replaces files and starts it again afterwards if it was running.
 ;
 ; Built by the project (`cmake --build build/windows --target installer`):
-;   makensis -DVERSION=0.1.0 -DSTAGE=<staged install tree>
+;   makensis -DVERSION=0.2.0 -DSTAGE=<staged install tree>
 ;            -DGEN=<dir of install-files.nsh, uninstall-files.nsh>
 ;            -DOUTFILE=<setup.exe> shmbroker.nsi
 ;

@@ -57,6 +57,7 @@ typedef struct svc_conn {
   int counted;      /* counts against max_clients */
   int reading;
   int waiting; /* holds a doorbell waiter: idle is normal, no timeout */
+  int revision; /* the session's, from HELLO; 1 until then */
   size_t write_bytes;
   struct svc_conn *prev, *next;
   size_t len;
@@ -227,7 +228,7 @@ static const svc_caller *conn_caller(svc_conn *c) {
 
 static svc_request_ctx conn_ctx(svc_conn *c, int identify) {
   svc_request_ctx ctx = {c->cs->b, NULL, c->pid, c->account, c->cs->count,
-                         c, &c->waiting};
+                         c, &c->waiting, &c->revision};
   if (identify)
     ctx.who = conn_caller(c);
   return ctx;

@@ -84,19 +84,25 @@ static int error_reply(uint8_t opcode, uint32_t id, int err, const char *msg,
 
 static int on_hello(const svc_request_ctx *ctx, const shmb_request *req,
                     uint8_t **out, size_t *outlen) {
-  if (req->min_version > SHMB_PROTO_VERSION ||
-      req->max_version < SHMB_PROTO_VERSION)
+  uint8_t chosen = req->max_version < SHMB_PROTO_REVISION
+                       ? req->max_version
+                       : SHMB_PROTO_REVISION;
+  if (req->min_version > SHMB_PROTO_REVISION || req->max_version < 1)
     return error_reply(SHMB_OP_HELLO | SHMB_OP_REPLY, req->hdr.request_id,
                        SHMB_EVERSION,
-                       "this service speaks protocol version 1 only", out,
+                       "this service speaks protocol revisions 1 to 2", out,
                        outlen);
-  return shmb_encode_hello_reply(req->hdr.request_id, SHMB_PROTO_VERSION,
-                                 SERVER_NAME, out, outlen);
+  /* What the client may be sent from now on (protocol.h, "Versions"). */
+  if (ctx->revision)
+    *ctx->revision = chosen;
+  return shmb_encode_hello_reply(req->hdr.request_id, chosen, SERVER_NAME,
+                                 out, outlen);
 }
 
 static int on_list(const svc_request_ctx *ctx, const shmb_request *req,
                    uint8_t **out, size_t *outlen) {
   svc_registry *reg = ctx->b->reg;
+  int revision = ctx->revision ? *ctx->revision : 1;
   shmb_frame_buf b;
 
   shmb_list_reply_start(&b, req->hdr.request_id);
@@ -104,7 +110,8 @@ static int on_list(const svc_request_ctx *ctx, const shmb_request *req,
     svc_section *sec = reg->sections[i];
     uint32_t granted = svc_access_granted(ctx->who, sec->sd);
     if (granted & SHMB_WIRE_ACCESS_READ)
-      shmb_list_reply_add(&b, sec->name, sec->size, granted);
+      shmb_list_reply_add(&b, sec->name, sec->size, granted,
+                          revision >= 2 ? svc_section_flags(sec) : 0);
   }
   if (shmb_frame_finish(&b, out, outlen) != 0)
     return error_reply(SHMB_OP_LIST | SHMB_OP_REPLY, req->hdr.request_id,
@@ -172,9 +179,9 @@ static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
   shmb_log_debug("granted %s on section %s to %s (pid %lu)",
                  shmb__access_name(req->access), sec->name, ctx->who->sid,
                  ctx->pid);
-  return shmb_encode_open_reply_flags(
-      req->hdr.request_id, req->access, sec->size,
-      sec->bell ? SHMB_OPEN_FLAG_NOTIFY : 0, sec->object, out, outlen);
+  return shmb_encode_open_reply_flags(req->hdr.request_id, req->access,
+                                      sec->size, svc_section_flags(sec),
+                                      sec->object, out, outlen);
 }
 
 /* The objects a waiter or a ringer opens. A waiter's event and armed page

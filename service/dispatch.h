@@ -25,6 +25,8 @@ typedef struct svc_request_ctx {
   const void *owner;     /* the connection: a doorbell waiter's lifetime */
   int *keep_open;        /* set to 1 when the connection now holds a waiter
                             (no idle timeout); may be NULL */
+  int *revision;         /* the session's protocol revision (protocol.h):
+                            HELLO sets it; 1 until then; may be NULL */
 } svc_request_ctx;
 
 /* Whether req's opcode needs to know who the caller is (the connection then

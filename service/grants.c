@@ -21,6 +21,7 @@
 
 #include "sid.h"
 #include "errors.h"
+#include "ring.h"
 #include "wstr.h"
 
 /* Parses digits (hex or decimal) no larger than max; the end, or NULL. */
@@ -266,6 +267,33 @@ static int append_ace(char **text, size_t *len, ACCESS_MASK mask, PSID sid) {
   return 0;
 }
 
+/* Resolves list and adds its accounts to *sids (an array of *count from
+ * svc_accounts_resolve, or NULL), skipping those already there. On failure
+ * *sids is left as it was, for the caller to free. */
+static int svc_accounts_append(const char *list, unsigned line, PSID **sids,
+                               size_t *count, char *err, size_t errlen) {
+  PSID *more, *grown;
+  size_t nmore, n = *count;
+  int rc = svc_accounts_resolve(list, line, &more, &nmore, err, errlen);
+  if (rc != 0)
+    return rc;
+  if (!(grown = realloc(*sids, (n + nmore + 1) * sizeof(*grown)))) {
+    svc_accounts_free(more, nmore);
+    return shmb__fail(err, errlen, SHMB_ENOMEM, "line %u: out of memory",
+                      line);
+  }
+  for (size_t i = 0; i < nmore; i++) {
+    if (svc_accounts_contain(grown, n, more[i]))
+      LocalFree(more[i]);
+    else
+      grown[n++] = more[i];
+  }
+  free(more);
+  *sids = grown;
+  *count = n;
+  return 0;
+}
+
 /* The ACEs for resolved lists: read ACEs for readers who are not also
  * writers, then write ACEs. *text starts as "D:P". */
 static int build_sddl(PSID *readers, size_t nr, PSID *writers, size_t nw,
@@ -304,8 +332,18 @@ int svc_grants_sddl(const shmb_section_config *sc, char **sddl, char *err,
   if (sc->write && (rc = svc_accounts_resolve(sc->write, sc->write_line,
                                               &writers, &nw, err, errlen)) != 0)
     goto out_free_readers;
+  /* A channel's receivers: a broadcast receiver only reads the ring; a
+   * queue receiver claims and frees slots, so it writes. */
+  if (sc->receive &&
+      (rc = sc->channel == SHMB_RING_QUEUE
+                ? svc_accounts_append(sc->receive, sc->receive_line, &writers,
+                                      &nw, err, errlen)
+                : svc_accounts_append(sc->receive, sc->receive_line, &readers,
+                                      &nr, err, errlen)) != 0)
+    goto out_free_writers;
   if ((rc = build_sddl(readers, nr, writers, nw, sddl)) != 0)
     shmb__fail(err, errlen, rc, "out of memory");
+out_free_writers:
   svc_accounts_free(writers, nw);
 out_free_readers:
   svc_accounts_free(readers, nr);

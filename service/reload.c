@@ -129,6 +129,16 @@ static void update_section(svc_registry *reg, svc_section *sec,
     t->refused++;
     return;
   }
+  if (sec->channel != sc->channel || sec->slots != sc->slots ||
+      sec->slot_size != sc->slot_size) {
+    /* Live clients attached to the ring with its geometry cached. */
+    shmb_log_warn("reload: %s %s keeps its kind and ring: turning a section "
+                  "into a channel or back, or changing kind, slots or "
+                  "slot_size, needs it removed first", sec->channel ?
+                  "channel" : "section", sec->name);
+    t->refused++;
+    return;
+  }
   if ((sec->bell != NULL) != (sc->notify != 0))
     shmb_log_warn("reload: section %s keeps notify = %s: adding or taking "
                   "away a doorbell needs the section removed first",

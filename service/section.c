@@ -21,6 +21,7 @@
 #include "errors.h"
 #include "grants.h"
 #include "log.h"
+#include "ring.h"
 #include "wstr.h"
 
 int svc_object_name(const char *ns, char out[SVC_OBJECT_NAME_MAX]) {
@@ -83,6 +84,32 @@ int svc_section_create(svc_section *sec, const char *object, uint64_t size,
   sec->mapping = h;
   sec->size = size;
   snprintf(sec->object, sizeof(sec->object), "%s", object);
+  return 0;
+}
+
+uint32_t svc_section_flags(const svc_section *sec) {
+  return (sec->bell ? SHMB_OPEN_FLAG_NOTIFY : 0) |
+         (sec->channel == SHMB_RING_BROADCAST ? SHMB_OPEN_FLAG_BROADCAST : 0) |
+         (sec->channel == SHMB_RING_QUEUE ? SHMB_OPEN_FLAG_QUEUE : 0);
+}
+
+/* A channel's ring, formatted before anyone can have the object's name:
+ * clients attach to what the service wrote (common/ring.h). */
+static int format_ring(svc_section *sec, char *err, size_t errlen) {
+  void *view = MapViewOfFile(sec->mapping, FILE_MAP_WRITE, 0, 0, 0);
+  int rc;
+  if (!view)
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "[channel %s]: cannot map "
+                      "the ring to format it (Win32 error %lu)", sec->name,
+                      (unsigned long)GetLastError());
+  rc = shmb_ring_init(view, (size_t)sec->size, (enum shmb_ring_kind)sec->channel,
+                      sec->slots, sec->slot_size);
+  UnmapViewOfFile(view);
+  if (rc != 0)
+    return shmb__fail(err, errlen, rc, "[channel %s]: cannot format a ring "
+                      "of %u slots of %u bytes in %llu bytes", sec->name,
+                      sec->slots, sec->slot_size,
+                      (unsigned long long)sec->size);
   return 0;
 }
 
@@ -172,7 +199,7 @@ static int make_object(svc_section *sec, const shmb_config *cfg, char *err,
     return shmb__fail(err, errlen, SHMB_ESYSTEM, "[section %s]: cannot map "
                       "a view to flush (Win32 error %lu)", sec->name,
                       (unsigned long)GetLastError());
-  return 0;
+  return sec->channel ? format_ring(sec, err, errlen) : 0;
 }
 
 /* The doorbell's pages, in the section's namespace, with descriptors
@@ -196,7 +223,14 @@ static int make_bell(svc_section *sec, const shmb_config *cfg,
 static void log_created(const svc_section *sec) {
   char who[1024];
   svc_sd_describe(sec->sd, who, sizeof(who));
-  shmb_log_info("section %s: %llu bytes, %s%s; %s", sec->name,
+  if (sec->channel)
+    shmb_log_info("channel %s: %s of %u slots of %u bytes (%llu bytes, "
+                  "paging file); %s", sec->name,
+                  sec->channel == SHMB_RING_QUEUE ? "queue" : "broadcast",
+                  sec->slots, sec->slot_size, (unsigned long long)sec->size,
+                  who);
+  else
+    shmb_log_info("section %s: %llu bytes, %s%s; %s", sec->name,
                 (unsigned long long)sec->size,
                 sec->file ? "backed by " : "paging file",
                 sec->file ? sec->backing_file : "", who);
@@ -214,6 +248,9 @@ int svc_section_new(const shmb_config *cfg, const shmb_section_config *sc,
   snprintf(sec->name, sizeof(sec->name), "%s", sc->name);
   sec->size = sc->size;
   sec->flush_interval_ms = sc->flush_interval_ms;
+  sec->channel = sc->channel;
+  sec->slots = sc->slots;
+  sec->slot_size = sc->slot_size;
   if ((rc = svc_section_descriptor(sc, &sec->sd, &sec->sddl, err, errlen)))
     goto out_free_section;
   if (sc->backing_file && (rc = attach_backing(sec, sc, err, errlen)) != 0)

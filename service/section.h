@@ -31,7 +31,12 @@ typedef struct svc_section {
   uv_timer_t *flush_timer; /* the registry's; NULL when not periodic */
   uint64_t flushes, flush_failures;
   struct svc_doorbell *bell; /* notify = yes (doorbell.h); else NULL */
+  uint32_t channel;          /* 0, or the ring's enum shmb_ring_kind */
+  uint32_t slots, slot_size; /* a channel's ring */
 } svc_section;
+
+/* What OPEN and LIST say of the section: SHMB_OPEN_FLAG_* (protocol.h). */
+uint32_t svc_section_flags(const svc_section *sec);
 
 /* Builds one section from its config: descriptor, backing file, object,
  * and the service's own view of a file-backed one. err names the section. */

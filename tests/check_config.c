@@ -16,6 +16,7 @@
 #include "config.h"
 #include "errors.h"
 #include "log.h"
+#include "ring.h"
 
 #define CONF "shmbroker.conf"
 
@@ -859,6 +860,113 @@ START_TEST(test_config_parse_duration) {
 }
 END_TEST
 
+
+/* ---- channels and delivery ---------------------------------------------- */
+
+START_TEST(test_config_channels) {
+  /* A channel is a section whose size is the ring's and whose grants are
+   * send (write) and receive; it always has a doorbell. */
+  shmb_config *cfg = parse_ok(
+      "[service]\ndelivery = handle\nallow_sandboxed = yes\n"
+      "[channel frames]\nkind = broadcast\nslots = 64\n"
+      "slot_size = 256KiB\nsend = CONTOSO\\camera-svc\n"
+      "receive = BUILTIN\\Users\nmax_waiters = 8\n"
+      "[channel jobs]\nkind = queue\nslots = 4\nslot_size = 64\n"
+      "sddl = D:P(A;;GA;;;SY)\ndelivery = name\nintegrity = low\n"
+      "[section plain]\nsize = 4KiB\nread = Users\n");
+  const shmb_section_config *f = shmb_config_find(cfg, "frames");
+  const shmb_section_config *j = shmb_config_find(cfg, "jobs");
+  const shmb_section_config *pl = shmb_config_find(cfg, "plain");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(f->channel, SHMB_RING_BROADCAST);
+  ck_assert_uint_eq(f->slots, 64);
+  ck_assert_uint_eq(f->slot_size, 256 * 1024);
+  ck_assert_uint_eq(f->size, 192 + 64ull * 262208);
+  ck_assert_int_eq(f->notify, 1);
+  ck_assert_uint_eq(f->max_waiters, 8);
+  ck_assert_str_eq(f->write, "CONTOSO\\camera-svc");
+  ck_assert_str_eq(f->receive, "BUILTIN\\Users");
+  ck_assert_ptr_null(f->read);
+  ck_assert_uint_eq(f->write_line, 8);
+  ck_assert_uint_eq(f->receive_line, 9);
+  ck_assert_int_eq(shmb_config_delivery(cfg, f), SHMB_DELIVERY_HANDLE);
+  ck_assert_uint_eq(j->channel, SHMB_RING_QUEUE);
+  ck_assert_uint_eq(j->size, 192 + 4 * 128);
+  ck_assert_int_eq(shmb_config_delivery(cfg, j), SHMB_DELIVERY_NAME);
+  ck_assert_int_eq(j->integrity_low, 1);
+  ck_assert_uint_eq(pl->channel, 0);
+  ck_assert_int_eq(pl->notify, 0);
+  ck_assert_int_eq(pl->integrity_low, 0);
+  ck_assert_int_eq(shmb_config_delivery(cfg, pl), SHMB_DELIVERY_HANDLE);
+  ck_assert_int_eq(cfg->allow_sandboxed, 1);
+  shmb_config_free(cfg);
+  /* The defaults: names, no sandboxed callers. */
+  cfg = parse_ok(SECTION("s"));
+  ck_assert_int_eq(cfg->allow_sandboxed, 0);
+  ck_assert_int_eq(shmb_config_delivery(cfg, &cfg->sections[0]),
+                   SHMB_DELIVERY_NAME);
+  shmb_config_free(cfg);
+}
+END_TEST
+
+#define CHANNEL_HEAD(name) "[channel " name "]\nkind = queue\n"
+#define CHANNEL(name) CHANNEL_HEAD(name) "slots = 8\nslot_size = 64\n" \
+  "send = Users\nreceive = Users\n"
+
+START_TEST(test_config_error_channels) {
+  expect_error("[channel c]\nslots = 8\nslot_size = 64\nsend = a\n"
+               "receive = b\n", 1, "[channel c] has no kind");
+  expect_error("[channel c]\nkind = fanout\n", 2,
+               "kind must be broadcast or queue, not 'fanout'");
+  expect_error(CHANNEL_HEAD("c") "slots = 6\n", 3,
+               "slots must be a power of two from 2 to 1048576, not '6'");
+  expect_error(CHANNEL_HEAD("c") "slots = 1\n", 3, "not '1'");
+  expect_error(CHANNEL_HEAD("c") "slots = 2097152\n", 3, "not '2097152'");
+  expect_error(CHANNEL_HEAD("c") "slots = 8x\n", 3, "not '8x'");
+  expect_error(CHANNEL_HEAD("c") "slot_size = 100\n", 3,
+               "slot_size must be a size that is a multiple of 8");
+  expect_error(CHANNEL_HEAD("c") "slot_size = 2GiB\n", 3, "not '2GiB'");
+  expect_error(CHANNEL_HEAD("c") "send = a\nreceive = b\n", 1,
+               "[channel c] needs slots and slot_size");
+  expect_error(CHANNEL_HEAD("c") "slots = 8\nslot_size = 64\nsend = a\n",
+               1, "needs send and receive (or an sddl)");
+  expect_error(CHANNEL_HEAD("c") "slots = 8\nslot_size = 64\n"
+               "sddl = D:P(A;;GA;;;SY)\nreceive = b\n", 6,
+               "has both sddl (line 5) and send/receive");
+  expect_error(CHANNEL_HEAD("c") "size = 4KiB\n", 3,
+               "[channel c] takes no 'size'");
+  expect_error(CHANNEL_HEAD("c") "read = Users\n", 3, "takes no 'read'");
+  expect_error(CHANNEL_HEAD("c") "notify = no\n", 3, "takes no 'notify'");
+  expect_error(CHANNEL_HEAD("c") "backing = pagefile\n", 3,
+               "takes no 'backing'");
+  expect_error(CHANNEL_HEAD("c") "colour = red\n", 3,
+               "unknown key 'colour' in [channel c]");
+  expect_error(CHANNEL_HEAD("c") "send = a,,b\n", 3,
+               "send must be a comma-separated list");
+  expect_error(CHANNEL("c") "send = a\n", 7, "key 'send' given twice");
+  /* Send and receive are a channel's: a section says read and write. */
+  expect_error(SECTION("s") "send = a\n", 4,
+               "unknown key 'send' in [section s]");
+  /* One name space for both. */
+  expect_error(SECTION("x") CHANNEL("X"), 4,
+               "[channel X]: the name is taken by the section on line 1");
+  expect_error(CHANNEL("x") SECTION("y") CHANNEL("x"), 10,
+               "[channel x] given twice (first on line 1");
+  expect_error("[channel bad name]\n", 1, "invalid channel name 'bad name'");
+  /* 2^20 slots of 1 GiB would be a petabyte. */
+  expect_error(CHANNEL_HEAD("c") "slots = 1048576\nslot_size = 1GiB\n"
+               "send = a\nreceive = b\n", 1, "need more than the 1 TiB");
+  expect_error("[service]\ndelivery = pipe\n", 2,
+               "delivery must be name or handle, not 'pipe'");
+  expect_error(SECTION("s") "delivery = Handle\n", 4,
+               "delivery must be name or handle");
+  expect_error(SECTION("s") "integrity = medium\n", 4,
+               "integrity must be low or default, not 'medium'");
+  expect_error("[service]\nallow_sandboxed = 1\n", 2,
+               "allow_sandboxed must be yes or no, not '1'");
+}
+END_TEST
+
 Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *ok = tcase_create("accepted");
@@ -878,6 +986,7 @@ Suite *config_suite(void) {
   tcase_add_test(ok, test_config_on_revoke);
   tcase_add_test(ok, test_config_notify);
   tcase_add_test(ok, test_config_log_file_and_admins);
+  tcase_add_test(ok, test_config_channels);
   suite_add_tcase(s, ok);
 
   tcase_add_test(bad, test_config_error_unknown_key);
@@ -909,6 +1018,7 @@ Suite *config_suite(void) {
   tcase_add_test(bad, test_config_error_bad_backing);
   tcase_add_test(bad, test_config_error_bad_log_file);
   tcase_add_test(bad, test_config_error_empty_list_entry);
+  tcase_add_test(bad, test_config_error_channels);
   suite_add_tcase(s, bad);
 
   tcase_add_test(val, test_config_parse_size);

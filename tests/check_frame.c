@@ -181,7 +181,7 @@ START_TEST(test_frame_builder_refuses_oversized_frames) {
   shmb_list_reply_start(&b, 1);
   while (b.err == 0 && added < 100000) {
     shmb_list_reply_add(&b, "a-rather-long-section-name-to-fill-frames-fast", 1,
-                        1);
+                        1, 0);
     added++;
   }
   ck_assert_int_eq(b.err, SHMB_ETOOBIG);

@@ -241,7 +241,8 @@ START_TEST(test_reply_list_reply_one_entry) {
   const uint8_t *p;
   size_t plen;
   shmb_list_reply_start(&b, 12);
-  shmb_list_reply_add(&b, "telemetry", 64ull << 20, SHMB_WIRE_ACCESS_READ);
+  shmb_list_reply_add(&b, "telemetry", 64ull << 20, SHMB_WIRE_ACCESS_READ,
+                      0);
   list_payload(&b, &p, &plen);
   ck_assert_uint_eq(plen, 8 + 16 + 9);
   ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
@@ -267,7 +268,7 @@ START_TEST(test_reply_list_entry_without_read_refused) {
     const uint8_t *p;
     size_t plen;
     shmb_list_reply_start(&b, 12);
-    shmb_list_reply_add(&b, "sec", 4096, bad[i]);
+    shmb_list_reply_add(&b, "sec", 4096, bad[i], 0);
     list_payload(&b, &p, &plen);
     ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
     ck_assert_int_eq(shmb_list_reply_next(&c, &it), SHMB_EPROTO);
@@ -289,7 +290,8 @@ START_TEST(test_reply_list_reply_many_entries) {
     snprintf(name, sizeof(name), "sec-%03u", i);
     shmb_list_reply_add(&b, name, ((uint64_t)i << 33) + i + 1,
                         i % 2 ? SHMB_WIRE_ACCESS_READ
-                              : SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
+                              : SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE,
+                        (uint32_t)i & SHMB_OPEN_FLAGS_KNOWN);
   }
   list_payload(&b, &p, &plen);
   ck_assert_int_eq(shmb_list_reply_begin(p, plen, &c), 0);
@@ -301,6 +303,7 @@ START_TEST(test_reply_list_reply_many_entries) {
     ck_assert_uint_eq(it.access,
                       i % 2 ? SHMB_WIRE_ACCESS_READ
                             : SHMB_WIRE_ACCESS_READ | SHMB_WIRE_ACCESS_WRITE);
+    ck_assert_uint_eq(it.flags, i & SHMB_OPEN_FLAGS_KNOWN);
     assert_str(it.name, name);
   }
   ck_assert_uint_eq(c.left, 0);
@@ -316,8 +319,8 @@ START_TEST(test_reply_list_reply_count_exceeds_entries) {
   uint8_t *p;
   size_t plen;
   shmb_list_reply_start(&b, 12);
-  shmb_list_reply_add(&b, "a", 1, 1);
-  shmb_list_reply_add(&b, "b", 2, 3);
+  shmb_list_reply_add(&b, "a", 1, 1, 0);
+  shmb_list_reply_add(&b, "b", 2, 3, 0);
   ck_assert_int_eq(shmb_frame_end(&b), 0);
   plen = pllen(&b);
   p = dup_bytes(pl(&b), plen);
@@ -355,7 +358,7 @@ START_TEST(test_reply_list_reply_rejects_trailing_bytes) {
   shmb_frame_discard(&b);
   /* count 1, one entry, then stray bytes */
   shmb_list_reply_start(&b, 12);
-  shmb_list_reply_add(&b, "a", 1, 1);
+  shmb_list_reply_add(&b, "a", 1, 1, 0);
   shmb_put_u16(&b, 0);
   p = dup_bytes(pl(&b), pllen(&b));
   ck_assert_int_eq(shmb_list_reply_begin(p, pllen(&b), &c), 0);
@@ -373,7 +376,7 @@ START_TEST(test_reply_list_reply_rejects_trailing_bytes) {
 }
 END_TEST
 
-static int decode_forged_list_entry(uint32_t access, uint16_t reserved,
+static int decode_forged_list_entry(uint32_t access, uint16_t flags,
                                     const char *name, size_t nlen) {
   shmb_frame_buf b;
   shmb_cursor c;
@@ -385,7 +388,7 @@ static int decode_forged_list_entry(uint32_t access, uint16_t reserved,
   shmb_put_u32(&b, 1);
   shmb_put_u64(&b, 1);
   shmb_put_u32(&b, access);
-  shmb_put_u16(&b, reserved);
+  shmb_put_u16(&b, flags);
   shmb_put_u16(&b, (uint16_t)nlen);
   shmb_put_bytes(&b, name, nlen);
   p = dup_bytes(pl(&b), pllen(&b));
@@ -399,7 +402,12 @@ static int decode_forged_list_entry(uint32_t access, uint16_t reserved,
 START_TEST(test_reply_list_reply_rejects_bad_entry) {
   ck_assert_int_eq(decode_forged_list_entry(1, 0, "ok", 2), 0);
   ck_assert_int_eq(decode_forged_list_entry(4, 0, "ok", 2), SHMB_EPROTO);
-  ck_assert_int_eq(decode_forged_list_entry(1, 1, "ok", 2), SHMB_EPROTO);
+  /* Known flags (revision 2) pass; a bit nobody defined does not. */
+  ck_assert_int_eq(decode_forged_list_entry(1, SHMB_OPEN_FLAGS_KNOWN, "ok", 2),
+                   0);
+  ck_assert_int_eq(decode_forged_list_entry(1, 0x10, "ok", 2), SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_list_entry(1, 0x8000, "ok", 2),
+                   SHMB_EPROTO);
   ck_assert_int_eq(decode_forged_list_entry(1, 0, "", 0), SHMB_EPROTO);
   ck_assert_int_eq(decode_forged_list_entry(1, 0, "o k", 3), SHMB_EPROTO);
   ck_assert_int_eq(decode_forged_list_entry(1, 0, "o\0k", 3), SHMB_EPROTO);

@@ -69,10 +69,17 @@ typedef struct shmb_connect_options {
   unsigned int timeout_ms;
 } shmb_connect_options;
 
+/* What a section is (shmb_section_info.kind, shmb_open_info.kind): bits. */
+#define SHMB_KIND_NOTIFY 0x1u    /* it has a doorbell (notify = yes) */
+#define SHMB_KIND_BROADCAST 0x2u /* a broadcast channel's ring */
+#define SHMB_KIND_QUEUE 0x4u     /* a queue channel's ring */
+#define SHMB_KIND_HANDLE 0x8u    /* delivered by handle: it has no name */
+
 typedef struct shmb_section_info {
   char name[65];     /* logical name */
   uint64_t size;     /* bytes */
   unsigned int access; /* SHMB_ACCESS_* the caller would be granted */
+  unsigned int kind;   /* SHMB_KIND_*; 0 from a service older than 0.2 */
 } shmb_section_info;
 
 typedef struct shmb_open_info {
@@ -80,6 +87,7 @@ typedef struct shmb_open_info {
   char object[257]; /* kernel object name, e.g. "Global\shmb-<32 hex>" */
   uint64_t size;
   unsigned int access; /* granted: what was asked for */
+  unsigned int kind;   /* SHMB_KIND_* */
 } shmb_open_info;
 
 /* Connects and says HELLO. opts may be NULL. Before anything is sent the
@@ -189,6 +197,97 @@ SHMB_EXTERN const char *shmb_section_message(const shmb_section *section);
 /* Unmaps and closes (and ends the section's doorbell registration). NULL
  * is ignored. */
 SHMB_EXTERN void shmb_close(shmb_section *section);
+
+/* ---- Channels (docs/sdk.md, "Channels") --------------------------------
+ *
+ * A channel is a ring of length-delimited messages in a section the
+ * service creates, formats and owns ([channel NAME] in its config), with a
+ * doorbell for sleeping. kind = queue: each message goes to one receiver,
+ * in order (many senders and many receivers). kind = broadcast: every
+ * receiver sees every message it keeps up with; senders never wait for
+ * receivers, and a receiver that falls behind is told how many it lost.
+ *
+ * A shmb_channel is one attachment, for one thread at a time: threads that
+ * send or receive at once open the channel once each. It does not depend
+ * on the client that opened it (the client may be disconnected). Every
+ * value the ring holds was written by a peer that may be buggy or hostile:
+ * it is checked before use, and corruption is SHMB_ECORRUPT, never a read
+ * outside the view or a hang.
+ *
+ * Timeouts (milliseconds): 0 tries once; SHMB_WAIT_FOREVER never gives up;
+ * anything else spins briefly, then sleeps on the channel's doorbell.
+ * Nothing within the timeout (queue full, nothing to receive):
+ * SHMB_EAGAIN. A peer that died holding a slot is cut out of the ring
+ * after it held everyone up for a second (its slot is lost until the
+ * service formats the ring again). */
+typedef struct shmb_channel shmb_channel;
+
+/* What the caller will do: send, receive, or both. */
+#define SHMB_CHANNEL_SEND 0x1u
+#define SHMB_CHANNEL_RECEIVE 0x2u
+
+typedef struct shmb_channel_info {
+  unsigned int kind;      /* SHMB_KIND_BROADCAST or SHMB_KIND_QUEUE */
+  unsigned int slots;     /* messages the ring holds */
+  unsigned int slot_size; /* bytes: the largest message */
+  unsigned int role;      /* SHMB_CHANNEL_* this attachment may do */
+} shmb_channel_info;
+
+/* Opens a channel for role (SHMB_CHANNEL_SEND and/or _RECEIVE), asking the
+ * service for the section rights the role needs (sending: write;
+ * receiving: read, and write for a queue, whose receivers claim slots).
+ * SHMB_EACCES when the service or the kernel refuses; SHMB_ENOTCHANNEL
+ * when name is a plain section; SHMB_ECORRUPT when the ring's header is
+ * not one the service wrote. A broadcast receiver sees the messages sent
+ * after this call. *out is yours to shmb_channel_close. */
+SHMB_EXTERN int shmb_channel_open(shmb_client *client, const char *name,
+                                  unsigned int role, shmb_channel **out);
+SHMB_EXTERN int shmb_channel_get_info(const shmb_channel *channel,
+                                      shmb_channel_info *info);
+
+/* Copies len bytes into the ring as one message. SHMB_EMSGSIZE when len is
+ * above slot_size (nothing is sent: never a truncation); SHMB_EAGAIN when
+ * the queue stayed full (or another broadcast sender kept the ring) for
+ * timeout_ms; SHMB_ESTALE when a peer cut this message out because it
+ * stalled (it was not delivered); SHMB_EBELLCLOSED when the service closed
+ * the channel (reload removed it, or it stopped): open it again. */
+SHMB_EXTERN int shmb_channel_send(shmb_channel *channel, const void *msg,
+                                  size_t len, unsigned int timeout_ms);
+/* Zero-copy send: a slot's payload (capacity slot_size) to write in
+ * place, then commit with the message's length (0 sends an empty message:
+ * a reserved slot cannot be given back). Errors as shmb_channel_send;
+ * commit without a reservation is SHMB_EINVAL, a len above slot_size
+ * SHMB_EMSGSIZE with the reservation kept. */
+SHMB_EXTERN int shmb_channel_reserve(shmb_channel *channel, void **payload,
+                                     size_t *capacity,
+                                     unsigned int timeout_ms);
+SHMB_EXTERN int shmb_channel_commit(shmb_channel *channel, size_t len);
+
+/* Copies the next message into buf (cap at least slot_size: SHMB_EINVAL
+ * otherwise, so nothing is ever truncated) and its length into *len.
+ * *lost (may be NULL): messages this broadcast receiver lost just before
+ * this one (always 0 for a queue). SHMB_EAGAIN when nothing came within
+ * timeout_ms; SHMB_ECORRUPT; SHMB_EBELLCLOSED as for send. */
+SHMB_EXTERN int shmb_channel_receive(shmb_channel *channel, void *buf,
+                                     size_t cap, size_t *len, uint64_t *lost,
+                                     unsigned int timeout_ms);
+/* Zero-copy receive: the next message in place, valid until release. The
+ * bytes are live shared memory that a hostile sender may change while you
+ * read: copy what must stay stable. Broadcast: release returns SHMB_ESTALE
+ * when a sender overwrote the slot during the look (what was read may be
+ * torn; it counts as lost). */
+SHMB_EXTERN int shmb_channel_peek(shmb_channel *channel, const void **payload,
+                                  size_t *len, uint64_t *lost,
+                                  unsigned int timeout_ms);
+SHMB_EXTERN int shmb_channel_release(shmb_channel *channel);
+
+/* Messages this broadcast receiver lost since it opened the channel. */
+SHMB_EXTERN uint64_t shmb_channel_lost(const shmb_channel *channel);
+/* Why the channel's last call failed; "" if none. */
+SHMB_EXTERN const char *shmb_channel_message(const shmb_channel *channel);
+/* Ends the attachment (an open reservation or look is abandoned: peers cut
+ * it out after their stall bound). NULL is ignored. */
+SHMB_EXTERN void shmb_channel_close(shmb_channel *channel);
 
 /* The service's status as key/value text pairs (version, uptime_ms,
  * sections, clients, counters). Free with shmb_free_status. */

@@ -46,14 +46,19 @@
   XX(ENOTRUNG, -28, "the doorbell was not rung before the wait's timeout")   \
   XX(EBELLCLOSED, -29, "the section's doorbell was closed by the service "    \
                        "(section removed or rotated, or the service "         \
-                       "stopped): open the section again")
+                       "stopped): open the section again")               \
+  XX(ENOTCHANNEL, -30, "the name is a section, not a channel (its config "    \
+                       "block is [section], not [channel])")                  \
+  XX(EHANDLEONLY, -31, "the section is delivered by handle only, which "      \
+                       "this client cannot receive: use an SDK of 0.2 or "   \
+                       "later")
 
 typedef enum shmb_errno {
   SHMB_OK = 0,
 #define SHMB__ERRNO_ENUM(name, value, msg) SHMB_##name = value,
   SHMB_ERRNO_MAP(SHMB__ERRNO_ENUM)
 #undef SHMB__ERRNO_ENUM
-  SHMB__ERRNO_LAST = -30 /* one below the last code; never returned */
+  SHMB__ERRNO_LAST = -32 /* one below the last code; never returned */
 } shmb_errno;
 
 #endif /* SHMB_ERRNO_H */

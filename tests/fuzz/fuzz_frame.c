@@ -408,7 +408,7 @@ static int walk_list(const uint8_t *p, size_t n, int st, int rebuild) {
     if (rebuild) {
       memcpy(name, item.name.ptr, item.name.len);
       name[item.name.len] = '\0';
-      shmb_list_reply_add(&b, name, item.size, item.access);
+      shmb_list_reply_add(&b, name, item.size, item.access, item.flags);
     }
   }
   if (rc != 0) {

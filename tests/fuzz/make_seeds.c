@@ -181,9 +181,10 @@ static void replies(void) {
   shmb_list_reply_start(&b, 2);
   built("rep-list-empty", &b);
   shmb_list_reply_start(&b, 2);
-  shmb_list_reply_add(&b, "telemetry", 64u << 20, SHMB_WIRE_ACCESS_READ);
-  shmb_list_reply_add(&b, "scratch", 1u << 20, SHMB_WIRE_ACCESS_MASK);
-  shmb_list_reply_add(&b, "system-only", 4096, SHMB_WIRE_ACCESS_READ);
+  shmb_list_reply_add(&b, "telemetry", 64u << 20, SHMB_WIRE_ACCESS_READ, 0);
+  shmb_list_reply_add(&b, "scratch", 1u << 20, SHMB_WIRE_ACCESS_MASK,
+                      SHMB_OPEN_FLAG_QUEUE | SHMB_OPEN_FLAG_NOTIFY);
+  shmb_list_reply_add(&b, "system-only", 4096, SHMB_WIRE_ACCESS_READ, 0);
   built("rep-list", &b);
 
   shmb_status_reply_start(&b, 3);
@@ -197,7 +198,7 @@ static void replies(void) {
 
   /* A LIST reply whose count promises more than it holds. */
   shmb_list_reply_start(&b, 2);
-  shmb_list_reply_add(&b, "scratch", 1u << 20, SHMB_WIRE_ACCESS_READ);
+  shmb_list_reply_add(&b, "scratch", 1u << 20, SHMB_WIRE_ACCESS_READ, 0);
   if (shmb_frame_end(&b) == 0) {
     b.data[SHMB_HEADER_SIZE + 4] = 2;
     write_file("bad-list-count", b.data, b.len);

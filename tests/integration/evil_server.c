@@ -206,7 +206,8 @@ static int answer(HANDLE pipe, const lie *l, const shmb_request *req) {
     else if (op == SHMB_OP_LIST) {
       shmb_list_reply_start(&b, id);
       shmb_list_reply_add(&b, "evil", l->said_size,
-                          strcmp(l->name, "list-access") == 0 ? 0x5 : 0x1);
+                          strcmp(l->name, "list-access") == 0 ? 0x5 : 0x1,
+                          0);
       rc = shmb_frame_finish(&b, &frame, &len);
     } else if (op == SHMB_OP_STATUS) {
       shmb_status_reply_start(&b, id);

@@ -171,7 +171,8 @@ START_TEST(test_dispatch_hello) {
   r = do_hello(&f.ctx, 1, 3);
   rc = shmb_hello_reply_decode(r.payload, r.plen, &h);
   ck_assert_msg(rc == 0, "HELLO 1..3: %s", shmb_err_name(rc));
-  ck_assert_uint_eq(h.version, SHMB_PROTO_VERSION);
+  /* The highest revision both sides know. */
+  ck_assert_uint_eq(h.version, SHMB_PROTO_REVISION);
   ck_assert_uint_eq(h.max_frame, SHMB_MAX_FRAME);
   ck_assert_msg(h.server.len > 0 && memcmp(h.server.ptr, "shmbrokerd",
                                            10) == 0,
@@ -187,12 +188,74 @@ START_TEST(test_dispatch_hello_version_mismatch) {
   reply r;
 
   fx_open(&f, SERVICE SECTIONS);
-  r = do_hello(&f.ctx, 2, 5);
-  expect_refusal(r, SHMB_EVERSION, "HELLO 2..5", msg, sizeof(msg));
+  r = do_hello(&f.ctx, 3, 5);
+  expect_refusal(r, SHMB_EVERSION, "HELLO 3..5", msg, sizeof(msg));
   free(r.frame);
-  r = do_hello(&f.anon, 2, 2);
-  expect_refusal(r, SHMB_EVERSION, "HELLO 2..2, unidentified", msg,
+  r = do_hello(&f.anon, 3, 3);
+  expect_refusal(r, SHMB_EVERSION, "HELLO 3..3, unidentified", msg,
                  sizeof(msg));
+  free(r.frame);
+  fx_close(&f);
+}
+END_TEST
+
+/* A client of revision 1 (it asks 1..1) is answered 1 and gets LIST
+ * entries without flags, which its decoder requires to be zero; one that
+ * asks 1..2 gets 2 and the flags: a channel's kind and doorbell. OPEN
+ * says the kind at any revision (clients ignore flags they do not know). */
+#define CHANNELS                                                               \
+  "\n[channel jobs]\nkind = queue\nslots = 4\nslot_size = 64\n"             \
+  "send = {me}\nreceive = {me}\n"                                             \
+  "\n[channel news]\nkind = broadcast\nslots = 8\nslot_size = 64\n"         \
+  "send = {me}\nreceive = {me}\n"
+
+static uint32_t listed_flags(const svc_request_ctx *ctx, const char *want) {
+  shmb_cursor c;
+  shmb_list_item it;
+  uint32_t flags = 0xffffffffu;
+  reply r = do_list(ctx);
+  ck_assert_int_eq(shmb_list_reply_begin(r.payload, r.plen, &c), 0);
+  while (c.remaining > 0) {
+    ck_assert_int_eq(shmb_list_reply_next(&c, &it), 0);
+    if (it.name.len == strlen(want) && memcmp(it.name.ptr, want,
+                                              it.name.len) == 0)
+      flags = it.flags;
+  }
+  free(r.frame);
+  ck_assert_msg(flags != 0xffffffffu, "LIST lacks %s", want);
+  return flags;
+}
+
+START_TEST(test_dispatch_revision_flags) {
+  fixture f;
+  shmb_hello_reply h;
+  shmb_open_reply o;
+  int revision = 1;
+  reply r;
+
+  fx_open(&f, SERVICE SECTIONS CHANNELS);
+  f.ctx.revision = &revision;
+  r = do_hello(&f.ctx, 1, 1);
+  ck_assert_int_eq(shmb_hello_reply_decode(r.payload, r.plen, &h), 0);
+  ck_assert_uint_eq(h.version, 1);
+  ck_assert_int_eq(revision, 1);
+  free(r.frame);
+  ck_assert_uint_eq(listed_flags(&f.ctx, "jobs"), 0);
+  ck_assert_uint_eq(listed_flags(&f.ctx, "shared"), 0);
+  r = do_hello(&f.ctx, 1, 2);
+  ck_assert_int_eq(shmb_hello_reply_decode(r.payload, r.plen, &h), 0);
+  ck_assert_uint_eq(h.version, 2);
+  ck_assert_int_eq(revision, 2);
+  free(r.frame);
+  ck_assert_uint_eq(listed_flags(&f.ctx, "jobs"),
+                    SHMB_OPEN_FLAG_QUEUE | SHMB_OPEN_FLAG_NOTIFY);
+  ck_assert_uint_eq(listed_flags(&f.ctx, "news"),
+                    SHMB_OPEN_FLAG_BROADCAST | SHMB_OPEN_FLAG_NOTIFY);
+  ck_assert_uint_eq(listed_flags(&f.ctx, "shared"), 0);
+  r = do_open(&f.ctx, "news", SHMB_WIRE_ACCESS_READ);
+  ck_assert_int_eq(shmb_open_reply_decode(r.payload, r.plen, &o), 0);
+  ck_assert_uint_eq(o.flags, SHMB_OPEN_FLAG_BROADCAST | SHMB_OPEN_FLAG_NOTIFY);
+  ck_assert_uint_eq(o.size, 192 + 8 * 128);
   free(r.frame);
   fx_close(&f);
 }
@@ -728,6 +791,7 @@ Suite *dispatch_suite(void) {
   TCase *tc = tcase_create("anyone");
   tcase_add_test(tc, test_dispatch_hello);
   tcase_add_test(tc, test_dispatch_hello_version_mismatch);
+  tcase_add_test(tc, test_dispatch_revision_flags);
   tcase_add_test(tc, test_dispatch_status_keys);
   tcase_add_test(tc, test_dispatch_status_counts);
   tcase_add_test(tc, test_dispatch_status_host_facts_for_admins_only);
