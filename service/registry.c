@@ -153,7 +153,11 @@ int svc_registry_rotate(svc_registry *reg, size_t i, const shmb_config *cfg,
 
   if (rc != 0)
     return rc;
-  if ((rc = copy_bytes(old, fresh, err, errlen)) != 0 ||
+  /* A channel starts empty: a copy of a ring that clients are using is
+   * no consistent state (a message half written, positions mid-move), and
+   * its old clients are told by the old doorbell's closed word to open
+   * the channel again. */
+  if ((!fresh->channel && (rc = copy_bytes(old, fresh, err, errlen)) != 0) ||
       (rc = close_to_new_opens(old, err, errlen)) != 0) {
     svc_section_free(fresh);
     return rc;

@@ -3,7 +3,8 @@
 # runs in console mode with the example config (installer/shmbroker.conf),
 # and shmbctl, a client built on the SDK, lists the sections, maps one,
 # writes into it and reads the bytes back from another process, and is
-# refused what the config does not grant.
+# refused what the config does not grant; then a consumer and a producer
+# (examples/channel.c) pass 1000 messages through a channel.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 SHMB_BIN=$shmb_build/windows/bin
@@ -54,5 +55,13 @@ step "echo x | shmbctl write telemetry   (read-only grant: refused, exit 3)"
 rc=0; echo x | ctl write telemetry || rc=$?; echo "exit code $rc"
 step "shmbctl info system-only   (granted to SYSTEM only: refused, exit 3)"
 rc=0; ctl info system-only || rc=$?; echo "exit code $rc"
+step "examples/channel.c: a consumer and a producer on the channel 'jobs'"
+win "$SHMB_BIN/example_channel.exe" consume jobs 1000 &
+consumer=$!
+win "$SHMB_BIN/example_channel.exe" produce jobs 1000
+wait "$consumer"
+step "echo 'one message' | shmbctl send jobs; shmbctl recv jobs"
+echo 'one message' | ctl send jobs
+ctl recv jobs --timeout 5000
 step "shmbctl status"
 ctl status
