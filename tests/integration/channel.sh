@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Channels end to end, between real processes (chantest.c checks every
+# message: sender, sequence, a checksum over a body of varying length):
+# 1,000,000 messages through a queue, none lost, duplicated, torn or out
+# of order; 1,000,000 through a broadcast channel to three receivers, each
+# with delivered + lost == sent exactly; a receiver killed holding a peek
+# and a sender killed holding a reservation are cut out and later messages
+# arrive; a hostile writer scribbling over the ring gets its receivers
+# errors, never a crash or a hang; rights (a receive-only account cannot
+# send, by the service or the kernel; no grant, no object name); a plain
+# section is not a channel; an oversize message is refused and nothing is
+# sent; recv --timeout exits 6; a reload that removes a channel wakes its
+# blocked receiver at once.
+. "$(dirname "$0")/lib.sh"
+me=$SHMBROKER_SERVER_SID
+rw="O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)"
+write_config shmb.conf <<EOF2
+[service]
+pipe = @PIPE@
+namespace = Local
+log_level = info
+
+[channel q]
+kind = queue
+slots = 65536
+slot_size = 64
+sddl = $rw
+
+[channel b]
+kind = broadcast
+slots = 65536
+slot_size = 64
+sddl = $rw
+
+[channel qpeek]
+kind = queue
+slots = 4
+slot_size = 64
+sddl = $rw
+
+[channel qres]
+kind = queue
+slots = 4
+slot_size = 64
+sddl = $rw
+
+[channel hq]
+kind = queue
+slots = 64
+slot_size = 64
+sddl = $rw
+
+[channel hb]
+kind = broadcast
+slots = 64
+slot_size = 64
+sddl = $rw
+
+[channel bro]
+kind = broadcast
+slots = 16
+slot_size = 64
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GR;;;$me)
+
+[channel bsy]
+kind = broadcast
+slots = 16
+slot_size = 64
+sddl = O:SYG:SYD:P(A;;GA;;;SY)
+
+[section plain]
+size = 4KiB
+sddl = $rw
+
+[channel small]
+kind = queue
+slots = 4
+slot_size = 256
+sddl = $rw
+
+[channel gone]
+kind = queue
+slots = 4
+slot_size = 64
+sddl = $rw
+EOF2
+start_service shmb.conf
+chantest() { win "$SHMB_BIN/chantest.exe" "$@"; }
+N=1000000
+
+# ---- 1,000,000 through a queue, every message checked --------------------
+t0=$SECONDS
+"${shmb_run[@]}" "$SHMB_BIN/chantest.exe" recv "$pipe" q $N >qrecv.out 2>&1 &
+qr=$!
+at_exit 'kill -KILL "$qr" 2>/dev/null || true'
+expect_exit 0 chantest send "$pipe" q $N 64
+sent=$(cat last.txt)
+rc=0; wait "$qr" || rc=$?
+[ "$rc" = 0 ] || fail "the queue receiver exited $rc: $(tr -d '\r' <qrecv.out)"
+grep -q "^received=$N " <(tr -d '\r' <qrecv.out) || fail "queue receiver: $(tr -d '\r' <qrecv.out)"
+pass "$N messages through a queue between two processes, each checked: none lost, duplicated, torn or out of order ($sent; $(tr -d '\r' <qrecv.out | grep received=); $((SECONDS - t0)) s)"
+
+# ---- 1,000,000 through a broadcast channel to three receivers -------------
+t0=$SECONDS
+brs=()
+for i in 1 2 3; do
+    rc=0
+    start_ready br "brecv$i.out" '^ready' 30 "$SHMB_BIN/chantest.exe" brecv "$pipe" b || rc=$?
+    [ "$rc" = 0 ] || fail "broadcast receiver $i did not get ready (rc $rc, status ${ready_status:-}): $(cat "brecv$i.out")"
+    brs+=("$br")
+done
+at_exit 'for p in "${brs[@]}"; do kill -KILL "$p" 2>/dev/null || true; done'
+expect_exit 0 chantest send "$pipe" b $N 64
+sent=$(cat last.txt)
+summary=
+for i in 1 2 3; do
+    rc=0; wait "${brs[$((i - 1))]}" || rc=$?
+    out=$(tr -d '\r' <"brecv$i.out")
+    [ "$rc" = 0 ] || fail "broadcast receiver $i exited $rc: $out"
+    line=$(grep '^delivered=' <<<"$out") || fail "broadcast receiver $i: $out"
+    d=$(sed 's/.*delivered=\([0-9]*\).*/\1/' <<<"$line")
+    l=$(sed 's/.*lost=\([0-9]*\).*/\1/' <<<"$line")
+    [ $((d + l)) = $N ] || fail "broadcast receiver $i: delivered $d + lost $l != sent $N"
+    [ "$d" -gt 0 ] || fail "broadcast receiver $i delivered nothing: $line"
+    summary+=" [$i: $line]"
+done
+pass "$N messages through a broadcast channel to three receivers, each checked, delivered + lost == sent for each ($sent;$summary; $((SECONDS - t0)) s)"
+
+# ---- peers killed mid-message are cut out ---------------------------------
+# A queue receiver killed while it holds a peek: its slot stays taken, and
+# the sender meets it once the tail comes round (4 slots); the sender's
+# wait cuts it out after about a second and the messages after it arrive.
+echo victim | ctl send qpeek --timeout 5000 || fail "could not send the message the peeker takes"
+rc=0
+start_ready holder hold.out '^ready' 30 "$SHMB_BIN/chantest.exe" hold-peek "$pipe" qpeek || rc=$?
+[ "$rc" = 0 ] || fail "hold-peek did not get ready: $(cat hold.out)"
+kill -KILL "$holder"; wait "$holder" 2>/dev/null || true
+t0=$SECONDS
+"${shmb_run[@]}" "$SHMB_BIN/chantest.exe" recv "$pipe" qpeek 50 >peek-recv.out 2>&1 &
+pr=$!
+at_exit 'kill -KILL "$pr" 2>/dev/null || true'
+expect_exit 0 chantest send "$pipe" qpeek 50 64
+rc=0; wait "$pr" || rc=$?
+took=$((SECONDS - t0))
+[ "$rc" = 0 ] || fail "after a receiver was killed holding a peek, the next receiver exited $rc: $(tr -d '\r' <peek-recv.out)"
+[ "$took" -lt 15 ] || fail "after a killed peeker, 50 messages took $took s"
+pass "a queue receiver killed holding a peek is cut out: the sender goes on and 50 later messages arrive in order ($took s)"
+
+# A queue sender killed holding a reservation: the receiver waits at its
+# position, cuts it out after about a second, and gets what follows.
+rc=0
+start_ready holder hold.out '^ready' 30 "$SHMB_BIN/chantest.exe" hold-reserve "$pipe" qres || rc=$?
+[ "$rc" = 0 ] || fail "hold-reserve did not get ready: $(cat hold.out)"
+kill -KILL "$holder"; wait "$holder" 2>/dev/null || true
+t0=$SECONDS
+"${shmb_run[@]}" "$SHMB_BIN/chantest.exe" recv "$pipe" qres 50 >res-recv.out 2>&1 &
+rr=$!
+at_exit 'kill -KILL "$rr" 2>/dev/null || true'
+expect_exit 0 chantest send "$pipe" qres 50 64
+rc=0; wait "$rr" || rc=$?
+took=$((SECONDS - t0))
+[ "$rc" = 0 ] || fail "after a sender was killed holding a reservation, the receiver exited $rc: $(tr -d '\r' <res-recv.out)"
+[ "$took" -lt 15 ] || fail "after a killed reserver, 50 messages took $took s"
+pass "a queue sender killed holding a reservation is cut out: 50 later messages arrive in order ($took s)"
+
+# ---- a hostile writer -----------------------------------------------------
+# Receivers already attached (two on a queue, two on a broadcast channel),
+# then a writer scribbles over the header, counters and slots for 3 s;
+# receivers that open during it too. Each must end with SHMB_ECORRUPT
+# (exit 3) or a timeout (exit 6), within the bound: never a crash (another
+# status), never a hang (still running at the bound).
+hpids=() hnames=()
+for ch in hq hq hb hb; do
+    i=${#hpids[@]}
+    rc=0
+    start_ready hp "grecv$i.out" '^ready' 30 "$SHMB_BIN/chantest.exe" grecv "$pipe" $ch 20000 || rc=$?
+    [ "$rc" = 0 ] || fail "hostile-case receiver $i did not get ready: $(cat "grecv$i.out")"
+    hpids+=("$hp") hnames+=("$ch")
+done
+at_exit 'for p in "${hpids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done'
+"${shmb_run[@]}" "$SHMB_BIN/chantest.exe" scribble "$pipe" hq 3000 >scribble-q.out 2>&1 &
+sq=$!
+"${shmb_run[@]}" "$SHMB_BIN/chantest.exe" scribble "$pipe" hb 3000 >scribble-b.out 2>&1 &
+sb=$!
+sleep 1
+for ch in hq hb; do
+    i=${#hpids[@]}
+    "${shmb_run[@]}" "$SHMB_BIN/chantest.exe" grecv "$pipe" $ch 20000 >"grecv$i.out" 2>&1 &
+    hpids+=("$!") hnames+=("$ch")
+done
+wait "$sq" || fail "the scribbler on hq failed: $(cat scribble-q.out)"
+wait "$sb" || fail "the scribbler on hb failed: $(cat scribble-b.out)"
+t0=$SECONDS
+outcomes=
+for i in "${!hpids[@]}"; do
+    rc=0
+    # Bounded: each gives up after 20 s on its own; 30 s is a hang.
+    for _ in $(seq 1 300); do
+        kill -0 "${hpids[$i]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "${hpids[$i]}" 2>/dev/null && fail "receiver $i on ${hnames[$i]} still running $((SECONDS - t0)) s after the scribbling stopped (a hang): $(tr -d '\r' <"grecv$i.out")"
+    wait "${hpids[$i]}" || rc=$?
+    out=$(tr -d '\r' <"grecv$i.out" | tail -n1)
+    case $rc in
+    3 | 6) outcomes+=" ${hnames[$i]}:$rc($out)" ;;
+    *) fail "receiver $i on ${hnames[$i]} exited $rc against a scribbled ring, expected 3 (SHMB_ECORRUPT) or 6 (timeout): $(tr -d '\r' <"grecv$i.out")" ;;
+    esac
+done
+pass "a writer scribbling over the ring: every receiver ends with SHMB_ECORRUPT (3) or a timeout (6) within $((SECONDS - t0)) s of the end:$outcomes"
+
+# ---- rights ----------------------------------------------------------------
+expect_exit 3 ctl send bro --timeout 1000 </dev/null
+pass "a receive-only account cannot send: the service refuses (exit 3)"
+expect_exit 0 ctl info bro
+object=$(sed -n 's/^object=//p' last.txt)
+[ -n "$object" ] || fail "info of a receive-only channel gave no object name: $(cat last.txt)"
+grep -qx "kind=broadcast" last.txt || fail "info kind: $(cat last.txt)"
+grep -qx "slots=16" last.txt && grep -qx "slot_size=64" last.txt || fail "info geometry: $(cat last.txt)"
+expect_exit 0 chantest kernel "$object"
+grep -qx "map-write error 5" last.txt || fail "the kernel let a receive-only account map the ring for write: $(cat last.txt)"
+grep -qx "map-read ok" last.txt || fail "the kernel refused the read mapping of a receive-only ring: $(cat last.txt)"
+pass "the kernel refuses a write mapping of the ring object handed out for read (error 5), and allows the read"
+for cmd in "info bsy" "recv bsy --timeout 200" "send bsy --timeout 200"; do
+    rc=0
+    ctl $cmd </dev/null >nogrant.out 2>nogrant.err || rc=$?
+    case $rc in 3 | 4) ;; *) fail "shmbctl $cmd without any grant exited $rc, expected 3 or 4: $(cat nogrant.err)" ;; esac
+    ! grep -q "object=" nogrant.out || fail "shmbctl $cmd without any grant printed an object name: $(cat nogrant.out)"
+done
+pass "no grant at all: info, recv and send refused (exit 3/4), no object name given out"
+
+# ---- a plain section, oversize, timeout -------------------------------------
+expect_exit 1 ctl send plain --timeout 200 </dev/null
+grep -q "not a channel" last.err || fail "send to a plain section: $(cat last.err)"
+expect_exit 1 ctl recv plain --timeout 200
+grep -q "not a channel" last.err || fail "recv from a plain section: $(cat last.err)"
+pass "a plain section given to send or recv: SHMB_ENOTCHANNEL (exit 1, '$(head -n1 last.err)')"
+
+head -c 257 /dev/urandom >big.bin
+expect_exit 1 ctl send small --timeout 1000 <big.bin
+grep -q "larger than" last.err || fail "oversize message: $(cat last.err)"
+expect_exit 6 ctl recv small --timeout 300
+pass "a message above slot_size (257 > 256) is refused and nothing is sent (the next recv times out, exit 6)"
+head -c 256 /dev/urandom >full.bin
+expect_exit 0 ctl send small --timeout 1000 <full.bin
+expect_exit 0 ctl recv small --timeout 1000
+cmp -s last.out full.bin || fail "a message of exactly slot_size came back different"
+pass "a message of exactly slot_size goes through byte for byte"
+expect_exit 6 ctl recv small --timeout 300
+grep -q "within 300 ms" last.err || fail "recv timeout message: $(cat last.err)"
+pass "recv --timeout with nothing to receive exits 6"
+
+# ---- a reload that removes a channel wakes its receiver ----------------------
+base=$(status_value doorbell_waiters)
+"${shmb_run[@]}" "$SHMB_BIN/shmbctl.exe" --pipe "$pipe" recv gone --timeout 30000 >gone.out 2>gone.err &
+sleeper=$!
+at_exit 'kill -KILL "$sleeper" 2>/dev/null || true'
+wait_status_above doorbell_waiters "$base" 20
+sed -i '/^\[channel gone\]/,$d' shmb.conf
+expect_exit 0 ctl reload
+closed_at=$SECONDS
+rc=0; wait "$sleeper" || rc=$?
+took=$((SECONDS - closed_at))
+[ "$rc" = 1 ] || fail "the receiver on a removed channel exited $rc, expected 1: $(cat gone.err)"
+[ "$took" -lt 15 ] || fail "the receiver on a removed channel returned $took s after the reload, at its 30 s timeout: not woken"
+grep -qi "closed" gone.err || fail "the receiver's message: $(cat gone.err)"
+pass "a reload that removes a channel wakes its blocked receiver with SHMB_EBELLCLOSED in $took s (timeout 30 s): $(head -n1 gone.err | tr -d '\r')"
