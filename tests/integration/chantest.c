@@ -11,12 +11,15 @@
  *                  sends COUNT messages (sequence 0..COUNT-1) of at most
  *                  SIZE bytes as sender ID (default 0); on a broadcast
  *                  channel an end marker (sequence COUNT) follows.
- *                  Prints "sent=N ms=T"
+ *                  Prints "sent=N ms=T longest_ms=W" (W: the longest
+ *                  single send)
  *   recv PIPE NAME COUNT [SENDERS]
  *                  queue: receives COUNT messages from SENDERS senders
  *                  (default 1); every message must be whole (length,
  *                  checksum) and the next of its sender (no loss, no
- *                  duplicate, in order). Prints "received=N ms=T"
+ *                  duplicate, in order). Prints "received=N ms=T
+ *                  longest_ms=W" (W: the longest single receive, the
+ *                  first included)
  *   brecv PIPE NAME
  *                  broadcast: prints "ready" once open, then receives until
  *                  the end marker; each message's sequence must be the
@@ -166,7 +169,7 @@ static int do_send(const char *pipe, const char *name, uint64_t count,
   shmb_channel *ch;
   shmb_channel_info ci;
   unsigned char *buf;
-  ULONGLONG t0;
+  ULONGLONG t0, longest = 0;
   int rc;
 
   if (size < sizeof(msg_hdr))
@@ -189,12 +192,16 @@ static int do_send(const char *pipe, const char *name, uint64_t count,
     } else {
       len = build(buf, MAGIC_DATA, id, i, size - (uint32_t)sizeof(msg_hdr));
     }
+    ULONGLONG t1 = GetTickCount64();
     if ((rc = shmb_channel_send(ch, buf, len, STEP_MS)) != 0)
       return failf("send of message %" PRIu64 ": %s (%s)", i,
                    shmb_err_name(rc), shmb_channel_message(ch));
+    if (GetTickCount64() - t1 > longest)
+      longest = GetTickCount64() - t1;
   }
-  printf("sent=%" PRIu64 " ms=%llu\n", count,
-         (unsigned long long)(GetTickCount64() - t0));
+  printf("sent=%" PRIu64 " ms=%llu longest_ms=%llu\n", count,
+         (unsigned long long)(GetTickCount64() - t0),
+         (unsigned long long)longest);
   free(buf);
   shmb_channel_close(ch);
   return 0;
@@ -206,7 +213,7 @@ static int do_recv(const char *pipe, const char *name, uint64_t count,
   shmb_channel *ch;
   shmb_channel_info ci;
   unsigned char *buf;
-  ULONGLONG t0 = 0;
+  ULONGLONG t0 = 0, longest = 0;
   int rc;
 
   if (senders == 0 || senders > SENDERS_MAX)
@@ -224,9 +231,12 @@ static int do_recv(const char *pipe, const char *name, uint64_t count,
     size_t len;
     msg_hdr h;
     const char *bad;
+    ULONGLONG t1 = GetTickCount64();
     if ((rc = receive(ch, buf, ci.slot_size, &len, NULL)) != 0)
       return failf("message %" PRIu64 " of %" PRIu64 ": %s (%s)", i + 1,
                    count, shmb_err_name(rc), shmb_channel_message(ch));
+    if (GetTickCount64() - t1 > longest)
+      longest = GetTickCount64() - t1;
     if (i == 0)
       t0 = GetTickCount64();
     if ((bad = check(buf, len, &h)) != NULL)
@@ -242,8 +252,9 @@ static int do_recv(const char *pipe, const char *name, uint64_t count,
                    "a duplicate or out of order");
     next[h.sender]++;
   }
-  printf("received=%" PRIu64 " ms=%llu\n", count,
-         (unsigned long long)(count ? GetTickCount64() - t0 : 0));
+  printf("received=%" PRIu64 " ms=%llu longest_ms=%llu\n", count,
+         (unsigned long long)(count ? GetTickCount64() - t0 : 0),
+         (unsigned long long)longest);
   free(buf);
   shmb_channel_close(ch);
   return 0;
