@@ -36,7 +36,9 @@
  *                     an atomic increment; a send plus receive in one
  *                     process through the SDK against the bare ring.
  *
- *   bench_channel --pipe PIPE [--quick] [--rounds N]
+ *   bench_channel --pipe PIPE [--quick] [--rounds N] [--parts lwtq]
+ *   (--parts: l spinning latency, w wake-up, t throughput, q quiet rings;
+ *   default all)
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -679,12 +681,15 @@ int main(int argc, char **argv) {
          wake_p50[2] = {{0}}, paced_p50[2] = {{0}};
   double *wake_all[2], *paced_all[2], *tmp;
   int wake_cnt = 0, paced_cnt = 0;
+  const char *parts;
+#define PART(ch) (strchr(parts, ch) != NULL)
 
   if (bench_parse_common(&argc, argv, &o, &code))
     return code;
   if (bench_arg(argc, argv, "--child", NULL))
     return child_main(&o, bench_arg(argc, argv, "--tag", "x"));
   rounds = atoi(bench_arg(argc, argv, "--rounds", o.quick ? "3" : "10"));
+  parts = bench_arg(argc, argv, "--parts", "lwtq");
   if (rounds < 1)
     return 2;
   lat_n = o.quick ? 2000 : 20000;
@@ -720,14 +725,14 @@ int main(int argc, char **argv) {
   for (int r = 0; r <= rounds; r++) { /* round 0: warm-up */
     int count = r > 0;
     bench_note("round %d of %d", r, rounds);
-    for (int v = 0; v < LAT_VARIANTS; v++) {
+    for (int v = 0; PART('l') && v < LAT_VARIANTS; v++) {
       /* Alternate the order, so that no variant always follows another. */
       int w = r & 1 ? LAT_VARIANTS - 1 - v : v;
       double x = run_bounce(&s, lat_phase[w], lat_n);
       if (count)
         put(&lat[w], rounds, x);
     }
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; PART('w') && v < 2; v++) {
       int w = (r & 1) ^ v;
       run_wake(&s, w ? PH_WAKE_EV : PH_WAKE_SDK, wake_n, tmp);
       if (count) {
@@ -735,9 +740,9 @@ int main(int argc, char **argv) {
         put(&wake_p50[w], rounds, sample_pct(tmp, (int)wake_n, 50));
       }
     }
-    if (count)
+    if (count && PART('w'))
       wake_cnt += (int)wake_n;
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; PART('w') && v < 2; v++) {
       int w = (r & 1) ^ v;
       run_paced(&s, w ? PH_PACED_EV : PH_PACED_SDK, paced_n, tmp);
       if (count) {
@@ -746,9 +751,9 @@ int main(int argc, char **argv) {
         put(&paced_p50[w], rounds, sample_pct(tmp, (int)paced_n, 50));
       }
     }
-    if (count)
+    if (count && PART('w'))
       paced_cnt += (int)paced_n;
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; PART('t') && v < 4; v++) {
       int w = (v + r) % 4;
       static const int ph[4] = {PH_T64_SDK, PH_T64_RING, PH_T64_RINGBELL,
                                 PH_T64_RINGBELL_S};
@@ -756,7 +761,7 @@ int main(int argc, char **argv) {
       if (count)
         put(&t64[w], rounds, x);
     }
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; PART('t') && v < 3; v++) {
       int w = (v + r) % 3;
       static const int ph[3] = {PH_T1M_PIPE, PH_T1M_COPY, PH_T1M_ZC};
       double x = run_stream(&s, ph[w], t1m_n);
@@ -795,6 +800,8 @@ int main(int argc, char **argv) {
     bare_open(cl, "pair-r", 7, &q.pair_r);
     shmb_disconnect(cl);
     bench_check(shmb_section_notify(q.solo), "notify"); /* attach */
+    if (!PART('q'))
+      rounds = 0;
     bench_check(shmb_section_notify(q.solo_w), "notify");
     for (int r = 0; r <= rounds; r++) {
       double out[5];
@@ -806,6 +813,7 @@ int main(int argc, char **argv) {
   }
 
   /* ---- the report ---- */
+  if (PART('l')) {
   printf("### Spinning latency, one way (%d rounds of %" PRId64
          " round trips, halved), ns\n\n",
          rounds, lat_n);
@@ -821,6 +829,8 @@ int main(int argc, char **argv) {
          med(&lat[0]), med(&lat[1]), med(&lat[2]), ratio_med(&lat[1], &lat[0]),
          ratio_med(&lat[2], &lat[0]), ratio_med(&lat[3], &lat[0]),
          ratio_med(&lat[4], &lat[0]), ratio_med(&lat[5], &lat[0]));
+  }
+  if (PART('w')) {
 
   printf("### Wake-up latency, receiver asleep, us\n\n");
   printf("Ping-pong (%d rounds of %" PRId64 " round trips, halved; both "
@@ -859,7 +869,8 @@ int main(int argc, char **argv) {
          "chan.paced_floor_us=%.1f chan.paced_ratio=%.3f\n\n",
          w_sdk, w_ev, w_sdk / w_ev, ratio_med(&wake_p50[0], &wake_p50[1]),
          p_sdk, p_ev, p_sdk / p_ev);
-
+  }
+  if (PART('t')) {
   printf("### Throughput, one sender process, one receiver process (%d "
          "rounds)\n\n",
          rounds);
@@ -902,6 +913,9 @@ int main(int argc, char **argv) {
          med(&t64[0]), med(&t64[1]), med(&t64[2]), med(&t64[3]), med(&t1m[0]),
          med(&t1m[1]), med(&t1m[2]),
          ratio_med(&t1m[1], &t1m[0]), ratio_med(&t1m[2], &t1m[0]));
+  }
+  if (!PART('q'))
+    return 0;
 
   printf("### Ringing with nobody asleep, one process (%d rounds of %ld), "
          "ns\n\n",

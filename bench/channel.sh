@@ -8,6 +8,9 @@
 #   bash bench/channel.sh            # after tools/build.sh windows
 #   SHMB_BENCH_QUICK=1 bash bench/channel.sh
 #   SHMB_BENCH_ROUNDS=20 bash bench/channel.sh
+#   bash bench/channel.sh --parts l  # only the spinning latency (l, w, t, q)
+#   SHMB_BENCH_WAIT_QUIET=300 bash bench/channel.sh  # first wait up to 300 s
+#                                                    # for an idle machine
 #
 # Honours SHMB_BUILD_DIR like tools/build.sh. No assertion on the times:
 # they are only as quiet as the machine.
@@ -62,9 +65,25 @@ channel() {
     channel pair-r queue 64 64
 } >channel.conf
 start_service channel.conf
-echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+# busy_cores: cores busy over one second, from /proc/stat (as run.sh).
+busy_cores() {
+    local a b
+    a=$(head -n1 /proc/stat); sleep 1; b=$(head -n1 /proc/stat)
+    printf '%s\n%s\n' "$a" "$b" | awk '{ idle = $5 + $6; total = 0
+        for (i = 2; i <= NF; i++) total += $i
+        if (NR == 1) { i0 = idle; t0 = total } else { i1 = idle; t1 = total } }
+        END { printf "%.2f", (1 - (i1 - i0) / (t1 - t0)) * n }' n="$(nproc)"
+}
+quiet_deadline=$((SECONDS + ${SHMB_BENCH_WAIT_QUIET:-0}))
+busy=$(busy_cores)
+while [ $SECONDS -lt $quiet_deadline ] && awk -v b="$busy" 'BEGIN { exit !(b > 0.25) }'; do
+    echo "[channel] waiting for a quiet machine ($busy cores busy)" >&2
+    sleep 4
+    busy=$(busy_cores)
+done
+echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $busy cores busy just before (1 s sample)"
 echo
-win "$SHMB_BIN/bench_channel.exe" --pipe "$pipe" "${args[@]}" | tr -d '\r'
+win "$SHMB_BIN/bench_channel.exe" --pipe "$pipe" "${args[@]}" "$@" | tr -d '\r'
 echo
 echo "After: load $(cut -d' ' -f1-3 /proc/loadavg)"
 stop_service

@@ -14,6 +14,10 @@
 #   SHMB_BENCH_REPORT_ONLY=1 bash bench/run.sh      # rewrite the document
 #       from the last run's results (after editing bench/analysis.md)
 #
+# bench/bell.sh (the doorbell) and bench/channel.sh (channels between two
+# processes) run apart, each with a config of its own; their figures are
+# pasted into bench/analysis.md by hand.
+#
 # Honours SHMB_BUILD_DIR like tools/build.sh (default build/). The figures
 # are only as quiet as the machine: run it with nothing else busy.
 set -euo pipefail
