@@ -40,6 +40,8 @@ struct shmb_channel {
   shmb_ring ring;    /* one attachment: this thread's */
   unsigned role;     /* SHMB_CHANNEL_* */
   unsigned kind;     /* SHMB_KIND_BROADCAST or SHMB_KIND_QUEUE */
+  int closed;        /* a ring after our own change found the doorbell
+                        closed (ring_bell) */
 };
 
 /* A stall seen by this wait, to be cut out once it lasted STALL_MS. */
@@ -139,12 +141,33 @@ int shmb_channel_get_info(const shmb_channel *ch, shmb_channel_info *info) {
   return 0;
 }
 
-/* Wakes whoever waits for what we just changed. The change is made and
- * the counter moves whatever this returns; only a closed doorbell is worth
- * telling the caller (the channel is gone: open it again). */
-static int ring_bell(shmb_channel *ch) {
+/* The closed doorbell, as the caller hears of it. */
+static int closed_fail(shmb_channel *ch) {
+  return channel_fail(ch, SHMB_EBELLCLOSED, "channel %s: the service closed "
+                      "it (a reload removed or rotated it, or the service "
+                      "stopped): open it again", ch->sec->name);
+}
+
+/* Wakes whoever waits for what we just changed. Called only after the
+ * change was made (a message committed, or taken out of the queue), so it
+ * never fails the call: a receive that returned SHMB_EBELLCLOSED here used
+ * to drop the message it had already taken from the ring (the caller
+ * treats an error as "no message", and the slot was freed), and a send
+ * that returned it had in fact committed its message, so a caller that
+ * sent it again on the reopened channel made a duplicate for anyone still
+ * draining the old ring. A closed doorbell is remembered instead: the
+ * next send refuses before it writes anything, and a receive returns
+ * SHMB_EBELLCLOSED once the old ring has nothing left for it.
+ * The doorbell is looked up by name at the first ring (notify.c), so an
+ * attachment that first rings after a reload removed its channel hears
+ * SHMB_ENOENT, not SHMB_EBELLCLOSED: the channel it maps is gone all the
+ * same (without this, a sender that had not rung before the removal sent
+ * into the dead ring for as long as it had room, and a broadcast sender,
+ * which always has room, for ever). */
+static void ring_bell(shmb_channel *ch) {
   int rc = shmb_section_notify(ch->sec);
-  return rc == SHMB_EBELLCLOSED ? rc : 0;
+  if (rc == SHMB_EBELLCLOSED || rc == SHMB_ENOENT)
+    ch->closed = 1;
 }
 
 /* Cuts a stalled party out once the same stall lasted STALL_MS (only
@@ -182,7 +205,8 @@ static int watch_stall(shmb_channel *ch, stall_watch *w, ULONGLONG now) {
     return channel_fail(ch, rc, "channel %s: cannot cut out a stalled peer: "
                         "the ring is corrupt", ch->sec->name);
   /* Those asleep behind the stall go on now. */
-  return ring_bell(ch);
+  ring_bell(ch);
+  return 0;
 }
 
 typedef int (*attempt_fn)(shmb_channel *ch, void *arg);
@@ -196,7 +220,11 @@ static int channel_wait(shmb_channel *ch, attempt_fn attempt, void *arg,
   ULONGLONG start = 0;
   int rc = attempt(ch, arg);
 
-  if (rc != SHMB_EAGAIN || timeout_ms == 0)
+  if (rc != SHMB_EAGAIN)
+    return rc;
+  if (ch->closed) /* nothing left in a ring nobody will fill again */
+    return closed_fail(ch);
+  if (timeout_ms == 0)
     return rc;
   for (;;) {
     ULONGLONG now;
@@ -253,6 +281,8 @@ static int can_send(shmb_channel *ch) {
   if (!(ch->role & SHMB_CHANNEL_SEND))
     return channel_fail(ch, SHMB_EINVAL, "channel %s was opened without "
                         "SHMB_CHANNEL_SEND", ch->sec->name);
+  if (ch->closed)
+    return closed_fail(ch);
   return 0;
 }
 
@@ -271,7 +301,8 @@ int shmb_channel_send(shmb_channel *ch, const void *msg, size_t len,
   if ((rc = channel_wait(ch, try_send, &a, "no room for a message",
                          timeout_ms)) != 0)
     return rc;
-  return ring_bell(ch);
+  ring_bell(ch);
+  return 0;
 }
 
 typedef struct reserve_args {
@@ -302,7 +333,8 @@ int shmb_channel_commit(shmb_channel *ch, size_t len) {
     return rc;
   if ((rc = shmb_ring_commit(&ch->ring, len)) != 0)
     return rc;
-  return ring_bell(ch);
+  ring_bell(ch);
+  return 0;
 }
 
 /* ---- receiving ---------------------------------------------------------- */
@@ -342,7 +374,8 @@ static int received(shmb_channel *ch, int rc) {
                         "write access corrupted it", ch->sec->name);
   if (rc != 0 || !(ch->kind & SHMB_KIND_QUEUE))
     return rc;
-  return ring_bell(ch);
+  ring_bell(ch);
+  return 0;
 }
 
 int shmb_channel_receive(shmb_channel *ch, void *buf, size_t cap, size_t *len,

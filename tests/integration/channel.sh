@@ -83,6 +83,12 @@ kind = queue
 slots = 4
 slot_size = 64
 sddl = $rw
+
+[channel gone2]
+kind = queue
+slots = 4
+slot_size = 64
+sddl = $rw
 EOF2
 start_service shmb.conf
 chantest() { win "$SHMB_BIN/chantest.exe" "$@"; }
@@ -94,10 +100,14 @@ rc=0
 start_ready qr qrecv.out '^ready' 30 "$SHMB_BIN/chantest.exe" recv "$pipe" q $N || rc=$?
 [ "$rc" = 0 ] || fail "the queue receiver did not get ready (rc $rc): $(cat qrecv.out)"
 at_exit 'kill -KILL "$qr" 2>/dev/null || true'
-expect_exit 0 chantest send "$pipe" q $N 64
-sent=$(cat last.txt)
+# The receiver's verdict first: when it stops at a bad message, the
+# sender then times out on a full queue, which says less.
+rc_send=0
+chantest send "$pipe" q $N 64 >qsend.out 2>qsend.err || rc_send=$?
+sent=$(tr -d '\r' <qsend.out)
 rc=0; wait "$qr" || rc=$?
-[ "$rc" = 0 ] || fail "the queue receiver exited $rc: $(tr -d '\r' <qrecv.out)"
+[ "$rc" = 0 ] || fail "the queue receiver exited $rc: $(tr -d '\r' <qrecv.out) (the sender: exit $rc_send, $(cat qsend.err))"
+[ "$rc_send" = 0 ] || fail "the queue sender exited $rc_send: $(cat qsend.err)"
 grep -q "^received=$N " <(tr -d '\r' <qrecv.out) || fail "queue receiver: $(tr -d '\r' <qrecv.out)"
 pass "$N messages through a queue between two processes, each checked: none lost, duplicated, torn or out of order ($sent; $(tr -d '\r' <qrecv.out | grep received=); $((SECONDS - t0)) s)"
 
@@ -268,6 +278,15 @@ grep -q "within 300 ms" last.err || fail "recv timeout message: $(cat last.err)"
 pass "recv --timeout with nothing to receive exits 6"
 
 # ---- a reload that removes a channel wakes its receiver ----------------------
+# (the same reload removes gone2: a receiver and a sender that are not
+# waiting then, below)
+for m in m1 m2 m3; do
+    echo $m | ctl send gone2 --timeout 1000 || fail "could not fill gone2"
+done
+rc=0
+start_ready closer closing.out '^ready' 30 "$SHMB_BIN/chantest.exe" closing "$pipe" gone2 "$(winpath "$work/closed.flag")" || rc=$?
+[ "$rc" = 0 ] || fail "chantest closing did not get ready (rc $rc): $(cat closing.out)"
+at_exit 'kill -KILL "$closer" 2>/dev/null || true'
 base=$(status_value doorbell_waiters)
 sleeper=
 at_exit '[ -z "$sleeper" ] || kill -KILL "$sleeper" 2>/dev/null || true'
@@ -298,3 +317,20 @@ took=$((SECONDS - closed_at))
 [ "$took" -lt 15 ] || fail "the receiver on a removed channel returned $took s after the reload, at its 30 s timeout: not woken"
 grep -qi "closed" gone.err || fail "the receiver's message: $(cat gone.err)"
 pass "a reload that removes a channel wakes its blocked receiver with SHMB_EBELLCLOSED in $took s (timeout 30 s): $(head -n1 gone.err | tr -d '\r')"
+
+# After the removal, messages already in the ring are still the
+# receiver's: each is returned, not dropped behind an error (the SDK's
+# receive once took the message and then reported the closed doorbell
+# its ring found, so the message was gone); once the ring has nothing
+# left, SHMB_EBELLCLOSED. A sender hears of the closure from its next
+# ring and then sends nothing more.
+touch closed.flag
+rc=0; wait "$closer" || rc=$?
+got=$(tr -d '\r' <closing.out)
+[ "$rc" = 0 ] || fail "chantest closing exited $rc: $got"
+grep -qx "before ok m1" <<<"$got" || fail "before the removal: $got"
+grep -qx "recv1 ok m2" <<<"$got" && grep -qx "recv2 ok m3" <<<"$got" \
+    || fail "messages left in a removed channel's ring were not returned (a receive reported an error and the message was lost): $(tr '\n' ' ' <<<"$got")"
+grep -qx "recv3 SHMB_EBELLCLOSED" <<<"$got" || fail "the drained receiver on a removed channel: $(tr '\n' ' ' <<<"$got")"
+grep -qx "send2 SHMB_EBELLCLOSED" <<<"$got" || fail "a sender on a removed channel: $(tr '\n' ' ' <<<"$got")"
+pass "after a channel's removal the receiver still gets the messages left in it, then SHMB_EBELLCLOSED; the sender is refused once its ring found the closure ($(tr '\n' ' ' <<<"$got"))"

@@ -39,6 +39,13 @@
  *                  fails or MS passed. Exit 3: SHMB_ECORRUPT; 6: nothing
  *                  came within 1 s (SHMB_EAGAIN); 7: still receiving at
  *                  MS; 8: another error (named). Prints what it got
+ *   closing PIPE NAME FLAGFILE
+ *                  a queue receiver and a sender on NAME (which holds at
+ *                  least two messages): receives one ("before ok TEXT"),
+ *                  prints "ready", waits (30 s at most) until FLAGFILE
+ *                  exists (the script has removed the channel by then),
+ *                  then tries each once, without waiting: "recv1 ok TEXT"
+ *                  or "recv1 ERROR", recv2, recv3, then send1, send2
  *   kernel OBJECT  asks the kernel for the ring's section object directly:
  *                  "map-write ok|error N", "map-read ok|error N"
  *
@@ -428,6 +435,49 @@ static int grecv(const char *pipe, const char *name, unsigned ms) {
   return rc == SHMB_ECORRUPT ? 3 : rc == SHMB_EAGAIN ? 6 : 8;
 }
 
+/* One receive without waiting, printed as "WHAT ok TEXT" or "WHAT ERROR". */
+static void closing_recv(shmb_channel *ch, const char *what) {
+  char buf[256];
+  size_t len;
+  int rc = shmb_channel_receive(ch, buf, sizeof(buf) - 1, &len, NULL, 0);
+  if (rc == 0) {
+    buf[len] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    printf("%s ok %s\n", what, buf);
+  } else {
+    printf("%s %s\n", what, shmb_err_name(rc));
+  }
+}
+
+static int closing(const char *pipe, const char *name, const char *flag) {
+  shmb_channel *rx, *tx;
+  shmb_channel_info ci;
+  int rc;
+  if (open_channel(pipe, name, SHMB_CHANNEL_RECEIVE, &rx) ||
+      open_channel(pipe, name, SHMB_CHANNEL_SEND, &tx))
+    return 1;
+  shmb_channel_get_info(rx, &ci);
+  if (ci.slot_size > 255)
+    return failf("closing wants a slot_size below 256");
+  closing_recv(rx, "before");
+  printf("ready\n");
+  for (int i = 0; GetFileAttributesA(flag) == INVALID_FILE_ATTRIBUTES; i++) {
+    if (i == 600)
+      return failf("%s did not appear within 30 s", flag);
+    Sleep(50);
+  }
+  closing_recv(rx, "recv1");
+  closing_recv(rx, "recv2");
+  closing_recv(rx, "recv3");
+  rc = shmb_channel_send(tx, "late", 4, 0);
+  printf("send1 %s\n", rc ? shmb_err_name(rc) : "ok");
+  rc = shmb_channel_send(tx, "later", 5, 0);
+  printf("send2 %s\n", rc ? shmb_err_name(rc) : "ok");
+  shmb_channel_close(rx);
+  shmb_channel_close(tx);
+  return 0;
+}
+
 static void try_map(const char *what, const wchar_t *object, DWORD access) {
   HANDLE h = OpenFileMappingW(access, FALSE, object);
   if (h) {
@@ -468,6 +518,8 @@ int main(int argc, char **argv) {
     return scribble(argv[2], argv[3], (unsigned)atoi(argv[4]));
   if (strcmp(cmd, "grecv") == 0 && argc == 5)
     return grecv(argv[2], argv[3], (unsigned)atoi(argv[4]));
+  if (strcmp(cmd, "closing") == 0 && argc == 5)
+    return closing(argv[2], argv[3], argv[4]);
   if (strcmp(cmd, "kernel") == 0 && argc == 3)
     return kernel(argv[2]);
   fprintf(stderr, "chantest: bad arguments (see chantest.c)\n");
