@@ -216,11 +216,35 @@ int shmb_lookup(shmb_client *client, const char *name, unsigned int access,
 int shmb__lookup_flags(shmb_client *client, const char *name,
                        unsigned int access, shmb_open_info *info,
                        unsigned *flags) {
+  HANDLE h = NULL;
+  int rc = shmb__lookup_handle(client, name, access, info, flags, &h);
+  /* Only the answer was wanted: a handle the service put here goes. */
+  if (h)
+    CloseHandle(h);
+  return rc;
+}
+
+/* A reply by handle: only in a revision-2 session, and the handle must be
+ * a section handle of this process with exactly the granted rights. */
+static int handle_reply_check(shmb_client *c, const shmb_open_reply *rep,
+                              HANDLE *h) {
+  if (c->revision < 2)
+    return shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
+                      "the server sent a handle in a protocol revision %d "
+                      "session, which only carries names", c->revision);
+  return shmb__handle_check(rep->handle, rep->access, h, c->message,
+                            sizeof(c->message));
+}
+
+int shmb__lookup_handle(shmb_client *client, const char *name,
+                        unsigned int access, shmb_open_info *info,
+                        unsigned *flags, HANDLE *handle) {
   shmb_open_reply rep;
   uint8_t *frame, *payload;
   size_t len, plen;
   int rc;
 
+  *handle = NULL;
   if (!client || !name || !info || access == 0 ||
       (access & ~SHMB_ACCESS_READ_WRITE) != 0)
     return SHMB_EINVAL;
@@ -239,11 +263,15 @@ int shmb__lookup_flags(shmb_client *client, const char *name,
     return rc;
   if ((rc = shmb_open_reply_decode(payload, plen, &rep)) != 0)
     rc = open_reply_malformed(client, payload, plen, rc);
-  /* Never more, or less, than asked; only a name the service makes. */
+  /* Never more, or less, than asked; only a name the service makes, or
+   * a handle it duplicated here. */
   else if ((rc = shmb__access_check(access, rep.access, client->message,
                                     sizeof(client->message))) == 0)
-    rc = shmb__object_name_check(rep.object.ptr, rep.object.len,
-                                 client->message, sizeof(client->message));
+    rc = rep.flags & SHMB_OPEN_FLAG_HANDLE
+             ? handle_reply_check(client, &rep, handle)
+             : shmb__object_name_check(rep.object.ptr, rep.object.len,
+                                       client->message,
+                                       sizeof(client->message));
   if (rc == 0) {
     memset(info, 0, sizeof(*info));
     strcpy(info->name, name); /* valid, so at most SHMB_NAME_MAX bytes */

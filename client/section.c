@@ -6,6 +6,12 @@
  * (client.c); after it, the object must be owned by the server account,
  * or someone else made it under that name between the reply and the open;
  * and the size the server promised must be the size the kernel maps.
+ *
+ * A section delivered by handle has no name: the service duplicated a
+ * handle into this process and the reply carries its value. The value is
+ * checked before use (a section handle with exactly the rights the service
+ * gives), since a reply read from a pipe that another process shares may
+ * name a handle that the service put there, not here.
  */
 #include <aclapi.h>
 #include <stdlib.h>
@@ -54,6 +60,63 @@ int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
   return rc;
 }
 
+/* ntdll's object queries, looked up once (no import library needed). */
+typedef LONG(NTAPI *query_object_fn)(HANDLE, int, void *, ULONG, ULONG *);
+typedef struct basic_info {
+  ULONG attributes;
+  ACCESS_MASK granted;
+  ULONG handles, pointers, reserved[10];
+} basic_info;
+typedef struct type_info {
+  USHORT len, max;
+  WCHAR *name;
+} type_info;
+
+static query_object_fn query_object(void) {
+  static query_object_fn fn;
+  if (!fn)
+    fn = (query_object_fn)(void (*)(void))GetProcAddress(
+        GetModuleHandleW(L"ntdll.dll"), "NtQueryObject");
+  return fn;
+}
+
+int shmb__handle_check(uint64_t value, unsigned wire_access, HANDLE *h,
+                       char *err, size_t errlen) {
+  const ACCESS_MASK want = SECTION_QUERY | FILE_MAP_READ |
+                           (wire_access & SHMB_ACCESS_WRITE ? FILE_MAP_WRITE
+                                                            : 0);
+  query_object_fn q = query_object();
+  HANDLE cand = (HANDLE)(uintptr_t)value;
+  union {
+    type_info t;
+    BYTE bytes[1024];
+  } type;
+  basic_info basic;
+  ULONG got;
+
+  *h = NULL;
+  if ((uint64_t)(uintptr_t)cand != value || !q)
+    return shmb__fail(err, errlen, SHMB_EBADSERVER, "the server's handle "
+                      "value 0x%llx cannot be a handle here",
+                      (unsigned long long)value);
+  if (q(cand, 2 /* ObjectTypeInformation */, &type, sizeof(type), &got) != 0 ||
+      type.t.len != 14 || memcmp(type.t.name, L"Section", 14) != 0)
+    return shmb__fail(err, errlen, SHMB_EBADSERVER, "the server's handle "
+                      "0x%llx is not a section handle of this process: the "
+                      "service delivers only into the process that "
+                      "connected (was the pipe passed on?)",
+                      (unsigned long long)value);
+  if (q(cand, 0 /* ObjectBasicInformation */, &basic, sizeof(basic),
+        &got) != 0 ||
+      basic.granted != want)
+    return shmb__fail(err, errlen, SHMB_EBADSERVER, "the server's handle "
+                      "0x%llx has rights 0x%lx, not the 0x%lx of the grant; "
+                      "left alone", (unsigned long long)value,
+                      (unsigned long)basic.granted, (unsigned long)want);
+  *h = cand;
+  return 0;
+}
+
 /* OpenFileMappingW with the granted rights and READ_CONTROL (to read the
  * owner). When only READ_CONTROL is refused, say so: the owner cannot be
  * checked, and that is a refusal too. */
@@ -74,6 +137,26 @@ static int open_mapping(shmb_client *c, const wchar_t *wobject,
                     "(READ_CONTROL), so it cannot be proven to be the "
                     "service's; the service grants READ_CONTROL with every "
                     "grant. Nothing was mapped", object);
+}
+
+/* A section delivered by name: opened, and proven the server's. */
+static int open_named(shmb_client *client, const shmb_open_info *info,
+                      int writable, HANDLE *mapping) {
+  wchar_t *wobject = shmb__wide_from_utf8(info->object);
+  int rc;
+  if (!wobject)
+    return SHMB_EPROTO;
+  rc = open_mapping(client, wobject, info->object, writable, mapping);
+  free(wobject);
+  if (rc != 0)
+    return rc;
+  if ((rc = shmb__object_owner_check(*mapping, client->server_sid,
+                                     info->object, client->message,
+                                     sizeof(client->message))) != 0) {
+    CloseHandle(*mapping);
+    *mapping = NULL;
+  }
+  return rc;
 }
 
 /* The bytes mapped at view: its region, whole pages of one allocation. */
@@ -112,33 +195,30 @@ int shmb__open_kind(shmb_client *client, const char *name, unsigned int access,
   shmb_open_info info;
   shmb_section *s;
   SYSTEM_INFO si;
-  wchar_t *wobject;
+  HANDLE delivered;
   int writable, rc;
 
   if (!out)
     return SHMB_EINVAL;
   *out = NULL;
-  if ((rc = shmb_lookup(client, name, access, &info)) != 0)
+  rc = shmb__lookup_handle(client, name, access, &info, NULL, &delivered);
+  if (rc != 0)
     return rc;
-  if (info.size > (uint64_t)SIZE_MAX)
-    return SHMB_ERANGE;
-  if (!client->server_sid)
-    return SHMB_EDISCONNECTED;
-  if (!(s = calloc(1, sizeof(*s))))
-    return SHMB_ENOMEM;
-  if (!(wobject = shmb__wide_from_utf8(info.object))) {
-    rc = SHMB_EPROTO;
-    goto out_free_section;
+  rc = info.size > (uint64_t)SIZE_MAX ? SHMB_ERANGE
+       : !client->server_sid          ? SHMB_EDISCONNECTED
+                                      : 0;
+  if (rc != 0 || !(s = calloc(1, sizeof(*s)))) {
+    if (delivered)
+      CloseHandle(delivered);
+    return rc != 0 ? rc : SHMB_ENOMEM;
   }
   writable = (info.access & SHMB_ACCESS_WRITE) != 0;
-  rc = open_mapping(client, wobject, info.object, writable, &s->mapping);
-  free(wobject);
-  if (rc != 0)
+  /* By handle: it came from the service itself, with the grant's rights
+   * and no name anyone could have made first. */
+  if (delivered)
+    s->mapping = delivered;
+  else if ((rc = open_named(client, &info, writable, &s->mapping)) != 0)
     goto out_free_section;
-  if ((rc = shmb__object_owner_check(s->mapping, client->server_sid,
-                                     info.object, client->message,
-                                     sizeof(client->message))) != 0)
-    goto out_close_mapping;
   /* All of it, whatever the reply said: the kernel's size is checked
    * against the promise below, never trusted from the reply. */
   s->view = MapViewOfFile(s->mapping, writable ? FILE_MAP_WRITE : FILE_MAP_READ,
@@ -193,6 +273,21 @@ int shmb_section_flush(shmb_section *section) {
   return 0;
 }
 
+/* By handle there is no name to compare: whether the handle the service
+ * gives now is to the object mapped (1) or another (0); fresh is closed.
+ * Without CompareObjectHandles (before Windows 10) it cannot be told. */
+static int same_object(HANDLE fresh, HANDLE mapped) {
+  typedef BOOL(WINAPI * compare_fn)(HANDLE, HANDLE);
+  compare_fn compare = (compare_fn)(void (*)(void))GetProcAddress(
+      GetModuleHandleW(L"kernelbase.dll"), "CompareObjectHandles");
+  int same;
+  if (!fresh)
+    return 0; /* now delivered by name: not the object we hold */
+  same = compare ? compare(fresh, mapped) != 0 : SHMB_ESYSTEM;
+  CloseHandle(fresh);
+  return same;
+}
+
 /* Whether asking again is worth a new connection: the old one is gone, or
  * unusable after a malformed frame. */
 static int connection_lost(int rc) {
@@ -202,19 +297,24 @@ static int connection_lost(int rc) {
 
 int shmb_section_is_current(shmb_client *client, const shmb_section *section) {
   shmb_open_info info;
+  HANDLE fresh;
   int rc;
 
   if (!client || !section)
     return SHMB_EINVAL;
   /* The same OPEN the section came from, so the same answer while the
    * service runs; a restart makes a new object under a new name. */
-  rc = shmb_lookup(client, section->name, section->access, &info);
+  rc = shmb__lookup_handle(client, section->name, section->access, &info,
+                           NULL, &fresh);
   if (connection_lost(rc) && (rc = shmb__reconnect(client)) == 0)
-    rc = shmb_lookup(client, section->name, section->access, &info);
+    rc = shmb__lookup_handle(client, section->name, section->access, &info,
+                             NULL, &fresh);
   if (rc == SHMB_ENOENT)
     return 0; /* removed by a reload or a restart: nobody new gets it */
   if (rc != 0)
     return rc;
+  if (fresh || section->object[0] == '\0')
+    return same_object(fresh, section->mapping);
   return strcmp(info.object, section->object) == 0;
 }
 

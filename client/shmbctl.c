@@ -192,9 +192,14 @@ static int cmd_info(shmb_client *c, const cli *a) {
   int rc = best_lookup(c, a->section, &info, &flags);
   if (rc != 0)
     return fail(c, rc, a->section);
-  /* The object name has the service's form (the SDK checked it). */
-  printf("name=%s\nobject=%s\nsize=%" PRIu64 "\naccess=%s\nnotify=%s\n"
-         "kind=%s\n", info.name, info.object, info.size,
+  /* The object name has the service's form (the SDK checked it); a
+   * section delivered by handle has none, so no object= line. */
+  printf("name=%s\n", info.name);
+  if (flags & SHMB_OPEN_FLAG_HANDLE)
+    printf("delivery=handle\n");
+  else
+    printf("object=%s\ndelivery=name\n", info.object);
+  printf("size=%" PRIu64 "\naccess=%s\nnotify=%s\nkind=%s\n", info.size,
          shmb__access_name(info.access),
          flags & SHMB_OPEN_FLAG_NOTIFY ? "yes" : "no",
          kind_text(info.kind, kind, sizeof(kind)));
@@ -481,7 +486,8 @@ static const command commands[] = {
     {"list", cmd_list, 0, "",
      "sections and channels you may open: name, size, access, kind"},
     {"info", cmd_info, ARG_SECTION, "NAME",
-     "name=, object=, size=, access=, notify=, kind= (channels: slots=, "
+     "name=, object= (not by handle), delivery=, size=, access=, notify=, "
+     "kind= (channels: slots=, "
      "slot_size=) lines"},
     {"read", cmd_read, ARG_SECTION | ARG_OFFSET | ARG_LENGTH,
      "NAME [--offset N] [--length N]", "raw bytes to stdout"},

@@ -71,6 +71,22 @@ int shmb__lookup_flags(shmb_client *client, const char *name,
                        unsigned int access, shmb_open_info *info,
                        unsigned *flags);
 
+/* shmb__lookup_flags, and for a section delivered by handle the handle
+ * the service duplicated into this process (checked: a section handle
+ * with exactly the granted rights) in *handle, the caller's to close;
+ * NULL for a section delivered by name. */
+int shmb__lookup_handle(shmb_client *client, const char *name,
+                        unsigned int access, shmb_open_info *info,
+                        unsigned *flags, HANDLE *handle);
+
+/* value, from an OPEN reply by handle, names a section handle of this
+ * process whose granted rights are exactly those the service gives for
+ * wire_access (query and map-read, plus map-write): then 0 and *h.
+ * Otherwise SHMB_EBADSERVER with err, and the handle is left alone: it
+ * may be one of ours that the reply did not mean (section.c). */
+int shmb__handle_check(uint64_t value, unsigned wire_access, HANDLE *h,
+                       char *err, size_t errlen);
+
 /* Drops the connection and makes a new one (open, check, HELLO) with the
  * same options; the client's sections are not touched. */
 int shmb__reconnect(shmb_client *c);

@@ -365,14 +365,20 @@ int shmb_open_reply_decode(const uint8_t *payload, size_t len,
   int rc = begin_ok(payload, len, &c);
   if (rc != 0)
     return rc;
+  out->handle = 0;
   if (get_u32(&c, &out->access) < 0 || get_u64(&c, &out->size) < 0 ||
       get_u32(&c, &out->flags) < 0 || get_zero_u16(&c) < 0 ||
-      get_u16(&c, &olen) < 0 || get_bytes(&c, olen, &out->object) < 0 ||
-      c.left != 0)
+      get_u16(&c, &olen) < 0 || get_bytes(&c, olen, &out->object) < 0)
     return SHMB_EPROTO;
-  if (olen == 0 || olen > SHMB_OBJECT_NAME_MAX ||
-      memchr(out->object.ptr, '\0', olen) != NULL)
+  /* By handle: no name at all, and a handle value after it. */
+  if (out->flags & SHMB_OPEN_FLAG_HANDLE) {
+    if (olen != 0 || get_u64(&c, &out->handle) < 0 || out->handle == 0 ||
+        c.left != 0)
+      return SHMB_EPROTO;
+  } else if (c.left != 0 || olen == 0 || olen > SHMB_OBJECT_NAME_MAX ||
+             memchr(out->object.ptr, '\0', olen) != NULL) {
     return SHMB_EPROTO;
+  }
   if (out->access == 0 || (out->access & ~SHMB_WIRE_ACCESS_MASK) != 0)
     return SHMB_EPROTO;
   return 0;
@@ -723,7 +729,9 @@ int shmb_encode_open_reply_flags(uint32_t id, uint32_t access, uint64_t size,
                                  uint8_t **out, size_t *outlen) {
   shmb_frame_buf b;
   size_t olen = strlen(object);
-  if (olen == 0 || olen > SHMB_OBJECT_NAME_MAX)
+  /* A named reply never says HANDLE: that one has its own encoder. */
+  if (olen == 0 || olen > SHMB_OBJECT_NAME_MAX ||
+      (flags & SHMB_OPEN_FLAG_HANDLE))
     return SHMB_EINVAL;
   shmb_frame_begin(&b, SHMB_OP_OPEN | SHMB_OP_REPLY, id);
   shmb_put_u32(&b, 0);
@@ -732,6 +740,23 @@ int shmb_encode_open_reply_flags(uint32_t id, uint32_t access, uint64_t size,
   shmb_put_u32(&b, flags);
   shmb_put_u16(&b, 0);
   shmb_put_str(&b, object, olen);
+  return shmb_frame_finish(&b, out, outlen);
+}
+
+int shmb_encode_open_reply_handle(uint32_t id, uint32_t access, uint64_t size,
+                                  uint32_t flags, uint64_t handle,
+                                  uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  if (handle == 0)
+    return SHMB_EINVAL;
+  shmb_frame_begin(&b, SHMB_OP_OPEN | SHMB_OP_REPLY, id);
+  shmb_put_u32(&b, 0);
+  shmb_put_u32(&b, access);
+  shmb_put_u64(&b, size);
+  shmb_put_u32(&b, flags | SHMB_OPEN_FLAG_HANDLE);
+  shmb_put_u16(&b, 0);
+  shmb_put_u16(&b, 0); /* object_len: there is no name */
+  shmb_put_u64(&b, handle);
   return shmb_frame_finish(&b, out, outlen);
 }
 

@@ -35,6 +35,13 @@
  *                        | flags u32 | reserved u16 | object_len u16 | object |
  *                        (flags: SHMB_OPEN_FLAG_*: the doorbell, the
  *                        channel's kind)
+ *                  rep, flags has HANDLE (revision 2 only):
+ *                        | status i32 | access u32 | size u64 |
+ *                        | flags u32 | reserved u16 | object_len u16 = 0 |
+ *                        | handle u64 |  (a handle value, not 0, valid in
+ *                        the process that connected: the service
+ *                        duplicated it there with the granted rights;
+ *                        the section has no name)
  *   DOORBELL (access READ: register as a waiter, needs the section's read
  *          right; access WRITE: ring, needs its write right; exactly one)
  *                  req:  as OPEN
@@ -60,7 +67,9 @@
  * the highest it shares with the client, and only then uses what that
  * revision adds, so clients of revision 1 (which ask 1..1 and check
  * reserved fields are zero) keep working, and a new client told 1 by an
- * old service does without. Revision 2 adds the LIST flags.
+ * old service does without. Revision 2 adds the LIST flags and the
+ * OPEN reply by handle; a revision-1 session asking for a section that is
+ * delivered by handle gets SHMB_EHANDLEONLY.
  *
  * A frame the service cannot decode gets an SHMB_OP_ERROR reply (request_id 0
  * when the header itself was bad) and the connection is closed.
@@ -168,6 +177,11 @@ typedef struct shmb_wire_open_rep {
   uint16_t reserved, object_len;
 } shmb_wire_open_rep;
 _Static_assert(sizeof(shmb_wire_open_rep) == 24, "OPEN reply");
+/* What follows the fixed part when flags has SHMB_OPEN_FLAG_HANDLE. */
+typedef struct shmb_wire_open_handle {
+  uint64_t handle;
+} shmb_wire_open_handle;
+_Static_assert(sizeof(shmb_wire_open_handle) == 8, "OPEN reply's handle");
 
 typedef struct shmb_wire_doorbell_rep {
   int32_t status;
@@ -241,8 +255,12 @@ typedef struct shmb_open_reply {
   uint32_t access;
   uint64_t size;
   uint32_t flags;
-  shmb_str object;
+  shmb_str object;  /* empty when flags has SHMB_OPEN_FLAG_HANDLE */
+  uint64_t handle;  /* with SHMB_OPEN_FLAG_HANDLE (never 0), else 0 */
 } shmb_open_reply;
+/* A reply with SHMB_OPEN_FLAG_HANDLE must have no object and a handle that
+ * is not 0; one without it an object of 1 to SHMB_OBJECT_NAME_MAX bytes and
+ * nothing after: else SHMB_EPROTO. */
 int shmb_open_reply_decode(const uint8_t *payload, size_t len,
                            shmb_open_reply *out);
 
@@ -332,6 +350,11 @@ int shmb_encode_open_reply(uint32_t id, uint32_t access, uint64_t size,
 int shmb_encode_open_reply_flags(uint32_t id, uint32_t access, uint64_t size,
                                  uint32_t flags, const char *object,
                                  uint8_t **out, size_t *outlen);
+/* The reply by handle (revision 2): flags gets SHMB_OPEN_FLAG_HANDLE, the
+ * object is empty, handle (not 0) follows. */
+int shmb_encode_open_reply_handle(uint32_t id, uint32_t access, uint64_t size,
+                                  uint32_t flags, uint64_t handle,
+                                  uint8_t **out, size_t *outlen);
 /* Names may be "" (not part of this reply). */
 int shmb_encode_doorbell_reply(uint32_t id, uint32_t access,
                                const char *counter, const char *registry,

@@ -58,6 +58,8 @@ typedef struct svc_conn {
   int reading;
   int waiting; /* holds a doorbell waiter: idle is normal, no timeout */
   int revision; /* the session's, from HELLO; 1 until then */
+  uint64_t connected_at; /* FILETIME at accept: handle delivery's check */
+  svc_delivery delivery; /* a handle dispatch just put into the client */
   size_t write_bytes;
   struct svc_conn *prev, *next;
   size_t len;
@@ -70,6 +72,7 @@ typedef struct write_req {
   uint8_t *frame;
   size_t len;
   int close_after;
+  svc_delivery delivery; /* the reply carries this handle's value */
 } write_req;
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -168,6 +171,9 @@ static void set_reading(svc_conn *c, int on) {
 static void on_written(uv_write_t *req, int status) {
   write_req *w = (write_req *)req;
   svc_conn *c = w->c;
+  /* Written: the handle is the client's. Not written (an error, or the
+   * connection closed first): it is taken back out of the client. */
+  svc_delivery_end(&w->delivery, status == 0);
   c->write_bytes -= w->len;
   free(w->frame);
   if (status < 0 || w->close_after)
@@ -180,13 +186,15 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-/* Queues a reply frame (ownership passes here). */
+/* Queues a reply frame (ownership passes here, and of a handle that
+ * dispatch delivered for it: c->delivery). */
 static void send_frame(svc_conn *c, uint8_t *frame, size_t len,
                        int close_after) {
   write_req *w = malloc(sizeof(*w));
   uv_buf_t b = uv_buf_init((char *)frame, (unsigned)len);
 
   if (!w) {
+    svc_delivery_end(&c->delivery, 0);
     free(frame);
     conn_close(c);
     return;
@@ -195,11 +203,14 @@ static void send_frame(svc_conn *c, uint8_t *frame, size_t len,
   w->frame = frame;
   w->len = len;
   w->close_after = close_after;
+  w->delivery = c->delivery;
+  memset(&c->delivery, 0, sizeof(c->delivery));
   if (close_after) {
     c->closing = 1;
     set_reading(c, 0);
   }
   if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+    svc_delivery_end(&w->delivery, 0);
     free(frame);
     free(w);
     conn_close(c);
@@ -227,8 +238,10 @@ static const svc_caller *conn_caller(svc_conn *c) {
 }
 
 static svc_request_ctx conn_ctx(svc_conn *c, int identify) {
-  svc_request_ctx ctx = {c->cs->b, NULL, c->pid, c->account, c->cs->count,
-                         c, &c->waiting, &c->revision};
+  svc_request_ctx ctx = {c->cs->b,     NULL,        c->pid,
+                         c->account,   c->cs->count, c,
+                         &c->waiting,  &c->revision, conn_os_handle(c),
+                         c->connected_at, &c->delivery};
   if (identify)
     ctx.who = conn_caller(c);
   return ctx;
@@ -284,6 +297,7 @@ static void process(svc_conn *c) {
     }
     svc_request_ctx ctx = conn_ctx(c, svc_request_needs_caller(&req));
     if (svc_dispatch(&ctx, &req, &reply, &rlen) != 0) {
+      svc_delivery_end(&c->delivery, 0);
       conn_close(c);
       return;
     }
@@ -349,6 +363,11 @@ static svc_conn *conn_new(svc_conns *cs, HANDLE pipe, unsigned long pid) {
   }
   c->cs = cs;
   c->pid = pid;
+  {
+    FILETIME now;
+    GetSystemTimeAsFileTime(&now);
+    c->connected_at = (uint64_t)now.dwHighDateTime << 32 | now.dwLowDateTime;
+  }
   c->pipe.data = c->timer.data = c;
   uv_pipe_init(cs->loop, &c->pipe, 0);
   uv_timer_init(cs->loop, &c->timer);

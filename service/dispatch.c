@@ -148,6 +148,61 @@ static int no_such_section(const svc_request_ctx *ctx, const shmb_request *req,
                      SHMB_ENOENT, msg, out, outlen);
 }
 
+/* A granted OPEN of a section without a name: the handle goes into the
+ * caller's process (deliver.h), its value into the reply. Only a session
+ * of revision 2 knows that reply; an older client is told why it cannot
+ * have the section. */
+static int open_by_handle(const svc_request_ctx *ctx, const shmb_request *req,
+                          svc_section *sec, uint8_t **out, size_t *outlen) {
+  const uint8_t op = SHMB_OP_OPEN | SHMB_OP_REPLY;
+  svc_counters *k = &ctx->b->counters;
+  int revision = ctx->revision ? *ctx->revision : 1;
+  char why[SHMB_ERROR_MESSAGE_MAX], msg[SHMB_ERROR_MESSAGE_MAX];
+  int rc;
+
+  if (revision < 2) {
+    k->opens_refused++;
+    shmb_log_info("section %s: pid %lu (%s) speaks protocol revision %d, "
+                  "which cannot receive a handle (delivery = handle)",
+                  sec->name, ctx->pid, ctx->who->sid, revision);
+    snprintf(msg, sizeof(msg), "section '%s' is delivered by handle only "
+             "(delivery = handle) and has no name to open; this client "
+             "speaks protocol revision %d, which receives only names: use "
+             "an SDK of 0.2 or later", sec->name, revision);
+    return error_reply(op, req->hdr.request_id, SHMB_EHANDLEONLY, msg, out,
+                       outlen);
+  }
+  if (!ctx->delivery)
+    return error_reply(op, req->hdr.request_id, SHMB_EINTERNAL,
+                       "this connection cannot receive handles", out, outlen);
+  rc = svc_deliver_handle(ctx->pipe, ctx->pid, ctx->connected_at, ctx->who,
+                          sec->sd, sec->mapping,
+                          svc_delivery_rights(req->access), ctx->delivery,
+                          why, sizeof(why));
+  if (rc != 0) {
+    k->opens_refused++;
+    svc_refusal(ctx->who->sid, "section %s: no handle delivered to %s (pid "
+                "%lu): %s", sec->name, ctx->who->sid, ctx->pid, why);
+    snprintf(msg, sizeof(msg), "section '%s': the service did not deliver "
+             "the handle: %s", sec->name, why);
+    /* On the wire a refusal, whatever the cause: the connection itself
+     * is fine for all the client can tell. */
+    return error_reply(op, req->hdr.request_id,
+                       rc == SHMB_ESYSTEM ? SHMB_ESYSTEM : SHMB_EACCES, msg,
+                       out, outlen);
+  }
+  k->opens_granted++;
+  shmb_log_debug("granted %s on section %s to %s (pid %lu): handle 0x%llx",
+                 shmb__access_name(req->access), sec->name, ctx->who->sid,
+                 ctx->pid, (unsigned long long)ctx->delivery->remote);
+  rc = shmb_encode_open_reply_handle(req->hdr.request_id, req->access,
+                                     sec->size, svc_section_flags(sec),
+                                     ctx->delivery->remote, out, outlen);
+  if (rc != 0) /* no reply: nothing may stay in the client */
+    svc_delivery_end(ctx->delivery, 0);
+  return rc;
+}
+
 static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
                    uint8_t **out, size_t *outlen) {
   svc_counters *k = &ctx->b->counters;
@@ -175,6 +230,8 @@ static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
     return error_reply(SHMB_OP_OPEN | SHMB_OP_REPLY, req->hdr.request_id,
                        SHMB_EACCES, msg, out, outlen);
   }
+  if (sec->by_handle)
+    return open_by_handle(ctx, req, sec, out, outlen);
   k->opens_granted++;
   shmb_log_debug("granted %s on section %s to %s (pid %lu)",
                  shmb__access_name(req->access), sec->name, ctx->who->sid,
@@ -285,10 +342,11 @@ static int on_status(const svc_request_ctx *ctx, const shmb_request *req,
                      uint8_t **out, size_t *outlen) {
   const svc_broker *b = ctx->b;
   const svc_counters *k = &b->counters;
-  uint64_t flushes, flush_failures;
+  uint64_t flushes, flush_failures, delivered, taken_back;
   shmb_frame_buf f;
 
   svc_registry_flush_counts(b->reg, &flushes, &flush_failures);
+  svc_delivery_counts(&delivered, &taken_back);
   const number counters[] = {
       {"uptime_ms", GetTickCount64() - b->started_ms},
       {"sections", b->reg->count},
@@ -304,6 +362,8 @@ static int on_status(const svc_request_ctx *ctx, const shmb_request *req,
       {"flushes", flushes},
       {"flush_failures", flush_failures},
       {"doorbell_waiters", svc_registry_waiters(b->reg)},
+      {"handles_delivered", delivered},
+      {"handles_taken_back", taken_back},
   };
 
   shmb_status_reply_start(&f, req->hdr.request_id);

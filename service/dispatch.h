@@ -12,6 +12,7 @@
 
 #include "access.h"
 #include "broker.h"
+#include "deliver.h"
 #include "protocol.h"
 
 /* One request's circumstances, filled by the connection. */
@@ -27,6 +28,14 @@ typedef struct svc_request_ctx {
                             (no idle timeout); may be NULL */
   int *revision;         /* the session's protocol revision (protocol.h):
                             HELLO sets it; 1 until then; may be NULL */
+  /* Handle delivery (deliver.h): the service's end of the pipe, when the
+   * connection was accepted (FILETIME units), and where OPEN leaves a
+   * handle duplicated into the client until its reply is written (the
+   * connection then ends it). delivery NULL: this context cannot deliver
+   * handles, and such an OPEN is SHMB_EINTERNAL. */
+  HANDLE pipe;
+  uint64_t connected_at;
+  svc_delivery *delivery;
 } svc_request_ctx;
 
 /* Whether req's opcode needs to know who the caller is (the connection then

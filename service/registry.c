@@ -166,8 +166,9 @@ int svc_registry_rotate(svc_registry *reg, size_t i, const shmb_config *cfg,
   reg->gone_flushes += old->flushes;
   reg->gone_failures += old->flush_failures;
   shmb_log_info("section %s rotated: %s is closed to new opens, %s is "
-                "handed out from now on", old->name, old->object,
-                fresh->object);
+                "handed out from now on", old->name,
+                old->by_handle ? "the old unnamed object" : old->object,
+                fresh->by_handle ? "a new unnamed object" : fresh->object);
   svc_section_free(old);
   reg->sections[i] = fresh;
   timer_start(reg, fresh);

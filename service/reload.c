@@ -139,6 +139,15 @@ static void update_section(svc_registry *reg, svc_section *sec,
     t->refused++;
     return;
   }
+  if (sec->by_handle !=
+      (shmb_config_delivery(p->cfg, sc) == SHMB_DELIVERY_HANDLE)) {
+    /* Clients hold a name or a handle: neither can become the other. */
+    shmb_log_warn("reload: section %s keeps delivery = %s: changing how a "
+                  "section is delivered needs it removed first", sec->name,
+                  sec->by_handle ? "handle" : "name");
+    t->refused++;
+    return;
+  }
   if ((sec->bell != NULL) != (sc->notify != 0))
     shmb_log_warn("reload: section %s keeps notify = %s: adding or taking "
                   "away a doorbell needs the section removed first",

@@ -5,7 +5,10 @@
  * nobody can create a section under the name before us, and nobody can open
  * one without asking the broker. If the name exists all the same, someone
  * squatted it: the section is not created, loudly (design.md, security
- * rule 2).
+ * rule 2). A section delivered by handle (delivery = handle) has no name
+ * at all: nothing to squat, guess or leak; it still carries its
+ * descriptor, which the kernel checks when a holder of a handle asks to
+ * duplicate it with more rights than the handle has.
  */
 #include "section.h"
 
@@ -62,12 +65,12 @@ int svc_object_squatted(HANDLE h, DWORD e, const char *object, char *err,
 int svc_section_create(svc_section *sec, const char *object, uint64_t size,
                        PSECURITY_DESCRIPTOR sd, char *err, size_t errlen) {
   SECURITY_ATTRIBUTES sa = {sizeof(sa), sd, FALSE};
-  wchar_t *wname = shmb__wide_from_utf8(object);
+  wchar_t *wname = object ? shmb__wide_from_utf8(object) : NULL;
   HANDLE h;
   DWORD e;
   int rc;
 
-  if (!wname)
+  if (object && !wname)
     return SHMB_ENOMEM;
   /* A file-backed section takes its size from the file (checked by then). */
   h = CreateFileMappingW(sec->file ? sec->file : INVALID_HANDLE_VALUE, &sa,
@@ -75,20 +78,22 @@ int svc_section_create(svc_section *sec, const char *object, uint64_t size,
                          (DWORD)(size >> 32), (DWORD)size, wname);
   e = GetLastError();
   free(wname);
-  if ((rc = svc_object_squatted(h, e, object, err, errlen)) != 0)
+  if (object && (rc = svc_object_squatted(h, e, object, err, errlen)) != 0)
     return rc;
   if (!h)
     return shmb__fail(err, errlen, shmb__from_win32(e), "cannot create "
-                      "object %s of %llu bytes (Win32 error %lu)", object,
-                      (unsigned long long)size, (unsigned long)e);
+                      "object %s of %llu bytes (Win32 error %lu)",
+                      object ? object : "(unnamed)", (unsigned long long)size,
+                      (unsigned long)e);
   sec->mapping = h;
   sec->size = size;
-  snprintf(sec->object, sizeof(sec->object), "%s", object);
+  snprintf(sec->object, sizeof(sec->object), "%s", object ? object : "");
   return 0;
 }
 
 uint32_t svc_section_flags(const svc_section *sec) {
-  return (sec->bell ? SHMB_OPEN_FLAG_NOTIFY : 0) |
+  return (sec->by_handle ? SHMB_OPEN_FLAG_HANDLE : 0) |
+         (sec->bell ? SHMB_OPEN_FLAG_NOTIFY : 0) |
          (sec->channel == SHMB_RING_BROADCAST ? SHMB_OPEN_FLAG_BROADCAST : 0) |
          (sec->channel == SHMB_RING_QUEUE ? SHMB_OPEN_FLAG_QUEUE : 0);
 }
@@ -187,11 +192,12 @@ static int make_object(svc_section *sec, const shmb_config *cfg, char *err,
   char object[SVC_OBJECT_NAME_MAX];
   int rc;
 
-  if (svc_object_name(ns, object) != 0)
+  if (!sec->by_handle && svc_object_name(ns, object) != 0)
     return shmb__fail(err, errlen, SHMB_ESYSTEM, "[section %s]: no random "
                       "name from the system (BCryptGenRandom failed)",
                       sec->name);
-  rc = svc_section_create(sec, object, sec->size, sec->sd, why, sizeof(why));
+  rc = svc_section_create(sec, sec->by_handle ? NULL : object, sec->size,
+                          sec->sd, why, sizeof(why));
   if (rc != 0)
     return shmb__fail(err, errlen, rc, "[section %s]: %s", sec->name, why);
   if (sec->file &&
@@ -235,7 +241,10 @@ static void log_created(const svc_section *sec) {
                 sec->file ? "backed by " : "paging file",
                 sec->file ? sec->backing_file : "", who);
   shmb_log_debug("section %s: descriptor %s", sec->name, sec->sddl);
-  shmb_log_debug("section %s: object %s", sec->name, sec->object);
+  if (sec->by_handle)
+    shmb_log_debug("section %s: no name, delivered by handle", sec->name);
+  else
+    shmb_log_debug("section %s: object %s", sec->name, sec->object);
 }
 
 int svc_section_new(const shmb_config *cfg, const shmb_section_config *sc,
@@ -251,6 +260,7 @@ int svc_section_new(const shmb_config *cfg, const shmb_section_config *sc,
   sec->channel = sc->channel;
   sec->slots = sc->slots;
   sec->slot_size = sc->slot_size;
+  sec->by_handle = shmb_config_delivery(cfg, sc) == SHMB_DELIVERY_HANDLE;
   if ((rc = svc_section_descriptor(sc, &sec->sd, &sec->sddl, err, errlen)))
     goto out_free_section;
   if (sc->backing_file && (rc = attach_backing(sec, sc, err, errlen)) != 0)

@@ -33,6 +33,8 @@ typedef struct svc_section {
   struct svc_doorbell *bell; /* notify = yes (doorbell.h); else NULL */
   uint32_t channel;          /* 0, or the ring's enum shmb_ring_kind */
   uint32_t slots, slot_size; /* a channel's ring */
+  int by_handle; /* delivery = handle: no name (object is ""); OPEN
+                    duplicates a handle into the caller (deliver.h) */
 } svc_section;
 
 /* What OPEN and LIST say of the section: SHMB_OPEN_FLAG_* (protocol.h). */
@@ -75,7 +77,8 @@ int svc_object_squatted(HANDLE h, DWORD e, const char *object, char *err,
 
 /* Creates one section under the given object name, backed by sec->file (or
  * the paging file when it is NULL). An existing object of that name is
- * SHMB_EEXIST: someone squatted it. */
+ * SHMB_EEXIST: someone squatted it. object NULL: no name at all (delivery
+ * by handle); sec->object is then "". */
 int svc_section_create(svc_section *sec, const char *object, uint64_t size,
                        PSECURITY_DESCRIPTOR sd, char *err, size_t errlen);
 

@@ -89,6 +89,131 @@ START_TEST(test_reply_open_reply_round_trip) {
 }
 END_TEST
 
+/* Revision 1's reply is exactly what it was before the handle: every
+ * byte pinned, so a change that moves or adds a field fails here. */
+START_TEST(test_reply_open_reply_named_bytes_pinned) {
+  static const uint8_t want[] = {
+      0, 0, 0, 0,                         /* status */
+      3, 0, 0, 0,                         /* access read,write */
+      0x00, 0x10, 0, 0, 0, 0, 0, 0,       /* size 4096 */
+      1, 0, 0, 0,                         /* flags NOTIFY */
+      0, 0,                               /* reserved */
+      3, 0, 'o', 'b', 'j'};               /* object_len, object */
+  uint8_t *f;
+  size_t len, plen;
+  const uint8_t *p;
+  ck_assert_int_eq(shmb_encode_open_reply_flags(9, 3, 4096,
+                                                SHMB_OPEN_FLAG_NOTIFY, "obj",
+                                                &f, &len), 0);
+  p = payload_of(f, len, SHMB_OP_OPEN | SHMB_OP_REPLY, 9, &plen);
+  ck_assert_uint_eq(plen, sizeof(want));
+  ck_assert_mem_eq(p, want, sizeof(want));
+  free(f);
+  /* The named encoder never says HANDLE: a name and a handle at once
+   * would be two answers. */
+  ck_assert_int_eq(shmb_encode_open_reply_flags(9, 3, 4096,
+                                                SHMB_OPEN_FLAG_HANDLE, "obj",
+                                                &f, &len), SHMB_EINVAL);
+}
+END_TEST
+
+/* Revision 2's reply by handle: flags HANDLE, object_len 0, the handle as
+ * a u64 after it; every byte pinned, and the round trip. */
+START_TEST(test_reply_open_reply_handle_round_trip) {
+  static const uint8_t want[] = {
+      0, 0, 0, 0,                         /* status */
+      1, 0, 0, 0,                         /* access read */
+      0x00, 0x10, 0, 0, 0, 0, 0, 0,       /* size 4096 */
+      9, 0, 0, 0,                         /* flags NOTIFY|HANDLE */
+      0, 0,                               /* reserved */
+      0, 0,                               /* object_len: no name */
+      0x34, 0x12, 0, 0, 0x78, 0x56, 0, 0}; /* handle */
+  uint8_t *f;
+  size_t len, plen;
+  const uint8_t *p;
+  shmb_open_reply r;
+  ck_assert_int_eq(shmb_encode_open_reply_handle(4, 1, 4096,
+                                                 SHMB_OPEN_FLAG_NOTIFY,
+                                                 0x0000567800001234ull, &f,
+                                                 &len), 0);
+  p = payload_of(f, len, SHMB_OP_OPEN | SHMB_OP_REPLY, 4, &plen);
+  ck_assert_uint_eq(plen, sizeof(want));
+  ck_assert_uint_eq(plen, sizeof(shmb_wire_open_rep) +
+                              sizeof(shmb_wire_open_handle));
+  ck_assert_mem_eq(p, want, sizeof(want));
+  memset(&r, 0xAA, sizeof(r));
+  ck_assert_int_eq(shmb_open_reply_decode(p, plen, &r), 0);
+  ck_assert_uint_eq(r.access, 1);
+  ck_assert_uint_eq(r.size, 4096);
+  ck_assert_uint_eq(r.flags, SHMB_OPEN_FLAG_NOTIFY | SHMB_OPEN_FLAG_HANDLE);
+  ck_assert_uint_eq(r.object.len, 0);
+  ck_assert_uint_eq(r.handle, 0x0000567800001234ull);
+  free(f);
+  /* A named reply decodes with handle 0. */
+  ck_assert_int_eq(shmb_encode_open_reply(4, 1, 4096, "obj", &f, &len), 0);
+  p = payload_of(f, len, SHMB_OP_OPEN | SHMB_OP_REPLY, 4, &plen);
+  memset(&r, 0xAA, sizeof(r));
+  ck_assert_int_eq(shmb_open_reply_decode(p, plen, &r), 0);
+  ck_assert_uint_eq(r.handle, 0);
+  free(f);
+  ck_assert_int_eq(shmb_encode_open_reply_handle(4, 1, 4096, 0, 0, &f, &len),
+                   SHMB_EINVAL);
+}
+END_TEST
+
+/* A reply by handle with chosen fields: object bytes, then the handle
+ * (hbytes of it: 8 is whole), then extra trailing bytes. */
+static int decode_forged_handle_reply(uint32_t flags, uint16_t olen,
+                                      const char *object, uint64_t handle,
+                                      size_t hbytes, size_t extra) {
+  shmb_frame_buf b;
+  shmb_open_reply r;
+  uint8_t h[8], *copy;
+  int rc;
+  for (int i = 0; i < 8; i++)
+    h[i] = (uint8_t)(handle >> (8 * i));
+  forge_begin(&b, SHMB_OP_OPEN | SHMB_OP_REPLY);
+  shmb_put_u32(&b, 0);
+  shmb_put_u32(&b, 1);
+  shmb_put_u64(&b, 4096);
+  shmb_put_u32(&b, flags);
+  shmb_put_u16(&b, 0);
+  shmb_put_u16(&b, olen);
+  shmb_put_bytes(&b, object, olen);
+  shmb_put_bytes(&b, h, hbytes);
+  for (size_t i = 0; i < extra; i++)
+    shmb_put_u8(&b, 0);
+  ck_assert_int_eq(b.err, 0);
+  copy = dup_bytes(pl(&b), pllen(&b));
+  rc = shmb_open_reply_decode(copy, pllen(&b), &r);
+  free(copy);
+  shmb_frame_discard(&b);
+  return rc;
+}
+
+START_TEST(test_reply_open_reply_handle_rejects_bad_fields) {
+  const uint32_t H = SHMB_OPEN_FLAG_HANDLE;
+  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 8, 0), 0);
+  /* A name and a handle at once. */
+  ck_assert_int_eq(decode_forged_handle_reply(H, 3, "obj", 0x44, 8, 0),
+                   SHMB_EPROTO);
+  /* Handle 0 (NULL) is no handle. */
+  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0, 8, 0),
+                   SHMB_EPROTO);
+  /* Cut short, or with bytes after the handle. */
+  for (size_t n = 0; n < 8; n++)
+    ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, n, 0),
+                     SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 8, 1),
+                   SHMB_EPROTO);
+  /* Without HANDLE, a handle after the name is a trailing byte. */
+  ck_assert_int_eq(decode_forged_handle_reply(0, 3, "obj", 0x44, 8, 0),
+                   SHMB_EPROTO);
+  ck_assert_int_eq(decode_forged_handle_reply(0, 0, "", 0x44, 8, 0),
+                   SHMB_EPROTO);
+}
+END_TEST
+
 #define BELL_A "Local\\shmb-0123456789abcdef0123456789abcdef"
 #define BELL_B "Local\\shmb-fedcba9876543210fedcba9876543210"
 
@@ -423,6 +548,9 @@ Suite *reply_suite(void) {
   tcase_add_test(tc, test_reply_open_reply_round_trip);
   tcase_add_test(tc, test_reply_open_reply_object_limits);
   tcase_add_test(tc, test_reply_open_reply_rejects_bad_fields);
+  tcase_add_test(tc, test_reply_open_reply_named_bytes_pinned);
+  tcase_add_test(tc, test_reply_open_reply_handle_round_trip);
+  tcase_add_test(tc, test_reply_open_reply_handle_rejects_bad_fields);
   tcase_add_test(tc, test_reply_list_reply_empty);
   tcase_add_test(tc, test_reply_list_reply_one_entry);
   tcase_add_test(tc, test_reply_list_entry_without_read_refused);

@@ -309,6 +309,19 @@ static void check_open_reply(const uint8_t *p, size_t n, int st) {
   CHECK(st != 0 ? rc == st : (rc == 0 || rc == SHMB_EPROTO));
   if (rc != 0 || st != 0)
     return;
+  if (rep.flags & SHMB_OPEN_FLAG_HANDLE) {
+    uint8_t *out;
+    size_t outlen;
+    CHECK(rep.object.len == 0 && rep.handle != 0 && n == 24 + 8);
+    rc = shmb_encode_open_reply_handle(0, rep.access, rep.size, rep.flags,
+                                       rep.handle, &out, &outlen);
+    same_payload(rc, out, outlen, p, n);
+    copy = copy_plus_one(p, n);
+    CHECK(shmb_open_reply_decode(copy, n + 1, &rep) == SHMB_EPROTO);
+    CHECK(shmb_open_reply_decode(copy, n - 1, &rep) == SHMB_EPROTO);
+    free(copy);
+    return;
+  }
   CHECK(str_within(rep.object, p, n) && n == 24 + rep.object.len);
   CHECK(rep.object.len >= 1 && rep.object.len <= SHMB_OBJECT_NAME_MAX);
   CHECK(!has_nul(rep.object));

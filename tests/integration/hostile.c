@@ -25,6 +25,29 @@
  *                         cannot be started is an error of the tool (exit
  *                         1, "thread N did not start: error E")
  *   procinfo PID          "handles=N": the handles a process holds
+ *
+ * Handle delivery (handle.sh):
+ *   rev1 PIPE NAME        HELLO 1..1 (a client of before handles), OPEN
+ *                         NAME for read: "STATUS: message" or "ok"
+ *   closeafter PIPE NAME  HELLO 1..2, OPEN NAME for read, close the pipe at
+ *                         once without reading, wait 1.5 s: "leaked=N",
+ *                         the handles this process gained
+ *   handoff PIPE NAME alive|dead OUT
+ *                         connect and HELLO 1..2, then start a child that
+ *                         inherits the pipe and sends OPEN NAME for read on
+ *                         it; the parent stays (alive) or exits first
+ *                         (dead). The child writes to OUT "child
+ *                         status=S check=C gained=N" (S the reply's
+ *                         status, C what the SDK's handle check says of
+ *                         the value in the child, N the section handles
+ *                         with a read delivery's access, query|map-read,
+ *                         that the child gained); alive: the parent then
+ *                         prints "parent gained=N", the same count
+ *   handlemap PIPE NAME read|write
+ *                         the SDK's lookup by handle, then on that handle:
+ *                         "map_write=R map_read=R dup_write=R" (R is ok
+ *                         or error N; dup_write asks DuplicateHandle for
+ *                         FILE_MAP_WRITE on it)
  */
 #include <windows.h>
 
@@ -377,7 +400,12 @@ typedef struct sys_handles {
 } sys_handles;
 typedef LONG(NTAPI *query_fn)(ULONG, void *, ULONG, ULONG *);
 
-static long count_handles(DWORD pid) {
+/* Handles of pid; with access not 0, only those with exactly that
+ * access (a delivered read handle has query and map-read: 0x5). */
+static long count_handles_with(DWORD pid, ULONG access);
+static long count_handles(DWORD pid) { return count_handles_with(pid, 0); }
+
+static long count_handles_with(DWORD pid, ULONG access) {
   query_fn query = (query_fn)(void (*)(void))GetProcAddress(
       GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
   ULONG size = 1 << 20, need = 0;
@@ -392,7 +420,8 @@ static long count_handles(DWORD pid) {
     if (st == 0) {
       n = 0;
       for (ULONG_PTR i = 0; i < h->count; i++)
-        n += h->entries[i].pid == pid;
+        n += h->entries[i].pid == pid &&
+             (!access || h->entries[i].access == access);
       break;
     }
     if (st != (LONG)0xC0000004) /* STATUS_INFO_LENGTH_MISMATCH */
@@ -400,6 +429,226 @@ static long count_handles(DWORD pid) {
   }
   free(h);
   return n;
+}
+
+/* ---- handle delivery ------------------------------------------------- */
+
+/* Reads one reply frame into body; its payload length in *plen. */
+static int read_reply(shmb_client *c, uint8_t *body, size_t cap,
+                      size_t *plen) {
+  uint8_t h[SHMB_HEADER_SIZE];
+  shmb_frame_header hdr;
+  int rc = shmb__read_all(c, h, sizeof(h));
+  if (rc == 0 && shmb_frame_peek(h, sizeof(h), cap, &hdr) < 0)
+    rc = SHMB_EPROTO;
+  if (rc == 0)
+    rc = shmb__read_all(c, body, hdr.length);
+  *plen = rc == 0 ? hdr.length : 0;
+  return rc;
+}
+
+static int send_encoded(shmb_client *c, int rc, uint8_t **f, size_t *n) {
+  if (rc == 0)
+    rc = shmb__write_all(c, *f, *n);
+  if (rc == 0 || *f)
+    free(*f);
+  return rc;
+}
+
+static int say_hello(shmb_client *c, uint8_t hi) {
+  static uint8_t body[SHMB_MAX_PAYLOAD];
+  uint8_t *f = NULL;
+  size_t n = 0, plen;
+  int rc = send_encoded(c, shmb_encode_hello(1, 1, hi, &f, &n), &f, &n);
+  if (rc == 0)
+    rc = read_reply(c, body, sizeof(body), &plen);
+  if (rc == 0)
+    rc = shmb_reply_status_code(body, plen, NULL, 0);
+  return rc;
+}
+
+static int send_open(shmb_client *c, const char *name) {
+  uint8_t *f = NULL;
+  size_t n = 0;
+  return send_encoded(c, shmb_encode_open(2, name, SHMB_WIRE_ACCESS_READ, &f,
+                                          &n), &f, &n);
+}
+
+static int rev1(const char *pipe, const char *name) {
+  static uint8_t body[SHMB_MAX_PAYLOAD];
+  char msg[SHMB_ERROR_MESSAGE_MAX + 1] = "";
+  shmb_client c;
+  size_t plen;
+  int rc;
+  if (raw_connect(pipe, &c) != 0)
+    return 1;
+  if ((rc = say_hello(&c, 1)) != 0 || (rc = send_open(&c, name)) != 0 ||
+      (rc = read_reply(&c, body, sizeof(body), &plen)) != 0) {
+    printf("io-%s\n", shmb_err_name(rc));
+    return 1;
+  }
+  rc = shmb_reply_status_code(body, plen, msg, sizeof(msg));
+  printf("%s%s%s\n", rc == 0 ? "ok" : shmb_err_name(rc), rc ? ": " : "", msg);
+  CloseHandle(c.pipe);
+  return 0;
+}
+
+static long own_handles(void) { return count_handles(GetCurrentProcessId()); }
+/* Section handles as delivery makes them for read (query, map-read). */
+static long own_read_handles(void) {
+  return count_handles_with(GetCurrentProcessId(),
+                            SECTION_QUERY | FILE_MAP_READ);
+}
+
+static int closeafter(const char *pipe, const char *name) {
+  shmb_client c;
+  long before;
+  if (raw_connect(pipe, &c) != 0 || say_hello(&c, 2) != 0)
+    return 1;
+  before = own_handles();
+  if (send_open(&c, name) != 0)
+    return 1;
+  CloseHandle(c.pipe);
+  Sleep(1500);
+  /* The pipe handle is gone: one fewer than before. */
+  printf("leaked=%ld\n", own_handles() - (before - 1));
+  return 0;
+}
+
+/* The child: waits for the parent to exit (dead: parent_value is its
+ * inherited process handle, else 0), sends OPEN on the inherited pipe and
+ * writes what arrived here to OUT. */
+static int handoff_child(const char *pipe_value, const char *name,
+                         const char *parent_value, const char *outpath) {
+  static uint8_t body[SHMB_MAX_PAYLOAD];
+  HANDLE parent = (HANDLE)(uintptr_t)strtoull(parent_value, NULL, 10);
+  const char *status = "none", *check = "none";
+  shmb_open_reply rep;
+  shmb_client c;
+  char why[512];
+  size_t plen;
+  long before;
+  HANDLE h;
+  FILE *out;
+  int rc;
+
+  memset(&c, 0, sizeof(c));
+  c.pipe = (HANDLE)(uintptr_t)strtoull(pipe_value, NULL, 10);
+  c.io_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  c.timeout_ms = 5000;
+  if (parent)
+    WaitForSingleObject(parent, 10000);
+  before = own_read_handles();
+  if ((rc = send_open(&c, name)) == 0)
+    rc = read_reply(&c, body, sizeof(body), &plen);
+  if (rc != 0) {
+    status = shmb_err_name(rc);
+  } else if ((rc = shmb_open_reply_decode(body, plen, &rep)) != 0) {
+    status = shmb_err_name(rc);
+  } else {
+    status = "ok";
+    if (rep.flags & SHMB_OPEN_FLAG_HANDLE) {
+      rc = shmb__handle_check(rep.handle, rep.access, &h, why, sizeof(why));
+      check = rc == 0 ? "ok" : shmb_err_name(rc);
+    }
+  }
+  Sleep(300);
+  if (!(out = fopen(outpath, "w")))
+    return 1;
+  fprintf(out, "child status=%s check=%s gained=%ld\n", status, check,
+          own_read_handles() - before);
+  fclose(out);
+  return 0;
+}
+
+static int handoff(const char *self, const char *pipe, const char *name,
+                   const char *mode, const char *outpath) {
+  int dead = strcmp(mode, "dead") == 0;
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  HANDLE inh, me = NULL;
+  char cmd[1024];
+  shmb_client c;
+  long before;
+
+  if (raw_connect(pipe, &c) != 0 || say_hello(&c, 2) != 0)
+    return 1;
+  if (!DuplicateHandle(GetCurrentProcess(), c.pipe, GetCurrentProcess(), &inh,
+                       0, TRUE, DUPLICATE_SAME_ACCESS) ||
+      (dead && !DuplicateHandle(GetCurrentProcess(), GetCurrentProcess(),
+                                GetCurrentProcess(), &me, SYNCHRONIZE, TRUE,
+                                0)))
+    return 1;
+  snprintf(cmd, sizeof(cmd), "\"%s\" handoff-child %llu %s %llu \"%s\"",
+           self, (unsigned long long)(uintptr_t)inh, name,
+           (unsigned long long)(uintptr_t)me, outpath);
+  memset(&si, 0, sizeof(si));
+  si.cb = sizeof(si);
+  before = own_read_handles();
+  if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
+    printf("cannot start the child: error %lu\n",
+           (unsigned long)GetLastError());
+    return 1;
+  }
+  if (dead) /* gone before the child asks: ExitProcess, not a return */
+    ExitProcess(0);
+  WaitForSingleObject(pi.hProcess, 15000);
+  CloseHandle(pi.hProcess);
+  CloseHandle(pi.hThread);
+  printf("parent gained=%ld\n", own_read_handles() - before);
+  return 0;
+}
+
+/* The SDK's lookup by handle, then what that handle allows. */
+static const char *result(BOOL ok, char *buf, size_t len) {
+  if (ok)
+    return "ok";
+  snprintf(buf, len, "error %lu", (unsigned long)GetLastError());
+  return buf;
+}
+
+static int handlemap(const char *pipe, const char *name, const char *mode) {
+  shmb_connect_options opts = {pipe, NULL, 5000};
+  unsigned access = strcmp(mode, "write") == 0 ? SHMB_ACCESS_READ_WRITE
+                                               : SHMB_ACCESS_READ;
+  char w[32], r[32], d[32];
+  shmb_open_info info;
+  shmb_client *c;
+  HANDLE h, dup = NULL;
+  void *v;
+  BOOL okw, okr, okd;
+  int rc;
+
+  if ((rc = shmb_connect(&opts, &c)) != 0 ||
+      (rc = shmb__lookup_handle(c, name, access, &info, NULL,
+                                &h)) != 0) {
+    printf("error %s\n", shmb_err_name(rc));
+    return 0;
+  }
+  if (!h) {
+    printf("error no-handle (object %s)\n", info.object);
+    return 0;
+  }
+  v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+  okw = v != NULL;
+  result(okw, w, sizeof(w));
+  if (v)
+    UnmapViewOfFile(v);
+  v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+  okr = v != NULL;
+  result(okr, r, sizeof(r));
+  if (v)
+    UnmapViewOfFile(v);
+  okd = DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &dup,
+                        FILE_MAP_WRITE | FILE_MAP_READ, FALSE, 0);
+  result(okd, d, sizeof(d));
+  if (dup)
+    CloseHandle(dup);
+  printf("map_write=%s map_read=%s dup_write=%s\n", okw ? "ok" : w,
+         okr ? "ok" : r, okd ? "ok" : d);
+  CloseHandle(h);
+  shmb_disconnect(c);
+  return 0;
 }
 
 static int procinfo(const char *pid) {
@@ -423,9 +672,21 @@ int main(int argc, char **argv) {
     return pipeline(argv[2], (unsigned)strtoul(argv[3], NULL, 10), argv[4]);
   if (argc == 3 && strcmp(argv[1], "procinfo") == 0)
     return procinfo(argv[2]);
+  if (argc == 4 && strcmp(argv[1], "rev1") == 0)
+    return rev1(argv[2], argv[3]);
+  if (argc == 4 && strcmp(argv[1], "closeafter") == 0)
+    return closeafter(argv[2], argv[3]);
+  if (argc == 6 && strcmp(argv[1], "handoff") == 0)
+    return handoff(argv[0], argv[2], argv[3], argv[4], argv[5]);
+  if (argc == 6 && strcmp(argv[1], "handoff-child") == 0)
+    return handoff_child(argv[2], argv[3], argv[4], argv[5]);
+  if (argc == 5 && strcmp(argv[1], "handlemap") == 0)
+    return handlemap(argv[2], argv[3], argv[4]);
   fprintf(stderr, "usage: hostile pipeline PIPE N list|NAME | "
                   "frame PIPE KIND | idle PIPE MS | slow PIPE "
                   "| squat PIPE MS | load PIPE NAME CLIENTS CYCLES | "
-                  "procinfo PID\n");
+                  "procinfo PID | rev1 PIPE NAME | closeafter PIPE NAME | "
+                  "handoff PIPE NAME alive|dead OUT | "
+                  "handlemap PIPE NAME read|write\n");
   return 2;
 }

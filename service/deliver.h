@@ -1,0 +1,56 @@
+/*
+ * Handle delivery (delivery = handle): a section the service created
+ * without a name reaches a client as a handle that the service duplicates
+ * into the client's process, with exactly the granted rights. The process
+ * is the one behind the pipe, checked so that a handle never lands in a
+ * process that is not the caller's (docs/reliability.md, "Handle
+ * delivery", says which races remain).
+ */
+#ifndef SVC_DELIVER_H
+#define SVC_DELIVER_H
+
+#include <windows.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "access.h"
+
+/* A handle duplicated into a client's process whose reply is not yet
+ * written: the connection keeps it until the write completes, and closes
+ * the handle in the target when the reply cannot be delivered. */
+typedef struct svc_delivery {
+  HANDLE process;  /* the target (PROCESS_DUP_HANDLE); NULL: nothing */
+  uint64_t remote; /* the handle's value in the target */
+} svc_delivery;
+
+/* What the client gets for its wire access bits: FILE_MAP_READ and
+ * SECTION_QUERY, plus FILE_MAP_WRITE with write; never READ_CONTROL,
+ * WRITE_DAC, WRITE_OWNER or DELETE. */
+DWORD svc_delivery_rights(uint32_t wire_access);
+
+/* Duplicates object into the process behind pipe with rights, after
+ * checking that the process is the caller's: pid (the pipe's client, a
+ * hint) names a live process that existed when the connection was
+ * accepted (connected_at, a FILETIME as 100 ns units), whose token's user
+ * is who's and whose own token sd grants rights too; and after the
+ * duplication that the pipe is still connected, else the handle is closed
+ * in the target again. On success *out holds the target and the handle
+ * (end it with svc_delivery_end). Returns 0, or SHMB_EACCES (not the
+ * caller's process), SHMB_EDISCONNECTED (the client went away) or
+ * SHMB_ESYSTEM with the reason in err. */
+int svc_deliver_handle(HANDLE pipe, unsigned long pid, uint64_t connected_at,
+                       const svc_caller *who, PSECURITY_DESCRIPTOR sd,
+                       HANDLE object, DWORD rights, svc_delivery *out,
+                       char *err, size_t errlen);
+
+/* The reply went out (delivered = 1): the handle is the client's, only the
+ * process handle is closed. Else the handle is closed in the target first
+ * (DUPLICATE_CLOSE_SOURCE), so nothing stays behind in the client. */
+void svc_delivery_end(svc_delivery *d, int delivered);
+
+/* Handles duplicated into clients, and those taken back, since start (for
+ * STATUS and the tests). */
+void svc_delivery_counts(uint64_t *delivered, uint64_t *taken_back);
+
+#endif /* SVC_DELIVER_H */

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Delivery by handle (issue 12): a section with delivery = handle has no
+# name; OPEN duplicates a handle with exactly the granted rights into the
+# process behind the pipe. Bytes one process writes are read by another;
+# shmbctl info says delivery=handle and names no object; a read-only
+# grantee's handle refuses MapViewOfFile(FILE_MAP_WRITE); a client of
+# revision 1 gets SHMB_EHANDLEONLY with a message that says why; a client
+# that closes its pipe before the reply, or that passes its pipe to
+# another process, gets no handle into the wrong process; and the
+# service's handle count does not grow with any of it.
+. "$(dirname "$0")/lib.sh"
+write_config shmb.conf <<EOF2
+[service]
+pipe = @PIPE@
+namespace = Local
+log_level = debug
+
+[section named]
+size = 64KiB
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$SHMBROKER_SERVER_SID)
+
+[section byhandle]
+size = 1MiB
+delivery = handle
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$SHMBROKER_SERVER_SID)
+
+[section roh]
+size = 64KiB
+delivery = handle
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GR;;;$SHMBROKER_SERVER_SID)
+EOF2
+start_service shmb.conf
+winpid=$(status_value pid) || fail "status has no pid"
+svc_handles() { local t; t=$(hostile procinfo "$winpid"); sed -n 's/^handles=//p' <<<"$t"; }
+
+# --- by handle, end to end ------------------------------------------------
+expect_exit 0 ctl info byhandle
+grep -qx "delivery=handle" last.txt || fail "info does not say delivery=handle: $(cat last.txt)"
+! grep -q "^object=" last.txt || fail "info names an object for a section by handle: $(cat last.txt)"
+grep -qx "size=1048576" last.txt || fail "info size: $(cat last.txt)"
+grep -qx "access=read,write" last.txt || fail "info access: $(cat last.txt)"
+expect_exit 0 ctl info named
+grep -qx "delivery=name" last.txt || fail "a named section's info: $(cat last.txt)"
+grep -q "^object=Local\\\\shmb-" last.txt || fail "a named section's object: $(cat last.txt)"
+pass "info: delivery=handle and no object= line by handle; delivery=name and the object by name"
+
+log_has service.log "section byhandle: no name, delivered by handle" \
+    || fail "the service did not log the section as unnamed"
+object_lines=$(tr -d '\r' <service.log | grep -c "section [a-z]*: object Local" || true)
+[ "$object_lines" = 1 ] || fail "the log names $object_lines section objects, expected 1 (only 'named')"
+pass "the service made only the named section under a name; byhandle and roh have none"
+
+head -c 8192 /dev/urandom >payload.bin
+expect_exit 0 ctl write byhandle --offset 4096 <payload.bin
+expect_exit 0 ctl read byhandle --offset 4096 --length 8192
+cmp -s last.out payload.bin || fail "bytes read back by handle differ from bytes written"
+pass "8192 bytes written by one process through a delivered handle are read by another"
+
+# --- rights on the handle itself ---------------------------------------------
+out=$(hostile handlemap "$pipe" roh read)
+[[ "$out" == "map_write=error 5 map_read=ok "* ]] || fail "read-only handle: $out"
+pass "a read-only grantee's handle refuses MapViewOfFile(FILE_MAP_WRITE) with error 5 and maps for read ($out)"
+out=$(hostile handlemap "$pipe" byhandle write)
+[[ "$out" == "map_write=ok map_read=ok "* ]] || fail "read-write handle: $out"
+pass "a read-write grantee's handle maps for write ($out)"
+echo data | expect_exit 3 ctl write roh
+pass "writing the read-only section through the broker is refused (exit 3)"
+
+# --- an old client ------------------------------------------------------
+out=$(hostile rev1 "$pipe" byhandle)
+[[ "$out" == "SHMB_EHANDLEONLY: section 'byhandle' is delivered by handle only"* ]] \
+    || fail "a revision-1 client got: $out"
+grep -q "revision 1" <<<"$out" || fail "the message does not say which revision: $out"
+out=$(hostile rev1 "$pipe" named)
+[ "$out" = ok ] || fail "a revision-1 client could not open a named section: $out"
+pass "a revision-1 client gets SHMB_EHANDLEONLY with a message for a section by handle, and names as before"
+expect_exit 0 ctl status
+pass "the service still answers"
+
+# --- clients that lie about their process -----------------------------------
+before=$(svc_handles)
+[[ "$before" =~ ^[0-9]+$ ]] || fail "cannot count the service's handles: '$before'"
+for i in 1 2 3 4 5; do
+    out=$(hostile closeafter "$pipe" byhandle)
+    [ "$out" = "leaked=0" ] || fail "a client that closed its pipe after OPEN holds a handle: $out (round $i)"
+done
+pass "5 clients that close the pipe right after OPEN hold no handle afterwards"
+
+rm -f child.out
+out=$(hostile handoff "$pipe" byhandle alive "$(winpath "$work/child.out")")
+wait_for 10 test -s child.out || fail "the child wrote nothing"
+child=$(tr -d '\r' <child.out)
+[ "$out" = "parent gained=1" ] || fail "the process that connected: '$out' (expected the one handle)"
+[[ "$child" == "child status=ok check=SHMB_EBADSERVER gained=0" ]] || fail "the child that was passed the pipe: $child"
+pass "a pipe passed to a child: the handle goes into the process that connected, none into the child, whose SDK check refuses the value"
+
+rm -f child.out
+hostile handoff "$pipe" byhandle dead "$(winpath "$work/child.out")" >/dev/null || true
+wait_for 15 test -s child.out || fail "the child (connector dead) wrote nothing"
+child=$(tr -d '\r' <child.out)
+[[ "$child" == "child status=SHMB_EACCES check=none gained=0" ]] || fail "the child of a dead connector: $child"
+log_has service.log "no handle delivered to" || fail "the refused delivery was not logged"
+pass "a pipe whose connecting process died: nothing delivered, EACCES, logged"
+
+wait_status clients 1 10
+after=$(svc_handles)
+[ "$after" -le $((before + 2)) ] || fail "the service's handles grew from $before to $after"
+pass "the service's handles: $before before the lying clients, $after after"

@@ -1,0 +1,323 @@
+/*
+ * Tests for handle delivery (service/deliver.c) and the OPEN of a section
+ * by handle (service/dispatch.c): the rights a delivered handle carries,
+ * the checks on the target process, and taking a handle back. The target
+ * is this process, at the far end of a pipe pair made here; a handle's
+ * rights are read back from the kernel (NtQueryObject), not assumed.
+ */
+#include <windows.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "broker.h"
+#include "deliver.h"
+#include "descriptor.h"
+#include "dispatch.h"
+#include "errors.h"
+#include "protocol.h"
+#include "registry.h"
+#include "winutil.h"
+
+typedef struct pipe_pair {
+  HANDLE server, client;
+} pipe_pair;
+
+static void pair_open(pipe_pair *p) {
+  static unsigned n;
+  wchar_t name[128];
+  swprintf(name, 128, L"\\\\.\\pipe\\shmb-deliver-%lu-%u",
+           (unsigned long)GetCurrentProcessId(), n++);
+  p->server = CreateNamedPipeW(name, PIPE_ACCESS_DUPLEX,
+                               PIPE_TYPE_BYTE | PIPE_WAIT, 1, 4096, 4096, 0,
+                               NULL);
+  ck_assert_msg(p->server != INVALID_HANDLE_VALUE, "CreateNamedPipeW: %lu",
+                (unsigned long)GetLastError());
+  p->client = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL,
+                          OPEN_EXISTING, 0, NULL);
+  ck_assert_msg(p->client != INVALID_HANDLE_VALUE, "CreateFileW: %lu",
+                (unsigned long)GetLastError());
+  ck_assert(ConnectNamedPipe(p->server, NULL) ||
+            GetLastError() == ERROR_PIPE_CONNECTED);
+}
+
+static void pair_close(pipe_pair *p) {
+  if (p->client)
+    CloseHandle(p->client);
+  CloseHandle(p->server);
+}
+
+static uint64_t now(void) {
+  FILETIME t;
+  GetSystemTimeAsFileTime(&t);
+  return (uint64_t)t.dwHighDateTime << 32 | t.dwLowDateTime;
+}
+
+/* An unnamed section with the normalised descriptor of sddl. */
+static HANDLE unnamed_section(const char *sddl, PSECURITY_DESCRIPTOR *sd) {
+  char err[512], text[1024], *me = test_self_sid_text();
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+  HANDLE h;
+  test_with_sid(sddl, me, text, sizeof(text));
+  free(me);
+  ck_assert_msg(svc_sd_from_sddl(text, sd, NULL, err, sizeof(err)) == 0, "%s",
+                err);
+  sa.lpSecurityDescriptor = *sd;
+  h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 65536,
+                         NULL);
+  ck_assert_ptr_nonnull(h);
+  return h;
+}
+
+/* The rights the kernel says a handle of ours has; 0 for no handle. */
+static ACCESS_MASK granted_of(uint64_t value) {
+  typedef LONG(NTAPI * query_fn)(HANDLE, int, void *, ULONG, ULONG *);
+  query_fn q = (query_fn)(void (*)(void))GetProcAddress(
+      GetModuleHandleW(L"ntdll.dll"), "NtQueryObject");
+  struct {
+    ULONG attributes;
+    ACCESS_MASK granted;
+    ULONG rest[12];
+  } info;
+  ULONG got;
+  ck_assert_ptr_nonnull(q);
+  if (q((HANDLE)(uintptr_t)value, 0, &info, sizeof(info), &got) != 0)
+    return 0;
+  return info.granted;
+}
+
+static int handle_open(uint64_t value) {
+  DWORD flags;
+  return GetHandleInformation((HANDLE)(uintptr_t)value, &flags) != 0;
+}
+
+#define GRANT_RW "D:P(A;;GRGW;;;{me})"
+
+START_TEST(test_deliver_rights_exactly_the_grant) {
+  DWORD r = svc_delivery_rights(SHMB_WIRE_ACCESS_READ);
+  DWORD rw = svc_delivery_rights(SHMB_WIRE_ACCESS_READ |
+                                 SHMB_WIRE_ACCESS_WRITE);
+  ck_assert_uint_eq(r, SECTION_QUERY | FILE_MAP_READ);
+  ck_assert_uint_eq(rw, SECTION_QUERY | FILE_MAP_READ | FILE_MAP_WRITE);
+  ck_assert_uint_eq(rw & (READ_CONTROL | WRITE_DAC | WRITE_OWNER | DELETE |
+                          SECTION_MAP_EXECUTE | SECTION_EXTEND_SIZE), 0);
+}
+END_TEST
+
+/* Delivered read-only: the kernel holds exactly query and map-read, the
+ * handle maps for read and not for write; delivered stays open. */
+START_TEST(test_deliver_read_only_into_caller) {
+  PSECURITY_DESCRIPTOR sd;
+  HANDLE section = unnamed_section(GRANT_RW, &sd);
+  svc_caller me;
+  svc_delivery d;
+  pipe_pair p;
+  char err[512];
+  void *v;
+  DWORD e;
+  int rc;
+
+  pair_open(&p);
+  test_caller_from_self(&me);
+  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, sd,
+                          section,
+                          svc_delivery_rights(SHMB_WIRE_ACCESS_READ), &d, err,
+                          sizeof(err));
+  ck_assert_msg(rc == 0, "svc_deliver_handle: %s: %s", shmb_err_name(rc),
+                err);
+  ck_assert_uint_ne(d.remote, 0);
+  ck_assert_uint_eq(granted_of(d.remote), SECTION_QUERY | FILE_MAP_READ);
+  v = MapViewOfFile((HANDLE)(uintptr_t)d.remote, FILE_MAP_WRITE, 0, 0, 0);
+  e = GetLastError();
+  ck_assert_msg(v == NULL, "a read-only handle mapped for write");
+  ck_assert_uint_eq(e, ERROR_ACCESS_DENIED);
+  v = MapViewOfFile((HANDLE)(uintptr_t)d.remote, FILE_MAP_READ, 0, 0, 0);
+  ck_assert_ptr_nonnull(v);
+  UnmapViewOfFile(v);
+  {
+    uint64_t remote = d.remote;
+    svc_delivery_end(&d, 1);
+    ck_assert_ptr_null(d.process);
+    ck_assert_msg(handle_open(remote), "a delivered handle was closed");
+    CloseHandle((HANDLE)(uintptr_t)remote);
+  }
+  svc_caller_release(&me);
+  pair_close(&p);
+  CloseHandle(section);
+  LocalFree(sd);
+}
+END_TEST
+
+/* A reply that could not be written: the handle is closed in the target. */
+START_TEST(test_deliver_taken_back_when_not_delivered) {
+  PSECURITY_DESCRIPTOR sd;
+  HANDLE section = unnamed_section(GRANT_RW, &sd);
+  uint64_t delivered, back0, back1, remote;
+  svc_caller me;
+  svc_delivery d;
+  pipe_pair p;
+  char err[512];
+
+  pair_open(&p);
+  test_caller_from_self(&me);
+  svc_delivery_counts(&delivered, &back0);
+  ck_assert_int_eq(svc_deliver_handle(p.server, GetCurrentProcessId(), now(),
+                                      &me, sd, section,
+                                      svc_delivery_rights(3), &d, err,
+                                      sizeof(err)), 0);
+  remote = d.remote;
+  ck_assert_uint_eq(granted_of(remote),
+                    SECTION_QUERY | FILE_MAP_READ | FILE_MAP_WRITE);
+  svc_delivery_end(&d, 0);
+  ck_assert_msg(!handle_open(remote), "the handle stayed in the target");
+  svc_delivery_counts(&delivered, &back1);
+  ck_assert_uint_eq(back1, back0 + 1);
+  svc_caller_release(&me);
+  pair_close(&p);
+  CloseHandle(section);
+  LocalFree(sd);
+}
+END_TEST
+
+/* Refusals: the client's end closed, a process younger than the
+ * connection (its pid reused), and a target whose own token the section
+ * does not grant. None leaves a handle behind. */
+START_TEST(test_deliver_refusals) {
+  PSECURITY_DESCRIPTOR sd, sd_sy;
+  HANDLE section = unnamed_section(GRANT_RW, &sd);
+  HANDLE sy = unnamed_section("D:P(A;;GA;;;SY)", &sd_sy);
+  uint64_t delivered0, delivered1, back;
+  svc_caller me;
+  svc_delivery d;
+  pipe_pair p;
+  char err[512];
+  int rc;
+
+  test_caller_from_self(&me);
+  svc_delivery_counts(&delivered0, &back);
+
+  pair_open(&p);
+  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), 0, &me, sd,
+                          section, svc_delivery_rights(1), &d, err,
+                          sizeof(err));
+  ck_assert_msg(rc == SHMB_EACCES, "younger process: %s (%s)",
+                shmb_err_name(rc), err);
+  ck_assert_msg(strstr(err, "reused") != NULL, "message: %s", err);
+  ck_assert_ptr_null(d.process);
+
+  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, sd_sy,
+                          sy, svc_delivery_rights(1), &d, err, sizeof(err));
+  ck_assert_msg(rc == SHMB_EACCES, "target not granted: %s (%s)",
+                shmb_err_name(rc), err);
+
+  CloseHandle(p.client);
+  p.client = NULL;
+  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, sd,
+                          section, svc_delivery_rights(1), &d, err,
+                          sizeof(err));
+  ck_assert_msg(rc == SHMB_EDISCONNECTED, "closed pipe: %s (%s)",
+                shmb_err_name(rc), err);
+  ck_assert_ptr_null(d.process);
+  svc_delivery_counts(&delivered1, &back);
+  ck_assert_uint_eq(delivered1, delivered0);
+
+  svc_caller_release(&me);
+  pair_close(&p);
+  CloseHandle(section);
+  CloseHandle(sy);
+  LocalFree(sd);
+  LocalFree(sd_sy);
+}
+END_TEST
+
+/* OPEN of a section by handle through dispatch: revision 1 is told
+ * SHMB_EHANDLEONLY; a context that cannot deliver is SHMB_EINTERNAL; a
+ * revision-2 OPEN replies with the handle and no name. */
+#define HANDLE_CONFIG                                                          \
+  "[service]\nnamespace = Local\nlog_level = error\n"                          \
+  "\n[section byhandle]\nsize = 8192\ndelivery = handle\n"                    \
+  "sddl = D:P(A;;GRGW;;;{me})\n"
+
+static int open_status(svc_request_ctx *ctx, shmb_open_reply *rep,
+                       uint8_t **frame) {
+  shmb_frame_header hdr;
+  shmb_request req;
+  uint8_t *f;
+  size_t n, rlen;
+  ck_assert_int_eq(shmb_encode_open(3, "byhandle", SHMB_WIRE_ACCESS_READ, &f,
+                                    &n), 0);
+  ck_assert_int_eq(shmb_request_decode(f, n, &req), 0);
+  free(f);
+  ck_assert_int_eq(svc_dispatch(ctx, &req, frame, &rlen), 0);
+  ck_assert_int_eq(shmb_frame_peek(*frame, rlen, SHMB_MAX_PAYLOAD, &hdr), 0);
+  return shmb_open_reply_decode(*frame + SHMB_HEADER_SIZE, hdr.length, rep);
+}
+
+START_TEST(test_deliver_dispatch_by_revision) {
+  char *dir = test_temp_dir("deliver");
+  char *path = test_path_in(dir, "shmb.conf");
+  svc_request_ctx ctx = {0};
+  svc_delivery d = {0};
+  shmb_open_reply rep;
+  svc_broker b;
+  svc_caller me;
+  pipe_pair p;
+  uint8_t *frame;
+  int revision = 1, rc;
+
+  test_write_config(path, dir, HANDLE_CONFIG);
+  test_broker_open(&b, path, 1);
+  test_caller_from_self(&me);
+  pair_open(&p);
+  ck_assert_int_eq(svc_registry_find(b.reg, "byhandle")->object[0], '\0');
+  ctx.b = &b;
+  ctx.who = &me;
+  ctx.pid = GetCurrentProcessId();
+  ctx.account = me.sid;
+  ctx.revision = &revision;
+  ctx.pipe = p.server;
+  ctx.connected_at = now();
+
+  rc = open_status(&ctx, &rep, &frame);
+  ck_assert_msg(rc == SHMB_EHANDLEONLY, "revision 1: %s", shmb_err_name(rc));
+  free(frame);
+
+  revision = 2; /* no delivery slot: cannot deliver */
+  rc = open_status(&ctx, &rep, &frame);
+  ck_assert_msg(rc == SHMB_EINTERNAL, "no delivery: %s", shmb_err_name(rc));
+  free(frame);
+
+  ctx.delivery = &d;
+  rc = open_status(&ctx, &rep, &frame);
+  ck_assert_msg(rc == 0, "revision 2: %s", shmb_err_name(rc));
+  ck_assert_uint_eq(rep.flags & SHMB_OPEN_FLAG_HANDLE, SHMB_OPEN_FLAG_HANDLE);
+  ck_assert_uint_eq(rep.object.len, 0);
+  ck_assert_uint_eq(rep.handle, d.remote);
+  ck_assert_uint_eq(granted_of(rep.handle), SECTION_QUERY | FILE_MAP_READ);
+  free(frame);
+  svc_delivery_end(&d, 0);
+  ck_assert(!handle_open(rep.handle));
+
+  pair_close(&p);
+  svc_caller_release(&me);
+  svc_broker_release(&b);
+  test_remove_dir(dir);
+  free(path);
+  free(dir);
+}
+END_TEST
+
+Suite *deliver_suite(void) {
+  Suite *s = suite_create("deliver");
+  TCase *tc = tcase_create("deliver");
+  tcase_add_test(tc, test_deliver_rights_exactly_the_grant);
+  tcase_add_test(tc, test_deliver_read_only_into_caller);
+  tcase_add_test(tc, test_deliver_taken_back_when_not_delivered);
+  tcase_add_test(tc, test_deliver_refusals);
+  tcase_add_test(tc, test_deliver_dispatch_by_revision);
+  suite_add_tcase(s, tc);
+  return s;
+}
