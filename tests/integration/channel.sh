@@ -3,14 +3,15 @@
 # message: sender, sequence, a checksum over a body of varying length):
 # 1,000,000 messages through a queue, none lost, duplicated, torn or out
 # of order; 1,000,000 through a broadcast channel to three receivers, each
-# with delivered + lost == sent exactly; a receiver killed holding a peek
-# and a sender killed holding a reservation are cut out and later messages
-# arrive; a hostile writer scribbling over the ring gets its receivers
-# errors, never a crash or a hang; rights (a receive-only account cannot
+# with delivered + lost == sent exactly; a queue receiver killed holding a
+# peek, and a queue or broadcast sender killed holding a reservation, are
+# cut out and later messages arrive; a hostile writer scribbling over the
+# ring gets its receivers errors, never a crash or a hang; rights (a receive-only account cannot
 # send, by the service or the kernel; no grant, no object name); a plain
 # section is not a channel; an oversize message is refused and nothing is
 # sent; recv --timeout exits 6; a reload that removes a channel wakes its
-# blocked receiver at once.
+# blocked receiver at once, and a receiver that was not waiting still gets
+# what was left in the ring before SHMB_EBELLCLOSED.
 . "$(dirname "$0")/lib.sh"
 me=$SHMBROKER_SERVER_SID
 rw="O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)"
@@ -41,6 +42,12 @@ sddl = $rw
 [channel qres]
 kind = queue
 slots = 4
+slot_size = 64
+sddl = $rw
+
+[channel bkill]
+kind = broadcast
+slots = 1024
 slot_size = 64
 sddl = $rw
 
@@ -185,6 +192,29 @@ longest=$(sed -n 's/.*longest_ms=\([0-9]*\).*/\1/p' <<<"$got")
 [ "${longest:-0}" -ge 900 ] && [ "$longest" -le 5000 ] \
     || fail "after a killed reserver the receiver's longest wait was ${longest:-?} ms, expected about 1000 (the stall bound): $got"
 pass "a queue sender killed holding a reservation is cut out: the receiver waited ${longest} ms at its slot, then 50 later messages arrive in order ($took s)"
+
+# A broadcast sender killed holding a reservation holds the sender lock:
+# the next sender cuts it out after about a second, and a receiver counts
+# the aborted position as lost, exactly once (it opened before the
+# reservation: ORIGIN 1), then gets all 50 (1024 slots: none overwritten).
+rc=0
+start_ready bk bkill-recv.out '^ready' 30 "$SHMB_BIN/chantest.exe" brecv "$pipe" bkill 1 || rc=$?
+[ "$rc" = 0 ] || fail "the bkill receiver did not get ready (rc $rc): $(cat bkill-recv.out)"
+at_exit 'kill -KILL "$bk" 2>/dev/null || true'
+rc=0
+start_ready holder hold.out '^ready' 30 "$SHMB_BIN/chantest.exe" hold-reserve "$pipe" bkill || rc=$?
+[ "$rc" = 0 ] || fail "hold-reserve on a broadcast channel did not get ready: $(cat hold.out)"
+kill -KILL "$holder"; wait "$holder" 2>/dev/null || true
+expect_exit 0 chantest send "$pipe" bkill 50 64
+sent=$(cat last.txt)
+rc=0; wait "$bk" || rc=$?
+got=$(tr -d '\r' <bkill-recv.out)
+[ "$rc" = 0 ] || fail "after a broadcast sender was killed holding a reservation, the receiver exited $rc: $got"
+grep -qx "delivered=50 lost=1 sent=50" <<<"$got" || fail "after a killed broadcast sender, expected delivered=50 lost=1 sent=50: $got"
+longest=$(sed -n 's/.*longest_ms=\([0-9]*\).*/\1/p' <<<"$sent")
+[ "${longest:-0}" -ge 900 ] && [ "$longest" -le 5000 ] \
+    || fail "after a killed broadcast sender the next sender's longest send took ${longest:-?} ms, expected about 1000 (the stall bound): $sent"
+pass "a broadcast sender killed holding a reservation is cut out: the next sender waited ${longest} ms for the lock, the receiver got all 50 and counted the aborted position lost (delivered=50 lost=1)"
 
 # ---- a hostile writer -----------------------------------------------------
 # Receivers already attached (two on a queue, two on a broadcast channel),

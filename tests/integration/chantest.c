@@ -20,12 +20,14 @@
  *                  duplicate, in order). Prints "received=N ms=T
  *                  longest_ms=W" (W: the longest single receive, the
  *                  first included)
- *   brecv PIPE NAME
+ *   brecv PIPE NAME [ORIGIN]
  *                  broadcast: prints "ready" once open, then receives until
  *                  the end marker; each message's sequence must be the
  *                  previous one + 1 + the losses reported with it, and the
- *                  losses must add up to shmb_channel_lost. Prints
- *                  "delivered=D lost=L sent=S" (D + L == S is checked)
+ *                  losses must add up to shmb_channel_lost. ORIGIN
+ *                  (default 0): positions before the sender's sequence 0
+ *                  (a dead sender's aborted one). Prints "delivered=D
+ *                  lost=L sent=S" (D + L == S + ORIGIN is checked)
  *   hold-reserve PIPE NAME / hold-peek PIPE NAME
  *                  takes a slot (a reservation / a look at a message),
  *                  prints "ready", and sleeps until killed
@@ -267,11 +269,12 @@ static int do_recv(const char *pipe, const char *name, uint64_t count,
   return 0;
 }
 
-static int do_brecv(const char *pipe, const char *name) {
+static int do_brecv(const char *pipe, const char *name, uint64_t origin) {
   shmb_channel *ch;
   shmb_channel_info ci;
   unsigned char *buf;
-  uint64_t expect = 0, delivered = 0, lost_sum = 0;
+  /* The sequence the next position carries (unsigned: may start below 0). */
+  uint64_t expect = 0 - origin, delivered = 0, lost_sum = 0;
   int rc;
 
   if (open_channel(pipe, name, SHMB_CHANNEL_RECEIVE, &ch))
@@ -313,9 +316,10 @@ static int do_brecv(const char *pipe, const char *name) {
     return failf("losses reported message by message add up to %" PRIu64
                  ", shmb_channel_lost says %" PRIu64, lost_sum,
                  shmb_channel_lost(ch));
-  if (delivered + lost_sum != expect - 1)
-    return failf("delivered %" PRIu64 " + lost %" PRIu64 " != sent %" PRIu64,
-                 delivered, lost_sum, expect - 1);
+  if (delivered + lost_sum != expect - 1 + origin)
+    return failf("delivered %" PRIu64 " + lost %" PRIu64 " != sent %" PRIu64
+                 " + origin %" PRIu64, delivered, lost_sum, expect - 1,
+                 origin);
   printf("delivered=%" PRIu64 " lost=%" PRIu64 " sent=%" PRIu64 "\n",
          delivered, lost_sum, expect - 1);
   free(buf);
@@ -508,8 +512,9 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "recv") == 0 && (argc == 5 || argc == 6))
     return do_recv(argv[2], argv[3], strtoull(argv[4], NULL, 10),
                    argc == 6 ? (unsigned)atoi(argv[5]) : 1);
-  if (strcmp(cmd, "brecv") == 0 && argc == 4)
-    return do_brecv(argv[2], argv[3]);
+  if (strcmp(cmd, "brecv") == 0 && (argc == 4 || argc == 5))
+    return do_brecv(argv[2], argv[3],
+                    argc == 5 ? strtoull(argv[4], NULL, 10) : 0);
   if (strcmp(cmd, "hold-reserve") == 0 && argc == 4)
     return hold(argv[2], argv[3], 1);
   if (strcmp(cmd, "hold-peek") == 0 && argc == 4)
