@@ -6,10 +6,19 @@
  * full-barrier RMW, fences, and calls SetEvent only for registered waiters
  * whose armed word is set; a waiter sets its own armed word, fences, and
  * re-reads the counter before it sleeps. Either the waiter sees the new
- * counter or the ringer sees armed = 1 (both store, fence, then load the
+ * counter or the ringer sees it armed (both store, fence, then load the
  * other's word), so no ring is lost, and a ring with nobody asleep makes no
  * system call. A waiter writes nothing but its own armed word, so a
  * read-only grantee cannot make another waiter or a writer wait longer.
+ *
+ * The armed word is a ticket, not a flag: each time a waiter arms it
+ * writes a new one (a 64-bit count that never repeats), and a ringer
+ * signals a ticket once. The event is auto-reset, so a signal stays until
+ * the waiter's next wait consumes it, and the waiter arms anew before any
+ * later sleep: a ticket already signalled needs nothing more. A waiter
+ * that stays armed without sleeping (a hostile one, or an application
+ * that holds the wait handle and does not wait) therefore costs each
+ * ringer one SetEvent, not one per ring.
  *
  * The registry page is the service's: it is read under its seqlock and
  * every count, flag and name in it is checked before use (design.md,
@@ -39,7 +48,8 @@
 typedef struct peer {
   char event[SHMB_BELL_NAME];
   HANDLE ev, armed_map;
-  const volatile uint32_t *armed;
+  const volatile uint64_t *armed;
+  uint64_t signalled; /* the ticket we last signalled; 0: none */
 } peer;
 
 struct shmb__ringer {
@@ -59,7 +69,8 @@ struct shmb__waiter {
   HANDLE counter_map, event, armed_map;
   const volatile uint64_t *counter;
   const volatile uint32_t *closed; /* the service gave the doorbell up */
-  volatile uint32_t *armed;
+  volatile uint64_t *armed;
+  uint64_t ticket; /* the last one armed; the next is ticket + 1 */
   int by_handle; /* the application waits on event itself: stay armed */
   char counter_name[SHMB_BELL_NAME], event_name[SHMB_BELL_NAME];
 };
@@ -289,7 +300,7 @@ static int peer_open(peer *p, const shmb_bell_entry *e) {
   if (we && wa && (p->ev = OpenEventW(EVENT_MODIFY_STATE, FALSE, we)) &&
       (p->armed_map = OpenFileMappingW(FILE_MAP_READ, FALSE, wa)))
     p->armed = MapViewOfFile(p->armed_map, FILE_MAP_READ, 0, 0,
-                             sizeof(uint32_t));
+                             sizeof(uint64_t));
   if (!p->armed)
     peer_close(p);
   free(we);
@@ -349,8 +360,10 @@ int shmb_section_notify(shmb_section *section) {
    * for them because someone else joined or left. */
   for (unsigned i = 0; i < r->capacity; i++) {
     peer *p = &r->peers[i];
-    if (p->armed && __atomic_load_n(p->armed, __ATOMIC_RELAXED)) {
+    uint64_t t = p->armed ? __atomic_load_n(p->armed, __ATOMIC_RELAXED) : 0;
+    if (t != 0 && t != p->signalled) {
       SetEvent(p->ev);
+      p->signalled = t;
       r->signals++;
     }
   }
@@ -447,6 +460,8 @@ static int waiter_get(shmb_section *s, struct shmb__waiter **out) {
   return 0;
 }
 
+static void arm(struct shmb__waiter *w);
+
 int shmb_section_counter(shmb_section *section, uint64_t *value) {
   struct shmb__waiter *w;
   int rc;
@@ -454,6 +469,10 @@ int shmb_section_counter(shmb_section *section, uint64_t *value) {
     return SHMB_EINVAL;
   if ((rc = waiter_get(section, &w)) != 0)
     return rc;
+  /* A wait handle's owner reads the counter after each firing: a new
+   * ticket first, so that the next ring signals the handle again. */
+  if (w->by_handle)
+    arm(w);
   *value = __atomic_load_n(w->counter, __ATOMIC_ACQUIRE);
   return 0;
 }
@@ -465,6 +484,13 @@ static int moved(struct shmb__waiter *w, uint64_t *seen) {
     return 0;
   *seen = v;
   return 1;
+}
+
+/* A new ticket in the armed word (file comment), then the fence of the
+ * waiter's half of the Dekker pair. */
+static void arm(struct shmb__waiter *w) {
+  __atomic_store_n(w->armed, ++w->ticket, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 static void disarm(struct shmb__waiter *w) {
@@ -488,8 +514,7 @@ static int wait_loop(struct shmb__waiter *w, uint64_t *seen,
       YieldProcessor();
     }
     /* The waiter's half of the Dekker pair: armed, fence, counter. */
-    __atomic_store_n(w->armed, 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    arm(w);
     if (moved(w, seen)) {
       disarm(w);
       return 0;
@@ -534,7 +559,7 @@ int shmb_section_wait_handle(shmb_section *section, void **handle) {
   /* The application sleeps on the event without telling us: stay armed,
    * so every ring signals it (one SetEvent per ring from then on). */
   w->by_handle = 1;
-  __atomic_store_n(w->armed, 1, __ATOMIC_SEQ_CST);
+  arm(w);
   *handle = w->event;
   return 0;
 }

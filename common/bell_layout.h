@@ -23,7 +23,8 @@
  *
  *   armed page     one per waiter: only that waiter's account writes it,
  *                  ringers read it
- *     | armed u32 (0 or 1) |
+ *     | armed u64 |  0, or the ticket the waiter armed with: a new one
+ *                  each time it arms; a ringer signals each ticket once
  *
  * Everything read from these pages is hostile until validated: a capacity
  * past the view, a name without its NUL or not of the service's form, a

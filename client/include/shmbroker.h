@@ -185,10 +185,11 @@ SHMB_EXTERN int shmb_section_wait(shmb_section *section, uint64_t *seen,
 /* The change counter now (registers as a waiter, as shmb_section_wait). */
 SHMB_EXTERN int shmb_section_counter(shmb_section *section, uint64_t *value);
 /* A HANDLE (as void *) for the application's own WaitForMultipleObjects or
- * thread-pool wait: an auto-reset event that every ring from now on
- * signals. It may fire without a change and one firing may stand for many
- * rings: after it fires, read shmb_section_counter and compare. Owned by
- * the section: do not close it; valid until shmb_close. */
+ * thread-pool wait: an auto-reset event that the next ring signals. It may
+ * fire without a change and one firing may stand for many rings: after it
+ * fires, read shmb_section_counter and compare; that call also arms the
+ * handle for the next ring, so always call it before waiting again. Owned
+ * by the section: do not close it; valid until shmb_close. */
 SHMB_EXTERN int shmb_section_wait_handle(shmb_section *section,
                                          void **handle);
 /* Why the section's last doorbell call failed (the service's refusal or

@@ -10,6 +10,8 @@
  *                       times out (10 s) is a lost wake-up: "round N:
  *                       timed out". Prints "rounds=N"
  *   quiet PIPE NAME N   rings N times: "signals=S" (SetEvent calls made)
+ *   twice PIPE NAME FILE rings, waits (20 s at most) until FILE holds
+ *                       "fired", rings again: "signals=S"
  *   kernel PIPE NAME    as a waiter of NAME, asks the kernel for the ring
  *                       rights directly: "counter-write ok|error N",
  *                       "event-signal ok|error N", "event-wait ok|error N"
@@ -17,8 +19,14 @@
  *                       the doorbell until killed
  *   idle PIPE NAME      registers as a waiter but never waits (armed
  *                       word 0): prints "registered", sleeps 60 s
- *   handle PIPE NAME MS waits on shmb_section_wait_handle's HANDLE:
- *                       "fired counter=N" or "timed out"
+ *   handle PIPE NAME MS [TIMES]
+ *                       waits on shmb_section_wait_handle's HANDLE TIMES
+ *                       times (default 1), reading the counter after each
+ *                       firing as the SDK asks (which arms it again):
+ *                       "fired counter=N" each time, or "timed out"
+ *   armed PIPE NAME     takes the wait handle (armed) but never waits on
+ *                       it, as a careless or hostile waiter: prints
+ *                       "armed", sleeps 60 s
  */
 #include <windows.h>
 
@@ -115,20 +123,23 @@ static int kernel(shmb_section *s) {
   return 0;
 }
 
-static int on_handle(shmb_section *s, unsigned ms) {
+static int on_handle(shmb_section *s, unsigned ms, int times) {
   void *h;
   uint64_t v;
   if (step(shmb_section_wait_handle(s, &h), "wait handle", s))
     return 1;
   printf("armed\n");
   fflush(stdout);
-  if (WaitForSingleObject(h, ms) != WAIT_OBJECT_0) {
-    printf("timed out\n");
-    return 0;
+  for (int i = 0; i < times; i++) {
+    if (WaitForSingleObject(h, ms) != WAIT_OBJECT_0) {
+      printf("timed out\n");
+      return 0;
+    }
+    if (step(shmb_section_counter(s, &v), "counter", s))
+      return 1;
+    printf("fired counter=%" PRIu64 "\n", v);
+    fflush(stdout);
   }
-  if (step(shmb_section_counter(s, &v), "counter", s))
-    return 1;
-  printf("fired counter=%" PRIu64 "\n", v);
   return 0;
 }
 
@@ -151,6 +162,27 @@ static int run(int argc, char **argv) {
         rc = step(shmb_section_notify(a), "notify", a) ? 1 : 0;
       printf("signals=%" PRIu64 "\n", shmb__section_signals(a));
     }
+  } else if (strcmp(cmd, "twice") == 0 && argc == 5) {
+    if (!open_section(pipe, argv[3], SHMB_ACCESS_READ_WRITE, &a) &&
+        !step(shmb_section_notify(a), "notify", a)) {
+      rc = 1;
+      for (int i = 0; i < 200 && rc; i++) {
+        char line[256] = "";
+        FILE *f = fopen(argv[4], "r");
+        while (f && fgets(line, sizeof(line), f))
+          if (strstr(line, "fired"))
+            rc = 0;
+        if (f)
+          fclose(f);
+        if (rc)
+          Sleep(100);
+      }
+      if (rc)
+        fprintf(stderr, "belltest: %s never said fired\n", argv[4]);
+      else
+        rc = step(shmb_section_notify(a), "notify", a) ? 1 : 0;
+      printf("signals=%" PRIu64 "\n", shmb__section_signals(a));
+    }
   } else if (strcmp(cmd, "kernel") == 0 && argc == 4) {
     if (!open_section(pipe, argv[3], SHMB_ACCESS_READ, &a))
       rc = kernel(a);
@@ -169,9 +201,18 @@ static int run(int argc, char **argv) {
       Sleep(60000);
       rc = 0;
     }
-  } else if (strcmp(cmd, "handle") == 0 && argc == 5) {
+  } else if (strcmp(cmd, "handle") == 0 && (argc == 5 || argc == 6)) {
     if (!open_section(pipe, argv[3], SHMB_ACCESS_READ, &a))
-      rc = on_handle(a, (unsigned)atoi(argv[4]));
+      rc = on_handle(a, (unsigned)atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1);
+  } else if (strcmp(cmd, "armed") == 0 && argc == 4) {
+    void *h;
+    if (!open_section(pipe, argv[3], SHMB_ACCESS_READ, &a) &&
+        !step(shmb_section_wait_handle(a, &h), "wait handle", a)) {
+      printf("armed\n");
+      fflush(stdout);
+      Sleep(60000);
+      rc = 0;
+    }
   } else {
     fprintf(stderr, "belltest: bad arguments (see belltest.c)\n");
     return 2;
