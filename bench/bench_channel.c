@@ -71,20 +71,21 @@ typedef struct ctl {
 
 enum phase {
   PH_QUIT = 1,
-  PH_LINE,       /* cache-line ping-pong */
-  PH_SDK_Q,      /* SDK queue ping-pong, spinning */
-  PH_SDK_B,      /* SDK broadcast ping-pong, spinning */
-  PH_RING_Q,     /* bare ring, queue */
-  PH_RING_B,     /* bare ring, broadcast */
-  PH_RINGBELL_Q, /* bare ring, queue, plus the SDK's rings */
-  PH_WAKE_SDK,   /* SDK queue ping-pong, sleeping receivers */
-  PH_WAKE_EV,    /* SetEvent / WaitForSingleObject ping-pong */
-  PH_PACED_SDK,  /* one way, receiver asleep: child sends */
+  PH_LINE,        /* cache-line ping-pong */
+  PH_SDK_Q,       /* SDK queue ping-pong, spinning */
+  PH_SDK_B,       /* SDK broadcast ping-pong, spinning */
+  PH_RING_Q,      /* bare ring, queue */
+  PH_RING_B,      /* bare ring, broadcast */
+  PH_RINGBELL_Q,  /* bare ring, queue, plus the SDK's rings */
+  PH_RINGSPLIT_Q, /* the same, the receiver ringing another doorbell */
+  PH_WAKE_SDK,    /* SDK queue ping-pong, sleeping receivers */
+  PH_WAKE_EV,     /* SetEvent / WaitForSingleObject ping-pong */
+  PH_PACED_SDK,   /* one way, receiver asleep: child sends */
   PH_PACED_EV,
   PH_T64_SDK, /* throughput: parent sends, child receives */
   PH_T64_RING,
-  PH_T64_RINGBELL,   /* bare ring, both sides ring as the SDK does */
-  PH_T64_RINGBELL_S, /* bare ring, only the sender rings */
+  PH_T64_RINGBELL,  /* bare ring, both sides ring as the SDK does */
+  PH_T64_RINGSPLIT, /* both ring, the receiver another doorbell */
   PH_T1M_COPY,
   PH_T1M_ZC,
   PH_T1M_PIPE,
@@ -93,7 +94,13 @@ enum phase {
 typedef struct bare {
   shmb_section *sec;
   shmb_ring ring;
+  /* Another channel's doorbell, rung by the receiving side in the "split"
+   * variants: each counter line then has one writer, as it would if a
+   * channel's senders and receivers had counters of their own. */
+  shmb_section *alt;
 } bare;
+
+enum bell { NO_BELL, BELL, ALT_BELL };
 
 /* Everything one side opens; "out" is what it sends on, "in" what it
  * receives from (the parent sends on *-ab, the child on *-ba). */
@@ -101,8 +108,8 @@ typedef struct side {
   int parent;
   ctl *c;
   unsigned char *bufs; /* BUFS * BIG in chan-ctl */
-  shmb_channel *q_out, *q_in, *b_out, *b_in, *w_out, *w_in, *p_q, *t64,
-      *t1m, *t1mz;
+  shmb_channel *q_out, *q_in, *b_out, *b_in, *w_out, *w_in, *p_q, *t64, *t1m,
+      *t1mz;
   bare rq_out, rq_in, rb_out, rb_in, t64r;
   HANDLE ev_out, ev_in;
   unsigned char *src, *dst; /* private 1 MiB */
@@ -148,8 +155,7 @@ static HANDLE named_event(const char *tag, const char *which, int create) {
   char name[96];
   snprintf(name, sizeof(name), "Local\\shmb-bench-chan-%s-%s", tag, which);
   HANDLE h = create ? CreateEventA(NULL, FALSE, FALSE, name)
-                    : OpenEventA(EVENT_MODIFY_STATE | SYNCHRONIZE, FALSE,
-                                 name);
+                    : OpenEventA(EVENT_MODIFY_STATE | SYNCHRONIZE, FALSE, name);
   if (!h) {
     fprintf(stderr, "bench: event %s: %lu\n", name,
             (unsigned long)GetLastError());
@@ -179,7 +185,7 @@ static void side_open(const bench_opts *o, side *s, int parent,
   }
   s->c = shmb_section_data(ctl_sec);
   s->bufs = (unsigned char *)s->c + CTL_BUFS_AT;
-#define PAIR(field, prefix)                                          \
+#define PAIR(field, prefix)                                                    \
   do {                                                                         \
     snprintf(n1, sizeof(n1), "%s-%s", prefix, ab);                             \
     snprintf(n2, sizeof(n2), "%s-%s", prefix, ba);                             \
@@ -194,6 +200,8 @@ static void side_open(const bench_opts *o, side *s, int parent,
   snprintf(n2, sizeof(n2), "rq-%s", ba);
   bare_open(cl, n1, tok, &s->rq_out);
   bare_open(cl, n2, tok, &s->rq_in);
+  snprintf(n2, sizeof(n2), "rqx-%s", ba);
+  bench_check(shmb_open(cl, n2, SHMB_ACCESS_READ_WRITE, &s->rq_in.alt), n2);
   snprintf(n1, sizeof(n1), "rb-%s", ab);
   snprintf(n2, sizeof(n2), "rb-%s", ba);
   bare_open(cl, n1, tok, &s->rb_out);
@@ -205,6 +213,8 @@ static void side_open(const bench_opts *o, side *s, int parent,
   s->t1m = chan(cl, "t1m", parent ? S : R);
   s->t1mz = chan(cl, "t1mz", parent ? S : R);
   bare_open(cl, "t64r", tok, &s->t64r);
+  bench_check(shmb_open(cl, "t64x", SHMB_ACCESS_READ_WRITE, &s->t64r.alt),
+              "t64x");
   s->ev_out = named_event(tag, ab, parent);
   s->ev_in = named_event(tag, ba, parent);
   s->src = xmalloc(BIG);
@@ -236,7 +246,7 @@ static size_t sdk_recv(shmb_channel *ch, void *buf, size_t cap,
   return len;
 }
 
-static void ring_send(bare *b, const void *m, size_t len, int bell) {
+static void ring_send(bare *b, const void *m, size_t len, enum bell bell) {
   int rc;
   while ((rc = shmb_ring_send(&b->ring, m, len)) == SHMB_EAGAIN)
     ;
@@ -246,7 +256,7 @@ static void ring_send(bare *b, const void *m, size_t len, int bell) {
     bench_check(shmb_section_notify(b->sec), "notify");
 }
 
-static void ring_recv(bare *b, void *buf, size_t cap, int bell) {
+static void ring_recv(bare *b, void *buf, size_t cap, enum bell bell) {
   size_t len;
   int rc;
   while ((rc = shmb_ring_receive(&b->ring, buf, cap, &len, NULL)) ==
@@ -255,7 +265,8 @@ static void ring_recv(bare *b, void *buf, size_t cap, int bell) {
   if (rc != 0)
     die("shmb_ring_receive", rc);
   if (bell) /* a queue receiver rings after it freed a slot */
-    bench_check(shmb_section_notify(b->sec), "notify");
+    bench_check(shmb_section_notify(bell == ALT_BELL ? b->alt : b->sec),
+                "notify");
 }
 
 static void wait_word(int64_t *w, int64_t v) {
@@ -299,16 +310,18 @@ static void bounce(side *s, int phase, int first) {
     }
     case PH_RING_Q:
     case PH_RING_B:
-    case PH_RINGBELL_Q: {
+    case PH_RINGBELL_Q:
+    case PH_RINGSPLIT_Q: {
       bare *out = phase == PH_RING_B ? &s->rb_out : &s->rq_out;
       bare *in = phase == PH_RING_B ? &s->rb_in : &s->rq_in;
-      int bell = phase == PH_RINGBELL_Q;
+      enum bell sb = phase >= PH_RINGBELL_Q ? BELL : NO_BELL;
+      enum bell rb = phase == PH_RINGSPLIT_Q ? ALT_BELL : sb;
       memcpy(m, &k, sizeof(k));
       if (first)
-        ring_send(out, m, SMALL, bell);
-      ring_recv(in, buf, sizeof(buf), bell);
+        ring_send(out, m, SMALL, sb);
+      ring_recv(in, buf, sizeof(buf), rb);
       if (!first)
-        ring_send(out, buf, SMALL, bell);
+        ring_send(out, buf, SMALL, sb);
       break;
     }
     case PH_WAKE_EV:
@@ -350,11 +363,13 @@ static void child_run(side *s, int phase) {
       sdk_recv(s->t64, m, sizeof(m), 0);
       break;
     case PH_T64_RING:
-    case PH_T64_RINGBELL_S:
-      ring_recv(&s->t64r, m, sizeof(m), 0);
+      ring_recv(&s->t64r, m, sizeof(m), NO_BELL);
       break;
     case PH_T64_RINGBELL:
-      ring_recv(&s->t64r, m, sizeof(m), 1);
+      ring_recv(&s->t64r, m, sizeof(m), BELL);
+      break;
+    case PH_T64_RINGSPLIT:
+      ring_recv(&s->t64r, m, sizeof(m), ALT_BELL);
       break;
     case PH_T1M_COPY:
       sdk_recv(s->t1m, s->dst, BIG, 0);
@@ -503,11 +518,11 @@ static double run_stream(side *s, int phase, int64_t n) {
       sdk_send(s->t64, m, 64, 0);
       break;
     case PH_T64_RING:
-      ring_send(&s->t64r, m, 64, 0);
+      ring_send(&s->t64r, m, 64, NO_BELL);
       break;
     case PH_T64_RINGBELL:
-    case PH_T64_RINGBELL_S:
-      ring_send(&s->t64r, m, 64, 1);
+    case PH_T64_RINGSPLIT:
+      ring_send(&s->t64r, m, 64, BELL);
       break;
     case PH_T1M_COPY:
       s->src[0] = (unsigned char)k;
@@ -632,8 +647,8 @@ static void quiet_round(quiet *q, long n, double out[5]) {
   out[3] = ns_since(t0, n);
   t0 = bench_ticks();
   for (long i = 0; i < n; i++) {
-    ring_send(&q->pair_r, m, SMALL, 0);
-    ring_recv(&q->pair_r, buf, sizeof(buf), 0);
+    ring_send(&q->pair_r, m, SMALL, NO_BELL);
+    ring_recv(&q->pair_r, buf, sizeof(buf), NO_BELL);
   }
   out[4] = ns_since(t0, n);
 }
@@ -658,9 +673,10 @@ static HANDLE spawn(const bench_opts *o, const char *tag) {
   return pi.hProcess;
 }
 
-#define LAT_VARIANTS 6
-static const int lat_phase[LAT_VARIANTS] = {PH_LINE,   PH_SDK_Q,  PH_SDK_B,
-                                            PH_RING_Q, PH_RING_B, PH_RINGBELL_Q};
+#define LAT_VARIANTS 7
+static const int lat_phase[LAT_VARIANTS] = {
+    PH_LINE,   PH_SDK_Q,      PH_SDK_B,      PH_RING_Q,
+    PH_RING_B, PH_RINGBELL_Q, PH_RINGSPLIT_Q};
 static const char *const lat_label[LAT_VARIANTS] = {
     "floor: cache-line ping-pong through a plain section",
     "**queue, SDK** (shmb_channel_send / _receive, timeout 0)",
@@ -668,7 +684,9 @@ static const char *const lat_label[LAT_VARIANTS] = {
     "queue, bare ring (common/ring.h on the channel's view, no doorbell)",
     "broadcast, bare ring",
     "queue, bare ring + shmb_section_notify after send and after receive "
-    "(what the SDK adds)"};
+    "(the SDK's rings)",
+    "queue, bare ring + the same rings, the receiver ringing another "
+    "channel's doorbell (one writer per counter line)"};
 
 int main(int argc, char **argv) {
   bench_opts o;
@@ -688,15 +706,18 @@ int main(int argc, char **argv) {
     return code;
   if (bench_arg(argc, argv, "--child", NULL))
     return child_main(&o, bench_arg(argc, argv, "--tag", "x"));
-  rounds = atoi(bench_arg(argc, argv, "--rounds", o.quick ? "3" : "10"));
+  rounds = atoi(bench_arg(argc, argv, "--rounds", o.quick ? "3" : "40"));
   parts = bench_arg(argc, argv, "--parts", "lwtq");
   if (rounds < 1)
     return 2;
-  lat_n = o.quick ? 2000 : 20000;
-  wake_n = o.quick ? 100 : 500;
-  paced_n = o.quick ? 30 : 300;
-  t64_n = o.quick ? 50000 : 200000;
-  t1m_n = o.quick ? 100 : 400;
+  /* Many short rounds: each round's variants run within a few tens of
+   * milliseconds of each other, so that the per-round ratios pair
+   * measurements taken in the same state of the machine. */
+  lat_n = o.quick ? 1000 : 4000;
+  wake_n = o.quick ? 50 : 100;
+  paced_n = o.quick ? 20 : 60;
+  t64_n = o.quick ? 20000 : 50000;
+  t1m_n = o.quick ? 40 : 100;
 
   snprintf(tag, sizeof(tag), "%lu", (unsigned long)GetCurrentProcessId());
   /* The events first (the child opens them), then the child, then our
@@ -746,8 +767,7 @@ int main(int argc, char **argv) {
       int w = (r & 1) ^ v;
       run_paced(&s, w ? PH_PACED_EV : PH_PACED_SDK, paced_n, tmp);
       if (count) {
-        memcpy(paced_all[w] + paced_cnt, tmp,
-               sizeof(double) * (size_t)paced_n);
+        memcpy(paced_all[w] + paced_cnt, tmp, sizeof(double) * (size_t)paced_n);
         put(&paced_p50[w], rounds, sample_pct(tmp, (int)paced_n, 50));
       }
     }
@@ -756,7 +776,7 @@ int main(int argc, char **argv) {
     for (int v = 0; PART('t') && v < 4; v++) {
       int w = (v + r) % 4;
       static const int ph[4] = {PH_T64_SDK, PH_T64_RING, PH_T64_RINGBELL,
-                                PH_T64_RINGBELL_S};
+                                PH_T64_RINGSPLIT};
       double x = run_stream(&s, ph[w], t64_n);
       if (count)
         put(&t64[w], rounds, x);
@@ -789,8 +809,7 @@ int main(int argc, char **argv) {
     shmb_client *cl = bench_connect_or_die(&o);
     uint64_t v;
     shmb_section *waiter;
-    bench_check(shmb_open(cl, "solo", SHMB_ACCESS_READ_WRITE, &q.solo),
-                "solo");
+    bench_check(shmb_open(cl, "solo", SHMB_ACCESS_READ_WRITE, &q.solo), "solo");
     bench_check(shmb_open(cl, "solo-w", SHMB_ACCESS_READ_WRITE, &q.solo_w),
                 "solo-w");
     /* A registered waiter, not asleep: the ring reads its armed word. */
@@ -814,105 +833,107 @@ int main(int argc, char **argv) {
 
   /* ---- the report ---- */
   if (PART('l')) {
-  printf("### Spinning latency, one way (%d rounds of %" PRId64
-         " round trips, halved), ns\n\n",
-         rounds, lat_n);
-  printf("| variant | median of rounds | best round | ratio to the floor, "
-         "median of rounds | ratio of bests |\n|---|---:|---:|---:|---:|\n");
-  for (int v = 0; v < LAT_VARIANTS; v++)
-    printf("| %s | %.0f | %.0f | %.2fx | %.2fx |\n", lat_label[v],
-           med(&lat[v]), lo(&lat[v]), ratio_med(&lat[v], &lat[0]),
-           lo(&lat[v]) / lo(&lat[0]));
-  printf("\n@ chan.line_ns=%.1f chan.q_ns=%.1f chan.b_ns=%.1f "
-         "chan.q_ratio=%.3f chan.b_ratio=%.3f chan.rq_ratio=%.3f "
-         "chan.rb_ratio=%.3f chan.rqbell_ratio=%.3f\n\n",
-         med(&lat[0]), med(&lat[1]), med(&lat[2]), ratio_med(&lat[1], &lat[0]),
-         ratio_med(&lat[2], &lat[0]), ratio_med(&lat[3], &lat[0]),
-         ratio_med(&lat[4], &lat[0]), ratio_med(&lat[5], &lat[0]));
+    printf("### Spinning latency, one way (%d rounds of %" PRId64
+           " round trips, halved), ns\n\n",
+           rounds, lat_n);
+    printf("| variant | median of rounds | best round | ratio to the floor, "
+           "median of rounds | ratio of bests |\n|---|---:|---:|---:|---:|\n");
+    for (int v = 0; v < LAT_VARIANTS; v++)
+      printf("| %s | %.0f | %.0f | %.2fx | %.2fx |\n", lat_label[v],
+             med(&lat[v]), lo(&lat[v]), ratio_med(&lat[v], &lat[0]),
+             lo(&lat[v]) / lo(&lat[0]));
+    printf("\n@ chan.line_ns=%.1f chan.q_ns=%.1f chan.b_ns=%.1f "
+           "chan.q_ratio=%.3f chan.b_ratio=%.3f chan.rq_ratio=%.3f "
+           "chan.rb_ratio=%.3f chan.rqbell_ratio=%.3f chan.rqsplit_ratio=%.3f"
+           "\n\n",
+           med(&lat[0]), med(&lat[1]), med(&lat[2]),
+           ratio_med(&lat[1], &lat[0]), ratio_med(&lat[2], &lat[0]),
+           ratio_med(&lat[3], &lat[0]), ratio_med(&lat[4], &lat[0]),
+           ratio_med(&lat[5], &lat[0]), ratio_med(&lat[6], &lat[0]));
   }
   if (PART('w')) {
 
-  printf("### Wake-up latency, receiver asleep, us\n\n");
-  printf("Ping-pong (%d rounds of %" PRId64 " round trips, halved; both "
-         "sides receive with a timeout of %u ms). The answer comes within "
-         "the SDK's spin before it sleeps, so its row is the spinning path, "
-         "not a wake-up:\n\n",
-         rounds, wake_n, WAIT_MS);
-  bench_latency_header();
-  double w_sdk = bench_latency_row(
-      "queue, SDK (shmb_channel_receive with a timeout), prompt answers",
-      wake_all[0],
-      (size_t)wake_cnt);
-  double w_ev = bench_latency_row(
-      "floor: SetEvent / WaitForSingleObject, two named events", wake_all[1],
-      (size_t)wake_cnt);
-  printf("\nAll samples: p50 %.1f us against %.1f us, %.2fx. Median over "
-         "rounds of the rounds' p50 ratio: %.2fx (rounds' p50s: SDK %.1f - "
-         "%.1f, floor %.1f - %.1f us).\n\n",
-         w_sdk, w_ev, w_sdk / w_ev, ratio_med(&wake_p50[0], &wake_p50[1]),
-         lo(&wake_p50[0]), hi(&wake_p50[0]), lo(&wake_p50[1]),
-         hi(&wake_p50[1]));
-  printf("One way, the sender pausing 1 ms before each message so that the "
-         "receiver is asleep (%d rounds of %" PRId64 "; the sender's clock "
-         "in the message):\n\n",
-         rounds, paced_n);
-  bench_latency_header();
-  double p_sdk = bench_latency_row("**queue, SDK**, receiver asleep",
-                                   paced_all[0], (size_t)paced_cnt);
-  double p_ev = bench_latency_row("floor: SetEvent -> WaitForSingleObject",
-                                  paced_all[1], (size_t)paced_cnt);
-  printf("\nAll samples: p50 %.1f us against %.1f us, %.2fx; median over "
-         "rounds of the p50 ratio %.2fx.\n\n",
-         p_sdk, p_ev, p_sdk / p_ev, ratio_med(&paced_p50[0], &paced_p50[1]));
-  printf("@ chan.wake_us=%.1f chan.wake_floor_us=%.1f chan.wake_ratio=%.3f "
-         "chan.wake_round_ratio=%.3f chan.paced_us=%.1f "
-         "chan.paced_floor_us=%.1f chan.paced_ratio=%.3f\n\n",
-         w_sdk, w_ev, w_sdk / w_ev, ratio_med(&wake_p50[0], &wake_p50[1]),
-         p_sdk, p_ev, p_sdk / p_ev);
+    printf("### Wake-up latency, receiver asleep, us\n\n");
+    printf("Ping-pong (%d rounds of %" PRId64 " round trips, halved; both "
+           "sides receive with a timeout of %u ms). The answer comes within "
+           "the SDK's spin before it sleeps, so its row is the spinning path, "
+           "not a wake-up:\n\n",
+           rounds, wake_n, WAIT_MS);
+    bench_latency_header();
+    double w_sdk = bench_latency_row(
+        "queue, SDK (shmb_channel_receive with a timeout), prompt answers",
+        wake_all[0], (size_t)wake_cnt);
+    double w_ev = bench_latency_row(
+        "floor: SetEvent / WaitForSingleObject, two named events", wake_all[1],
+        (size_t)wake_cnt);
+    printf("\nAll samples: p50 %.1f us against %.1f us, %.2fx. Median over "
+           "rounds of the rounds' p50 ratio: %.2fx (rounds' p50s: SDK %.1f - "
+           "%.1f, floor %.1f - %.1f us).\n\n",
+           w_sdk, w_ev, w_sdk / w_ev, ratio_med(&wake_p50[0], &wake_p50[1]),
+           lo(&wake_p50[0]), hi(&wake_p50[0]), lo(&wake_p50[1]),
+           hi(&wake_p50[1]));
+    printf("One way, the sender pausing 1 ms before each message so that the "
+           "receiver is asleep (%d rounds of %" PRId64 "; the sender's clock "
+           "in the message):\n\n",
+           rounds, paced_n);
+    bench_latency_header();
+    double p_sdk = bench_latency_row("**queue, SDK**, receiver asleep",
+                                     paced_all[0], (size_t)paced_cnt);
+    double p_ev = bench_latency_row("floor: SetEvent -> WaitForSingleObject",
+                                    paced_all[1], (size_t)paced_cnt);
+    printf("\nAll samples: p50 %.1f us against %.1f us, %.2fx; median over "
+           "rounds of the p50 ratio %.2fx.\n\n",
+           p_sdk, p_ev, p_sdk / p_ev, ratio_med(&paced_p50[0], &paced_p50[1]));
+    printf("@ chan.wake_us=%.1f chan.wake_floor_us=%.1f chan.wake_ratio=%.3f "
+           "chan.wake_round_ratio=%.3f chan.paced_us=%.1f "
+           "chan.paced_floor_us=%.1f chan.paced_ratio=%.3f\n\n",
+           w_sdk, w_ev, w_sdk / w_ev, ratio_med(&wake_p50[0], &wake_p50[1]),
+           p_sdk, p_ev, p_sdk / p_ev);
   }
   if (PART('t')) {
-  printf("### Throughput, one sender process, one receiver process (%d "
-         "rounds)\n\n",
-         rounds);
-  printf("| variant | median of rounds | best round | ratio, median of "
-         "rounds | ratio of bests |\n|---|---:|---:|---:|---:|\n");
-  printf("| **64 B queue, SDK** (send / receive, copying; %" PRId64
-         " messages) | %.2f M msg/s | %.2f M msg/s | %.2fx of the bare ring "
-         "| %.2fx |\n",
-         t64_n, med(&t64[0]) / 1e6, hi(&t64[0]) / 1e6,
-         ratio_med(&t64[0], &t64[1]), hi(&t64[0]) / hi(&t64[1]));
-  printf("| 64 B queue, bare ring on the channel's view (no doorbell) | "
-         "%.2f M msg/s | %.2f M msg/s | | |\n",
-         med(&t64[1]) / 1e6, hi(&t64[1]) / 1e6);
-  printf("| 64 B queue, bare ring + shmb_section_notify after each send and "
-         "each receive (the SDK's rings) | %.2f M msg/s | %.2f M msg/s | "
-         "%.2fx | %.2fx |\n",
-         med(&t64[2]) / 1e6, hi(&t64[2]) / 1e6, ratio_med(&t64[2], &t64[1]),
-         hi(&t64[2]) / hi(&t64[1]));
-  printf("| 64 B queue, bare ring + shmb_section_notify after each send "
-         "only | %.2f M msg/s | %.2f M msg/s | %.2fx | %.2fx |\n",
-         med(&t64[3]) / 1e6, hi(&t64[3]) / 1e6, ratio_med(&t64[3], &t64[1]),
-         hi(&t64[3]) / hi(&t64[1]));
-  printf("| floor: 1 MiB, two-process memcpy pipeline through a plain "
-         "section (%d buffers; %" PRId64 " messages) | %.2f GiB/s | %.2f "
-         "GiB/s | | |\n",
-         BUFS, t1m_n, med(&t1m[0]), hi(&t1m[0]));
-  printf("| **1 MiB queue, copying** (send / receive) | %.2f GiB/s | %.2f "
-         "GiB/s | %.2fx | %.2fx |\n",
-         med(&t1m[1]), hi(&t1m[1]), ratio_med(&t1m[1], &t1m[0]),
-         hi(&t1m[1]) / hi(&t1m[0]));
-  printf("| **1 MiB queue, zero-copy** (reserve, memcpy in, commit; peek, "
-         "memcpy out, release) | %.2f GiB/s | %.2f GiB/s | %.2fx | %.2fx |\n",
-         med(&t1m[2]), hi(&t1m[2]), ratio_med(&t1m[2], &t1m[0]),
-         hi(&t1m[2]) / hi(&t1m[0]));
-  printf("\n@ chan.t64_mps=%.0f chan.t64_ring_mps=%.0f "
-         "chan.t64_ringbell_mps=%.0f chan.t64_ringbell_s_mps=%.0f "
-         "chan.pipe_gibs=%.3f "
-         "chan.copy_gibs=%.3f chan.zc_gibs=%.3f chan.copy_ratio=%.3f "
-         "chan.zc_ratio=%.3f\n\n",
-         med(&t64[0]), med(&t64[1]), med(&t64[2]), med(&t64[3]), med(&t1m[0]),
-         med(&t1m[1]), med(&t1m[2]),
-         ratio_med(&t1m[1], &t1m[0]), ratio_med(&t1m[2], &t1m[0]));
+    printf("### Throughput, one sender process, one receiver process (%d "
+           "rounds)\n\n",
+           rounds);
+    printf("| variant | median of rounds | best round | ratio, median of "
+           "rounds | ratio of bests |\n|---|---:|---:|---:|---:|\n");
+    printf("| **64 B queue, SDK** (send / receive, copying; %" PRId64
+           " messages) | %.2f M msg/s | %.2f M msg/s | %.2fx of the bare ring "
+           "| %.2fx |\n",
+           t64_n, med(&t64[0]) / 1e6, hi(&t64[0]) / 1e6,
+           ratio_med(&t64[0], &t64[1]), hi(&t64[0]) / hi(&t64[1]));
+    printf("| 64 B queue, bare ring on the channel's view (no doorbell) | "
+           "%.2f M msg/s | %.2f M msg/s | | |\n",
+           med(&t64[1]) / 1e6, hi(&t64[1]) / 1e6);
+    printf("| 64 B queue, bare ring + shmb_section_notify after each send and "
+           "each receive (the SDK's rings) | %.2f M msg/s | %.2f M msg/s | "
+           "%.2fx | %.2fx |\n",
+           med(&t64[2]) / 1e6, hi(&t64[2]) / 1e6, ratio_med(&t64[2], &t64[1]),
+           hi(&t64[2]) / hi(&t64[1]));
+    printf("| 64 B queue, bare ring + the same rings, the receiver ringing "
+           "another channel's doorbell | %.2f M msg/s | %.2f M msg/s | %.2fx | "
+           "%.2fx |\n",
+           med(&t64[3]) / 1e6, hi(&t64[3]) / 1e6, ratio_med(&t64[3], &t64[1]),
+           hi(&t64[3]) / hi(&t64[1]));
+    printf("| floor: 1 MiB, two-process memcpy pipeline through a plain "
+           "section (%d buffers; %" PRId64 " messages) | %.2f GiB/s | %.2f "
+           "GiB/s | | |\n",
+           BUFS, t1m_n, med(&t1m[0]), hi(&t1m[0]));
+    printf("| **1 MiB queue, copying** (send / receive) | %.2f GiB/s | %.2f "
+           "GiB/s | %.2fx | %.2fx |\n",
+           med(&t1m[1]), hi(&t1m[1]), ratio_med(&t1m[1], &t1m[0]),
+           hi(&t1m[1]) / hi(&t1m[0]));
+    printf("| **1 MiB queue, zero-copy** (reserve, memcpy in, commit; peek, "
+           "memcpy out, release) | %.2f GiB/s | %.2f GiB/s | %.2fx | %.2fx |\n",
+           med(&t1m[2]), hi(&t1m[2]), ratio_med(&t1m[2], &t1m[0]),
+           hi(&t1m[2]) / hi(&t1m[0]));
+    printf("\n@ chan.t64_mps=%.0f chan.t64_ring_mps=%.0f "
+           "chan.t64_ringbell_mps=%.0f chan.t64_ringsplit_mps=%.0f "
+           "chan.pipe_gibs=%.3f "
+           "chan.copy_gibs=%.3f chan.zc_gibs=%.3f chan.copy_ratio=%.3f "
+           "chan.zc_ratio=%.3f\n\n",
+           med(&t64[0]), med(&t64[1]), med(&t64[2]), med(&t64[3]), med(&t1m[0]),
+           med(&t1m[1]), med(&t1m[2]), ratio_med(&t1m[1], &t1m[0]),
+           ratio_med(&t1m[2], &t1m[0]));
   }
   if (!PART('q'))
     return 0;

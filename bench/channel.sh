@@ -51,12 +51,14 @@ channel() {
         channel "q-$d" queue 64 64       # spinning latency, SDK
         channel "b-$d" broadcast 64 64
         channel "rq-$d" queue 64 64      # the same rings used bare
+        channel "rqx-$d" queue 64 64     # only its doorbell: split rings
         channel "rb-$d" broadcast 64 64
         channel "w-$d" queue 64 64       # wake-up ping-pong
     done
     channel p-q queue 64 64              # one-way wake-up, paced
     channel t64 queue 1024 64            # throughput
     channel t64r queue 1024 64
+    channel t64x queue 64 64
     channel t1m queue 4 1MiB
     channel t1mz queue 4 1MiB
     channel solo queue 64 64             # rings with nobody waiting
