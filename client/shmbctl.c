@@ -304,16 +304,20 @@ static int cmd_write(shmb_client *c, const cli *a) {
   return EXIT_OK;
 }
 
-/* A doorbell call's failure: the SDK's code and the section's reason. */
-static int bell_fail(const shmb_section *s, int err, const char *what) {
-  const char *msg = shmb_section_message(s);
+/* "shmbctl: WHAT: the code's text (why)" on stderr. */
+static void say_failure(int err, const char *what, const char *why) {
   fprintf(stderr, "shmbctl: %s: %s", what, shmb_strerror(err));
-  if (*msg) {
+  if (*why) {
     fputs(" (", stderr);
-    put_text(stderr, msg);
+    put_text(stderr, why);
     fputc(')', stderr);
   }
   fputc('\n', stderr);
+}
+
+/* A doorbell call's failure: the SDK's code and the section's reason. */
+static int bell_fail(const shmb_section *s, int err, const char *what) {
+  say_failure(err, what, shmb_section_message(s));
   return exit_code(err);
 }
 
@@ -352,14 +356,7 @@ static int cmd_wait(shmb_client *c, const cli *a) {
 /* A channel call's failure: the SDK's code and the channel's reason;
  * nothing within the timeout is exit 6. */
 static int channel_fail(const shmb_channel *ch, int err, const char *what) {
-  const char *msg = shmb_channel_message(ch);
-  fprintf(stderr, "shmbctl: %s: %s", what, shmb_strerror(err));
-  if (*msg) {
-    fputs(" (", stderr);
-    put_text(stderr, msg);
-    fputc(')', stderr);
-  }
-  fputc('\n', stderr);
+  say_failure(err, what, shmb_channel_message(ch));
   return err == SHMB_EAGAIN ? EXIT_TIMEOUT : exit_code(err);
 }
 
