@@ -4,7 +4,9 @@
  * denied map-write on the section is denied the ring right on every
  * doorbell object, one denied map-read is denied waiting and ringing. The
  * result is written as SDDL and parsed back, so what the unit tests pin is
- * exactly what the objects carry.
+ * exactly what the objects carry. A section's mandatory label (integrity =
+ * low) is copied as it is: a low-integrity grantee that may use the
+ * section may use its doorbell, and the DACL still says who.
  */
 #include "bell_sd.h"
 
@@ -121,6 +123,15 @@ int svc_bell_sd(PSECURITY_DESCRIPTOR section_sd, svc_bell_kind kind,
   if (!(text = malloc(8192)))
     return SHMB_ENOMEM;
   rc = derive_sddl(dacl, kind, waiter_sid, text, 8192);
+  if (rc == 0) {
+    char label[256];
+    size_t n = strlen(text);
+    rc = svc_sd_label_sddl(section_sd, label, sizeof(label));
+    if (rc == 0 && n + strlen(label) + 1 > 8192)
+      rc = SHMB_ENOMEM;
+    if (rc == 0)
+      strcpy(text + n, label);
+  }
   if (rc != 0) {
     shmb__fail(err, errlen, rc, "cannot derive the doorbell's descriptor "
                "from the section's (%s)", shmb_strerror(rc));

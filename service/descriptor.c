@@ -8,10 +8,14 @@
  * account, every allow ACE keeps only map-read, map-write and query, deny
  * ACEs stay as written (and must come first, in Windows' canonical order),
  * and any construct we do not understand is refused, as is a descriptor
- * under which no one could read or write.
+ * under which no one could read or write. The SACL may hold exactly one
+ * entry: a mandatory label (integrity = low puts S:(ML;;NW;;;LW) there so
+ * that low-integrity grantees may write what the DACL grants them); audit
+ * entries, a second label or label flags are refused.
  */
 #include "descriptor.h"
 
+#include <aclapi.h>
 #include <sddl.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,8 +33,9 @@ const GENERIC_MAPPING svc_section_mapping = {
 };
 
 char *svc_sd_to_sddl(PSECURITY_DESCRIPTOR sd) {
+  char label[128];
   LPWSTR w;
-  char *s;
+  char *s, *both;
   if (!ConvertSecurityDescriptorToStringSecurityDescriptorW(
           sd, SDDL_REVISION_1,
           OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION |
@@ -39,7 +44,90 @@ char *svc_sd_to_sddl(PSECURITY_DESCRIPTOR sd) {
     return NULL;
   s = shmb__utf8_from_wide(w);
   LocalFree(w);
-  return s;
+  if (!s || svc_sd_label_sddl(sd, label, sizeof(label)) != 0 || !label[0])
+    return s;
+  both = malloc(strlen(s) + strlen(label) + 1);
+  if (both) {
+    strcpy(both, s);
+    strcat(both, label);
+  }
+  free(s);
+  return both;
+}
+
+DWORD svc_sd_put(HANDLE h, PSECURITY_DESCRIPTOR sd) {
+  BOOL present, defaulted, has_sacl;
+  PACL dacl, sacl = NULL;
+  BYTE empty[sizeof(ACL)];
+
+  if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) ||
+      !GetSecurityDescriptorSacl(sd, &has_sacl, &sacl, &defaulted))
+    return GetLastError();
+  if (!present)
+    return ERROR_INVALID_SECURITY_DESCR;
+  if (!has_sacl || !sacl) {
+    /* No label: an empty label list puts the default back. */
+    InitializeAcl((PACL)empty, sizeof(empty), ACL_REVISION);
+    sacl = (PACL)empty;
+  }
+  return SetSecurityInfo(h, SE_KERNEL_OBJECT,
+                         DACL_SECURITY_INFORMATION |
+                             PROTECTED_DACL_SECURITY_INFORMATION |
+                             LABEL_SECURITY_INFORMATION,
+                         NULL, NULL, dacl, sacl);
+}
+
+/* The label's policy and level as Windows' SDDL writes them. Written
+ * here, not by ConvertSecurityDescriptorToStringSecurityDescriptor: Wine
+ * prints a label ACE as "(;;CC;;;LW)", which does not parse back. */
+static void label_text(const SYSTEM_MANDATORY_LABEL_ACE *ace, char *out,
+                       size_t outlen) {
+  static const struct {
+    DWORD rid;
+    const char *alias;
+  } levels[] = {{SECURITY_MANDATORY_LOW_RID, "LW"},
+                {SECURITY_MANDATORY_MEDIUM_RID, "ME"},
+                {SECURITY_MANDATORY_MEDIUM_RID + 0x100, "MP"},
+                {SECURITY_MANDATORY_HIGH_RID, "HI"},
+                {SECURITY_MANDATORY_SYSTEM_RID, "SI"}};
+  PSID sid = (PSID)&ace->SidStart;
+  DWORD rid = *GetSidSubAuthority(sid, 0);
+  const char *alias = NULL;
+  char policy[16] = "", *sidtext = NULL;
+
+  for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+    if (levels[i].rid == rid)
+      alias = levels[i].alias;
+  if (ace->Mask & SYSTEM_MANDATORY_LABEL_NO_WRITE_UP)
+    strcat(policy, "NW");
+  if (ace->Mask & SYSTEM_MANDATORY_LABEL_NO_READ_UP)
+    strcat(policy, "NR");
+  if (ace->Mask & SYSTEM_MANDATORY_LABEL_NO_EXECUTE_UP)
+    strcat(policy, "NX");
+  if (!alias)
+    sidtext = svc_sid_string(sid);
+  snprintf(out, outlen, "S:(ML;;%s;;;%s)", policy,
+           alias ? alias : sidtext ? sidtext : "?");
+  free(sidtext);
+}
+
+int svc_sd_label_sddl(PSECURITY_DESCRIPTOR sd, char *out, size_t outlen) {
+  BOOL present, defaulted;
+  ACE_HEADER *ace;
+  PACL sacl;
+
+  out[0] = '\0';
+  if (!GetSecurityDescriptorSacl(sd, &present, &sacl, &defaulted))
+    return SHMB_ESYSTEM;
+  if (!present || !sacl)
+    return 0;
+  for (DWORD i = 0; i < sacl->AceCount; i++)
+    if (GetAce(sacl, i, (void **)&ace) &&
+        ace->AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE) {
+      label_text((SYSTEM_MANDATORY_LABEL_ACE *)ace, out, outlen);
+      return 0;
+    }
+  return 0;
 }
 
 int svc_sd_parse(const char *sddl, PSECURITY_DESCRIPTOR *sd, char *err,
@@ -155,8 +243,10 @@ out_free_acl:
   return rc;
 }
 
-/* Absolute descriptor from owner/group SID and DACL, made self-relative. */
-static int assemble(PSID owner, PACL dacl, PSECURITY_DESCRIPTOR *out) {
+/* Absolute descriptor from owner/group SID, DACL and SACL (NULL: none),
+ * made self-relative. */
+static int assemble(PSID owner, PACL dacl, PACL sacl,
+                    PSECURITY_DESCRIPTOR *out) {
   SECURITY_DESCRIPTOR abs;
   DWORD len = 0;
   PSECURITY_DESCRIPTOR rel;
@@ -165,6 +255,7 @@ static int assemble(PSID owner, PACL dacl, PSECURITY_DESCRIPTOR *out) {
       !SetSecurityDescriptorOwner(&abs, owner, FALSE) ||
       !SetSecurityDescriptorGroup(&abs, owner, FALSE) ||
       !SetSecurityDescriptorDacl(&abs, TRUE, dacl, FALSE) ||
+      (sacl && !SetSecurityDescriptorSacl(&abs, TRUE, sacl, FALSE)) ||
       !SetSecurityDescriptorControl(&abs, SE_DACL_PROTECTED,
                                     SE_DACL_PROTECTED))
     return SHMB_ESYSTEM;
@@ -179,15 +270,64 @@ static int assemble(PSID owner, PACL dacl, PSECURITY_DESCRIPTOR *out) {
   return 0;
 }
 
+/* The policy bits a label may carry: no-write-up, no-read-up,
+ * no-execute-up. */
+#define LABEL_POLICIES                                                         \
+  (SYSTEM_MANDATORY_LABEL_NO_WRITE_UP | SYSTEM_MANDATORY_LABEL_NO_READ_UP |    \
+   SYSTEM_MANDATORY_LABEL_NO_EXECUTE_UP)
+
+/* The one label ACE of a SACL, copied into *label (LocalFree), or NULL
+ * when in has no SACL. Anything else in it is refused. */
+static int usable_label(PSECURITY_DESCRIPTOR in, PACL *label, char *err,
+                        size_t errlen) {
+  static SID_IDENTIFIER_AUTHORITY mandatory = {SECURITY_MANDATORY_LABEL_AUTHORITY};
+  BOOL present, defaulted;
+  SYSTEM_MANDATORY_LABEL_ACE *ace;
+  PACL sacl;
+  PSID sid;
+  DWORD size;
+
+  *label = NULL;
+  if (!GetSecurityDescriptorSacl(in, &present, &sacl, &defaulted))
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "cannot read the SACL");
+  if (!present)
+    return 0;
+  if (!sacl)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl has a NULL SACL; "
+                      "a SACL may hold exactly one mandatory label (ML) "
+                      "entry and nothing else");
+  if (sacl->AceCount != 1 || !GetAce(sacl, 0, (void **)&ace) ||
+      ace->Header.AceType != SYSTEM_MANDATORY_LABEL_ACE_TYPE)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl's SACL (S:) may hold "
+                      "exactly one mandatory label (ML) entry and nothing "
+                      "else; audit entries are not supported");
+  sid = (PSID)&ace->SidStart;
+  if (ace->Header.AceFlags != 0 || (ace->Mask & ~LABEL_POLICIES) != 0 ||
+      ace->Mask == 0 ||
+      memcmp(GetSidIdentifierAuthority(sid), &mandatory,
+             sizeof(mandatory)) != 0 ||
+      *GetSidSubAuthorityCount(sid) != 1)
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl's label must be "
+                      "(ML;;POLICY;;;LEVEL): no flags, a policy of NW, NR "
+                      "or NX, and an integrity level (LW, ME, HI...)");
+  size = sizeof(ACL) + sizeof(SYSTEM_MANDATORY_LABEL_ACE) + GetLengthSid(sid);
+  if (!(*label = LocalAlloc(LMEM_FIXED, size)))
+    return SHMB_ENOMEM;
+  if (!InitializeAcl(*label, size, ACL_REVISION) ||
+      !AddMandatoryAce(*label, ACL_REVISION, 0, ace->Mask, sid)) {
+    LocalFree(*label);
+    *label = NULL;
+    return shmb__fail(err, errlen, SHMB_ESYSTEM, "cannot copy the label "
+                      "(Win32 error %lu)", (unsigned long)GetLastError());
+  }
+  return 0;
+}
+
 /* The DACL of in, if it is one we accept at all. */
 static int usable_dacl(PSECURITY_DESCRIPTOR in, PACL *dacl, char *err,
                        size_t errlen) {
   BOOL present, defaulted;
-  PACL sacl;
 
-  if (!GetSecurityDescriptorSacl(in, &present, &sacl, &defaulted) || present)
-    return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl has a SACL (S:); "
-                      "audit and label entries are not supported");
   if (!GetSecurityDescriptorDacl(in, &present, dacl, &defaulted) || !present)
     return shmb__fail(err, errlen, SHMB_ECONFIG, "sddl has no DACL "
                       "(D:...): say who may read or write the section");
@@ -199,19 +339,22 @@ static int usable_dacl(PSECURITY_DESCRIPTOR in, PACL *dacl, char *err,
 
 int svc_sd_normalise(PSECURITY_DESCRIPTOR in, PSECURITY_DESCRIPTOR *sd,
                      char **normalised, char *err, size_t errlen) {
-  PACL dacl, narrowed = NULL;
+  PACL dacl, narrowed = NULL, label = NULL;
   PSID self = NULL;
   int rc;
 
-  if ((rc = usable_dacl(in, &dacl, err, errlen)) != 0)
+  if ((rc = usable_label(in, &label, err, errlen)) != 0)
     return rc;
-  if ((rc = narrow_dacl(dacl, &narrowed, err, errlen)) != 0)
+  if ((rc = usable_dacl(in, &dacl, err, errlen)) != 0 ||
+      (rc = narrow_dacl(dacl, &narrowed, err, errlen)) != 0) {
+    LocalFree(label);
     return rc;
+  }
   if ((rc = svc_self_sid(&self)) != 0) {
     shmb__fail(err, errlen, rc, "cannot read the service's own account");
     goto out_free_narrowed;
   }
-  if ((rc = assemble(self, narrowed, sd)) != 0) {
+  if ((rc = assemble(self, narrowed, label, sd)) != 0) {
     shmb__fail(err, errlen, rc, "cannot build the descriptor (Win32 error "
                "%lu)", (unsigned long)GetLastError());
     goto out_free_self;
@@ -227,6 +370,7 @@ out_free_self:
   LocalFree(self);
 out_free_narrowed:
   LocalFree(narrowed);
+  LocalFree(label);
   return rc;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bell_sd.h"
+#include "descriptor.h"
 #include "errors.h"
 #include "log.h"
 #include "section.h"
@@ -276,25 +277,18 @@ unsigned svc_doorbell_drop_owner(svc_doorbell *d, const void *owner) {
   return n;
 }
 
-/* kind's descriptor, derived from section_sd, on the live object h. */
-static int put_dacl(HANDLE h, PSECURITY_DESCRIPTOR section_sd,
+/* kind's descriptor, derived from section_sd, on the live object h: its
+ * DACL, and the section's label if any. */
+static int put_descriptor(HANDLE h, PSECURITY_DESCRIPTOR section_sd,
                     svc_bell_kind kind, const char *sid, char *err,
                     size_t errlen) {
   PSECURITY_DESCRIPTOR sd;
-  BOOL present, defaulted;
-  PACL dacl;
   DWORD e;
   int rc = svc_bell_sd(section_sd, kind, sid, &sd, NULL, err, errlen);
 
   if (rc != 0)
     return rc;
-  if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted))
-    e = GetLastError();
-  else
-    e = SetSecurityInfo(h, SE_KERNEL_OBJECT,
-                        DACL_SECURITY_INFORMATION |
-                            PROTECTED_DACL_SECURITY_INFORMATION,
-                        NULL, NULL, dacl, NULL);
+  e = svc_sd_put(h, sd); /* the DACL, and the section's label if any */
   LocalFree(sd);
   if (e != ERROR_SUCCESS)
     return shmb__fail(err, errlen, shmb__from_win32(e), "cannot change a "
@@ -307,19 +301,19 @@ int svc_doorbell_set_descriptor(svc_doorbell *d,
                                 PSECURITY_DESCRIPTOR section_sd, char *err,
                                 size_t errlen) {
   int rc;
-  if ((rc = put_dacl(d->counter, section_sd, SVC_BELL_COUNTER, NULL, err,
-                     errlen)) != 0 ||
-      (rc = put_dacl(d->registry, section_sd, SVC_BELL_REGISTRY, NULL, err,
-                     errlen)) != 0)
+  if ((rc = put_descriptor(d->counter, section_sd, SVC_BELL_COUNTER, NULL,
+                           err, errlen)) != 0 ||
+      (rc = put_descriptor(d->registry, section_sd, SVC_BELL_REGISTRY, NULL,
+                           err, errlen)) != 0)
     return rc;
   for (unsigned i = 0; i < d->capacity; i++) {
     svc_waiter *w = &d->waiters[i];
     if (!w->owner)
       continue;
-    if ((rc = put_dacl(w->event, section_sd, SVC_BELL_EVENT, w->sid, err,
-                       errlen)) != 0 ||
-        (rc = put_dacl(w->armed, section_sd, SVC_BELL_ARMED, w->sid, err,
-                       errlen)) != 0)
+    if ((rc = put_descriptor(w->event, section_sd, SVC_BELL_EVENT, w->sid,
+                             err, errlen)) != 0 ||
+        (rc = put_descriptor(w->armed, section_sd, SVC_BELL_ARMED, w->sid,
+                             err, errlen)) != 0)
       return rc;
   }
   return 0;

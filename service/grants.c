@@ -10,6 +10,15 @@
  * string parsed generously) grants the wrong party. Hence SID strings are
  * checked here before Windows parses them: Wine's parser accepts
  * "S-1-5--18" and wraps numbers that are out of range.
+ *
+ * Sandboxed clients are granted through AppContainer SIDs: ALL
+ * APPLICATION PACKAGES (S-1-15-2-1), a package (S-1-15-2-..., or
+ * "package:FAMILY-NAME"), a capability (S-1-15-3-..., or
+ * "capability:NAME"). An AppContainer process is granted only what both
+ * its account and one of these SIDs are granted, so a grant to a package
+ * goes with a grant to its user (docs/admin.md, "Serving sandboxed
+ * clients"). The friendly names are resolved here, not by
+ * LookupAccountName, which does not know them all on every Windows.
  */
 #include "grants.h"
 
@@ -168,6 +177,95 @@ static int sid_from_name(const char *entry, unsigned line, PSID *out,
   return 0;
 }
 
+/* AppContainer names with fixed SIDs (winnt.h's SECURITY_APP_PACKAGE_*
+ * and SECURITY_CAPABILITY_* values). */
+static const struct {
+  const char *name, *sid;
+} sandbox_names[] = {
+    {"ALL APPLICATION PACKAGES", "S-1-15-2-1"},
+    {"APPLICATION PACKAGE AUTHORITY\\ALL APPLICATION PACKAGES", "S-1-15-2-1"},
+    {"ALL RESTRICTED APPLICATION PACKAGES", "S-1-15-2-2"},
+    {"APPLICATION PACKAGE AUTHORITY\\ALL RESTRICTED APPLICATION PACKAGES",
+     "S-1-15-2-2"},
+    {"capability:internetClient", "S-1-15-3-1"},
+    {"capability:internetClientServer", "S-1-15-3-2"},
+    {"capability:privateNetworkClientServer", "S-1-15-3-3"},
+    {"capability:picturesLibrary", "S-1-15-3-4"},
+    {"capability:videosLibrary", "S-1-15-3-5"},
+    {"capability:musicLibrary", "S-1-15-3-6"},
+    {"capability:documentsLibrary", "S-1-15-3-7"},
+    {"capability:enterpriseAuthentication", "S-1-15-3-8"},
+    {"capability:sharedUserCertificates", "S-1-15-3-9"},
+    {"capability:removableStorage", "S-1-15-3-10"},
+    {"capability:appointments", "S-1-15-3-11"},
+    {"capability:contacts", "S-1-15-3-12"},
+};
+
+/* "package:NAME" and "capability:NAME" beyond the table: the system
+ * derives them (Windows 8 and 10 on); where it cannot, say what to write
+ * instead rather than guess the hash. */
+static int sid_from_sandbox_name(const char *entry, unsigned line, PSID *out,
+                                 char *err, size_t errlen) {
+  typedef HRESULT(WINAPI * derive_pkg)(PCWSTR, PSID *);
+  typedef BOOL(WINAPI * derive_cap)(LPCWSTR, PSID **, DWORD *, PSID **,
+                                    DWORD *);
+  int package = _strnicmp(entry, "package:", 8) == 0;
+  const char *name = entry + (package ? 8 : 11);
+  wchar_t *w = shmb__wide_from_utf8(name);
+  PSID derived = NULL, *groups = NULL, *caps = NULL;
+  DWORD ngroups = 0, ncaps = 0, len;
+  FARPROC fn;
+  int ok = 0;
+
+  if (!w)
+    return SHMB_ENOMEM;
+  HMODULE dll = package ? LoadLibraryW(L"userenv.dll")
+                        : GetModuleHandleW(L"kernelbase.dll");
+  fn = !dll ? NULL
+       : package
+           ? GetProcAddress(dll, "DeriveAppContainerSidFromAppContainerName")
+           : GetProcAddress(dll, "DeriveCapabilitySidsFromName");
+  if (fn && package)
+    ok = SUCCEEDED(((derive_pkg)(void (*)(void))fn)(w, &derived));
+  else if (fn && ((derive_cap)(void (*)(void))fn)(w, &groups, &ngroups, &caps,
+                                                  &ncaps) && ncaps > 0) {
+    derived = caps[0];
+    ok = 1;
+  }
+  free(w);
+  if (ok && derived && IsValidSid(derived) &&
+      (*out = LocalAlloc(LMEM_FIXED, len = GetLengthSid(derived))))
+    ok = CopySid(len, *out, derived);
+  else
+    ok = 0;
+  if (package && derived)
+    FreeSid(derived);
+  for (DWORD i = 0; i < ngroups; i++)
+    LocalFree(groups[i]);
+  for (DWORD i = 0; i < ncaps; i++)
+    LocalFree(caps[i]);
+  LocalFree(groups);
+  LocalFree(caps);
+  if (ok)
+    return 0;
+  return shmb__fail(err, errlen, SHMB_ECONFIG, "line %u: '%s': this system "
+                    "cannot derive the %s SID from a name; write the SID "
+                    "(S-1-15-%d-...) instead", line, entry,
+                    package ? "package" : "capability", package ? 2 : 3);
+}
+
+static int sandbox_sid(const char *entry, unsigned line, PSID *out,
+                       char *err, size_t errlen) {
+  for (size_t i = 0; i < sizeof(sandbox_names) / sizeof(sandbox_names[0]);
+       i++)
+    if (_stricmp(entry, sandbox_names[i].name) == 0)
+      return sid_from_string(sandbox_names[i].sid, line, out, err, errlen);
+  if (_strnicmp(entry, "package:", 8) == 0 ||
+      _strnicmp(entry, "capability:", 11) == 0)
+    return sid_from_sandbox_name(entry, line, out, err, errlen);
+  return 1; /* not a sandbox name */
+}
+
 int svc_accounts_contain(PSID *sids, size_t count, PSID sid) {
   for (size_t i = 0; i < count; i++)
     if (EqualSid(sids[i], sid))
@@ -186,7 +284,7 @@ static int add_entry(const char *entry, unsigned line, PSID *sids,
                       "list of accounts", line);
   if ((entry[0] == 'S' || entry[0] == 's') && strncmp(entry + 1, "-1-", 3) == 0)
     rc = sid_from_string(entry, line, &sid, err, errlen);
-  else
+  else if ((rc = sandbox_sid(entry, line, &sid, err, errlen)) == 1)
     rc = sid_from_name(entry, line, &sid, err, errlen);
   if (rc != 0)
     return rc;

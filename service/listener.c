@@ -199,8 +199,9 @@ static int pipe_taken(const char *pipe_name, char *err, size_t errlen) {
 }
 
 /* Names, events and descriptor: everything but the pipe and the thread. */
-static int listener_new(const char *pipe_name, svc_on_client cb, void *arg,
-                        svc_listener **out, char *err, size_t errlen) {
+static int listener_new(const char *pipe_name, int sandboxed,
+                        svc_on_client cb, void *arg, svc_listener **out,
+                        char *err, size_t errlen) {
   svc_listener *l = calloc(1, sizeof(*l));
   int rc;
 
@@ -216,7 +217,7 @@ static int listener_new(const char *pipe_name, svc_on_client cb, void *arg,
   l->connect_event = CreateEventW(NULL, TRUE, FALSE, NULL);
   rc = !l->name || !l->name_utf8 || !l->stop_event || !l->connect_event
            ? SHMB_ENOMEM
-           : svc_pipe_sd(&l->sd, err, errlen);
+           : svc_pipe_sd(sandboxed, &l->sd, err, errlen);
   if (rc != 0) {
     listener_free(l);
     return rc;
@@ -239,13 +240,14 @@ static int first_instance(svc_listener *l, char *err, size_t errlen) {
                     "%s (Win32 error %lu)", l->name_utf8, (unsigned long)e);
 }
 
-int svc_listener_start(uv_loop_t *loop, const char *pipe_name,
+int svc_listener_start(uv_loop_t *loop, const char *pipe_name, int sandboxed,
                        svc_on_client cb, void *arg, svc_listener **out,
                        char *err, size_t errlen) {
   svc_listener *l;
   int rc;
 
-  if ((rc = listener_new(pipe_name, cb, arg, &l, err, errlen)) != 0)
+  if ((rc = listener_new(pipe_name, sandboxed, cb, arg, &l, err, errlen)) !=
+      0)
     return rc;
   if ((rc = first_instance(l, err, errlen)) != 0)
     goto out_free_listener;

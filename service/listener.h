@@ -24,8 +24,10 @@ typedef void (*svc_on_client)(void *arg, HANDLE pipe, unsigned long pid);
 
 /* Creates the first instance (FILE_FLAG_FIRST_PIPE_INSTANCE: if the name is
  * taken, someone else owns it and we refuse, SHMB_EEXIST with err naming the
- * pipe) and starts accepting. */
-int svc_listener_start(uv_loop_t *loop, const char *pipe_name,
+ * pipe) and starts accepting. sandboxed: every instance carries the
+ * descriptor that lets AppContainer and low-integrity clients connect
+ * (own_sd.h, svc_pipe_sd). */
+int svc_listener_start(uv_loop_t *loop, const char *pipe_name, int sandboxed,
                        svc_on_client cb, void *arg, svc_listener **out,
                        char *err, size_t errlen);
 

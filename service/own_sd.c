@@ -64,15 +64,24 @@ static int sd_for_self(const char *tmpl, PSECURITY_DESCRIPTOR *sd, char *err,
   return rc;
 }
 
-int svc_pipe_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen) {
+int svc_pipe_sd(int sandboxed, PSECURITY_DESCRIPTOR *sd, char *err,
+                size_t errlen) {
   /* NU denied: network logons never talk to the broker (with
    * PIPE_REJECT_REMOTE_CLIENTS, twice). 0x12019b = FILE_GENERIC_READ |
    * FILE_GENERIC_WRITE without FILE_CREATE_PIPE_INSTANCE: clients talk,
    * only we create instances (design.md, security rule 4). */
-  return sd_for_self(
-      "O:{me}G:{me}D:P(D;;GA;;;NU)(A;;GA;;;{me})(A;;GA;;;SY)"
-      "(A;;0x12019b;;;AU)",
-      sd, err, errlen);
+  static const char base[] = "O:{me}G:{me}D:P(D;;GA;;;NU)(A;;GA;;;{me})"
+                             "(A;;GA;;;SY)(A;;0x12019b;;;AU)";
+  /* allow_sandboxed: AppContainer processes pass the second, package
+   * check of AccessCheck through ALL APPLICATION PACKAGES (AC), with the
+   * same talk-only rights; the low label lets low-integrity processes
+   * write requests (no-write-up at low holds back nothing above
+   * untrusted). Nothing else changes: who is served is still decided per
+   * section. */
+  static const char sandbox[] = "O:{me}G:{me}D:P(D;;GA;;;NU)(A;;GA;;;{me})"
+                                "(A;;GA;;;SY)(A;;0x12019b;;;AU)"
+                                "(A;;0x12019b;;;AC)S:(ML;;NW;;;LW)";
+  return sd_for_self(sandboxed ? sandbox : base, sd, err, errlen);
 }
 
 int svc_file_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen) {

@@ -19,8 +19,12 @@
 
 /* The control pipe's descriptor: owned by the service's account, which has
  * full control; LocalSystem too; Authenticated Users may read and write but
- * not create instances; network logons are denied. LocalFree the result. */
-int svc_pipe_sd(PSECURITY_DESCRIPTOR *sd, char *err, size_t errlen);
+ * not create instances; network logons are denied. sandboxed ([service]
+ * allow_sandboxed = yes): also ALL APPLICATION PACKAGES with the same
+ * rights as Authenticated Users, and a low mandatory label (no-write-up)
+ * so that low-integrity clients may write requests. LocalFree the result. */
+int svc_pipe_sd(int sandboxed, PSECURITY_DESCRIPTOR *sd, char *err,
+                size_t errlen);
 
 /* A backing file's descriptor: only the service's account, SYSTEM and
  * Administrators have any access, so only they can change it. */

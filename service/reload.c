@@ -204,6 +204,12 @@ static void apply_service(shmb_config *old, shmb_config *cfg) {
     old->pipe = NULL;
     cfg->ns = old->ns;
   }
+  if (cfg->allow_sandboxed != old->allow_sandboxed) {
+    /* The pipe's descriptor is set when the pipe is made. */
+    shmb_log_warn("reload: allow_sandboxed changes need a restart; keeping "
+                  "%s", old->allow_sandboxed ? "yes" : "no");
+    cfg->allow_sandboxed = old->allow_sandboxed;
+  }
   svc_broker_apply_logging(cfg);
 }
 

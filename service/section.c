@@ -150,17 +150,44 @@ void svc_section_free(svc_section *sec) {
   free(sec);
 }
 
+/* integrity = low: the label that lets low-integrity processes write up
+ * to the section (no-write-up at low, so only processes below low, which
+ * do not exist in practice, are held back); the DACL still decides who. */
+#define LOW_LABEL "S:(ML;;NW;;;LW)"
+
+/* The section's SDDL with the label integrity = low asks for (malloc'd). */
+static int with_label(const shmb_section_config *sc, const char *sddl,
+                      char **out, char *err, size_t errlen) {
+  size_t n = strlen(sddl);
+  if (!sc->integrity_low)
+    return (*out = _strdup(sddl)) ? 0 : SHMB_ENOMEM;
+  if (strstr(sddl, "S:"))
+    return shmb__fail(err, errlen, SHMB_ECONFIG, "[section %s] (line %u): "
+                      "integrity = low and an sddl with its own SACL (S:): "
+                      "say the label once", sc->name, sc->sddl_line);
+  if (!(*out = malloc(n + sizeof(LOW_LABEL))))
+    return SHMB_ENOMEM;
+  memcpy(*out, sddl, n);
+  memcpy(*out + n, LOW_LABEL, sizeof(LOW_LABEL));
+  return 0;
+}
+
 int svc_section_descriptor(const shmb_section_config *sc,
                            PSECURITY_DESCRIPTOR *sd, char **sddl, char *err,
                            size_t errlen) {
   char why[SHMB_CONFIG_ERR_MAX];
-  char *text = NULL;
+  char *text = NULL, *labelled = NULL;
   int rc;
 
   if (!sc->sddl && (rc = svc_grants_sddl(sc, &text, why, sizeof(why))) != 0)
     return shmb__fail(err, errlen, rc, "[section %s] %s", sc->name, why);
-  rc = svc_sd_from_sddl(sc->sddl ? sc->sddl : text, sd, sddl, why,
-                        sizeof(why));
+  if ((rc = with_label(sc, sc->sddl ? sc->sddl : text, &labelled, err,
+                       errlen)) != 0) {
+    free(text);
+    return rc;
+  }
+  rc = svc_sd_from_sddl(labelled, sd, sddl, why, sizeof(why));
+  free(labelled);
   if (rc != 0)
     shmb__fail(err, errlen, rc, "[section %s] (line %u): %s", sc->name,
                sc->sddl ? sc->sddl_line : sc->line, why);
@@ -280,19 +307,9 @@ out_free_section:
 
 int svc_section_set_descriptor(svc_section *sec, PSECURITY_DESCRIPTOR sd,
                                char *sddl, char *err, size_t errlen) {
-  BOOL present, defaulted;
-  PACL dacl;
-  DWORD e;
-
-  if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) ||
-      !present)
-    return SHMB_EINVAL;
   /* Clients that already mapped keep their views; new opens, by the broker
-   * and by the kernel, see the new DACL. */
-  e = SetSecurityInfo(sec->mapping, SE_KERNEL_OBJECT,
-                      DACL_SECURITY_INFORMATION |
-                          PROTECTED_DACL_SECURITY_INFORMATION,
-                      NULL, NULL, dacl, NULL);
+   * and by the kernel, see the new DACL and label. */
+  DWORD e = svc_sd_put(sec->mapping, sd);
   if (e != ERROR_SUCCESS)
     return shmb__fail(err, errlen, shmb__from_win32(e), "cannot change the "
                       "descriptor of %s (Win32 error %lu)", sec->name,

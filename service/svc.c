@@ -46,8 +46,9 @@ static int start(svc *s, char *err, size_t errlen) {
   if (rc != 0)
     return rc;
   svc_conns_init(&s->conns, s->loop, b);
-  rc = svc_listener_start(s->loop, b->cfg->pipe, svc_conn_accept, &s->conns,
-                          &s->listener, err, errlen);
+  rc = svc_listener_start(s->loop, b->cfg->pipe, b->cfg->allow_sandboxed,
+                          svc_conn_accept, &s->conns, &s->listener, err,
+                          errlen);
   if (rc != 0)
     return rc;
   shmb_log_info("shmbrokerd %s listening on %s with %zu section(s) from %s",

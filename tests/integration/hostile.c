@@ -30,8 +30,9 @@
  *   rev1 PIPE NAME        HELLO 1..1 (a client of before handles), OPEN
  *                         NAME for read: "STATUS: message" or "ok"
  *   closeafter PIPE NAME  HELLO 1..2, OPEN NAME for read, close the pipe at
- *                         once without reading, wait 1.5 s: "leaked=N",
- *                         the handles this process gained
+ *                         once without reading, wait 1.5 s: "pid=P
+ *                         leaked=N", N the section handles with a read
+ *                         delivery's access this process gained
  *   handoff PIPE NAME alive|dead OUT
  *                         connect and HELLO 1..2, then start a child that
  *                         inherits the pipe and sends OPEN NAME for read on
@@ -493,7 +494,6 @@ static int rev1(const char *pipe, const char *name) {
   return 0;
 }
 
-static long own_handles(void) { return count_handles(GetCurrentProcessId()); }
 /* Section handles as delivery makes them for read (query, map-read). */
 static long own_read_handles(void) {
   return count_handles_with(GetCurrentProcessId(),
@@ -505,13 +505,13 @@ static int closeafter(const char *pipe, const char *name) {
   long before;
   if (raw_connect(pipe, &c) != 0 || say_hello(&c, 2) != 0)
     return 1;
-  before = own_handles();
+  before = own_read_handles();
   if (send_open(&c, name) != 0)
     return 1;
   CloseHandle(c.pipe);
   Sleep(1500);
-  /* The pipe handle is gone: one fewer than before. */
-  printf("leaked=%ld\n", own_handles() - (before - 1));
+  printf("pid=%lu leaked=%ld\n", (unsigned long)GetCurrentProcessId(),
+         own_read_handles() - before);
   return 0;
 }
 

@@ -605,7 +605,7 @@ START_TEST(test_descriptor_pipe_owner_self) {
   PSID owner = NULL;
   BOOL defaulted;
   char err[512] = "";
-  int rc = svc_pipe_sd(&sd, err, sizeof(err));
+  int rc = svc_pipe_sd(0, &sd, err, sizeof(err));
 
   ck_assert_msg(rc == 0, "%s: %s", shmb_err_name(rc), err);
   ck_assert(IsValidSecurityDescriptor(sd));
@@ -622,7 +622,7 @@ START_TEST(test_descriptor_pipe_clients_cannot_create_instances) {
   ACCESS_MASK m;
   char err[512] = "";
 
-  ck_assert_int_eq(svc_pipe_sd(&sd, err, sizeof(err)), 0);
+  ck_assert_int_eq(svc_pipe_sd(0, &sd, err, sizeof(err)), 0);
   dacl = dacl_of(sd);
   m = only_ace_for(dacl, ACCESS_ALLOWED_ACE_TYPE, WinAuthenticatedUserSid);
   ck_assert_msg((m & FILE_CREATE_PIPE_INSTANCE) == 0,
@@ -654,7 +654,7 @@ START_TEST(test_descriptor_pipe_network_denied) {
   ace_view first;
   char err[512] = "";
 
-  ck_assert_int_eq(svc_pipe_sd(&sd, err, sizeof(err)), 0);
+  ck_assert_int_eq(svc_pipe_sd(0, &sd, err, sizeof(err)), 0);
   dacl = dacl_of(sd);
   m = only_ace_for(dacl, ACCESS_DENIED_ACE_TYPE, WinNetworkSid);
   ck_assert_msg((m & GENERIC_ALL) ||
