@@ -870,7 +870,7 @@ START_TEST(test_config_channels) {
       "[service]\ndelivery = handle\nallow_sandboxed = yes\n"
       "[channel frames]\nkind = broadcast\nslots = 64\n"
       "slot_size = 256KiB\nsend = CONTOSO\\camera-svc\n"
-      "receive = BUILTIN\\Users\nmax_waiters = 8\n"
+      "receive = BUILTIN\\Users\nmax_waiters = 8\ndelivery = name\n"
       "[channel jobs]\nkind = queue\nslots = 4\nslot_size = 64\n"
       "sddl = D:P(A;;GA;;;SY)\ndelivery = name\nintegrity = low\n"
       "[section plain]\nsize = 4KiB\nread = Users\n");
@@ -889,7 +889,7 @@ START_TEST(test_config_channels) {
   ck_assert_ptr_null(f->read);
   ck_assert_uint_eq(f->write_line, 8);
   ck_assert_uint_eq(f->receive_line, 9);
-  ck_assert_int_eq(shmb_config_delivery(cfg, f), SHMB_DELIVERY_HANDLE);
+  ck_assert_int_eq(shmb_config_delivery(cfg, f), SHMB_DELIVERY_NAME);
   ck_assert_uint_eq(j->channel, SHMB_RING_QUEUE);
   ck_assert_uint_eq(j->size, 192 + 4 * 128);
   ck_assert_int_eq(shmb_config_delivery(cfg, j), SHMB_DELIVERY_NAME);
@@ -964,6 +964,15 @@ START_TEST(test_config_error_channels) {
                "integrity must be low or default, not 'medium'");
   expect_error("[service]\nallow_sandboxed = 1\n", 2,
                "allow_sandboxed must be yes or no, not '1'");
+  /* A doorbell's objects have names: not with delivery by handle (yet),
+   * whether the section says so or the [service] default does, even when
+   * [service] comes last. */
+  expect_error(SECTION("s") "notify = yes\ndelivery = handle\n", 1,
+               "[section s]: delivery = handle cannot be combined with "
+               "notify = yes yet");
+  expect_error(CHANNEL("c") "[service]\ndelivery = handle\n", 1,
+               "[channel c]: delivery = handle (the [service] default) "
+               "cannot be combined with a channel yet");
 }
 END_TEST
 
