@@ -19,9 +19,12 @@
  *   load PIPE NAME CLIENTS CYCLES
  *                         CLIENTS threads each doing CYCLES of connect,
  *                         open, map, touch, unmap, close, disconnect:
- *                         "completed=N errors=N seconds=S first_error=NAME"
+ *                         "completed=N errors=N seconds=S first_error=NAME
+ *                         client_handles_before=N client_handles_after=N"
  *                         where completed counts the cycles that ran to
- *                         the end, summed over the threads; a thread that
+ *                         the end, summed over the threads, and the
+ *                         handles are this process's before the threads
+ *                         start and after they all ended; a thread that
  *                         cannot be started is an error of the tool (exit
  *                         1, "thread N did not start: error E")
  *   procinfo PID          "handles=N": the handles a process holds
@@ -349,6 +352,8 @@ static DWORD WINAPI load_thread(void *arg) {
   return 0;
 }
 
+static long count_handles(DWORD pid);
+
 static int load(const char *pipe, const char *name, unsigned clients,
                 unsigned cycles) {
   load_job *jobs = calloc(clients, sizeof(*jobs));
@@ -356,8 +361,11 @@ static int load(const char *pipe, const char *name, unsigned clients,
   unsigned errors = 0, completed = 0, started = 0;
   int first = 0;
 
+  long handles_before;
+
   if (!jobs)
     return 1;
+  handles_before = count_handles(GetCurrentProcessId());
   QueryPerformanceFrequency(&f);
   QueryPerformanceCounter(&t0);
   for (; started < clients; started++) {
@@ -379,9 +387,13 @@ static int load(const char *pipe, const char *name, unsigned clients,
       first = jobs[i].first_error;
   }
   QueryPerformanceCounter(&t1);
-  printf("completed=%u errors=%u seconds=%.2f first_error=%s\n", completed,
+  /* The clients' own handles: a delivered handle that shmb_close does not
+   * close, or one the SDK drops, would grow this with the cycles. */
+  printf("completed=%u errors=%u seconds=%.2f first_error=%s "
+         "client_handles_before=%ld client_handles_after=%ld\n", completed,
          errors, (double)(t1.QuadPart - t0.QuadPart) / (double)f.QuadPart,
-         first ? shmb_err_name(first) : "none");
+         first ? shmb_err_name(first) : "none", handles_before,
+         count_handles(GetCurrentProcessId()));
   free(jobs);
   return started == clients ? 0 : 1;
 }

@@ -4,7 +4,11 @@
 # completes (hostile.exe counts them per thread; a thread that did not start
 # fails it), none fails, and the service's resources come back to within a
 # margin of what they were before: 4 handles, and memory that scales with
-# the cycles run (256 KiB plus 64 bytes a cycle). Prints the figures.
+# the cycles run (256 KiB plus 64 bytes a cycle). Prints the figures. Then
+# the same over a section delivered by handle (delivery = handle), where
+# the clients' own handles are counted too: a handle the service puts into
+# a client and that shmb_close does not close would grow them with the
+# cycles (margin 8, whatever the cycles).
 #
 # Wine implements neither GetProcessHandleCount nor a meaningful
 # PrivateUsage, so under Wine the handles are counted in the system handle
@@ -16,6 +20,13 @@ standard_config shmb.conf
 # Under Wine every client is the one test account: let it hold them all
 # (a thread's next connection can arrive before the last one is closed).
 sed -i 's/^log_level = debug$/log_level = debug\nmax_clients_per_account = 256/' shmb.conf
+cat >>shmb.conf <<EOF2
+
+[section byhandle]
+size = 64KiB
+delivery = handle
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GR;;;$SHMBROKER_SERVER_SID)
+EOF2
 start_service shmb.conf
 cycles=${SHMB_LOAD_CYCLES:-50}
 clients=${SHMB_LOAD_CLIENTS:-64}
@@ -50,10 +61,11 @@ procinfo() {
     echo "handles=$handles mem_kib=$mem"
 }
 
-# run_load CYCLES: the clients' run; fails unless every cycle completed.
+# run_load CYCLES [SECTION]: the clients' run over SECTION (readonly);
+# fails unless every cycle completed.
 run_load() {
     local out
-    out=$(hostile load "$pipe" readonly "$clients" "$1") \
+    out=$(hostile load "$pipe" "${2:-readonly}" "$clients" "$1") \
         || fail "hostile load $clients x $1 failed: $out"
     [ "$(field errors "$out")" = 0 ] || fail "errors during load: $out"
     [ "$(field completed "$out")" = $((clients * $1)) ] \
@@ -79,3 +91,19 @@ margin=$((256 + total * 64 / 1024))
 [ "$ha" -le $((hb + 4)) ] || fail "handles grew from $hb to $ha"
 [ "$ma" -le $((mb + margin)) ] || fail "memory grew from $mb KiB to $ma KiB (more than $margin KiB for $total cycles)"
 pass "handles $hb -> $ha, memory $mb KiB -> $ma KiB (margin $margin KiB)"
+
+# By handle: the same cycles, each OPEN a DuplicateHandle into the client.
+before=$(procinfo) || fail "procinfo before the load by handle"
+run=$(run_load "$cycles" byhandle) || fail "the load run by handle failed"
+wait_status clients 1 10
+after=$(procinfo) || fail "procinfo after the load by handle"
+echo "load by handle: $clients clients x $cycles cycles: $run"
+echo "service before: $before; after: $after"
+cb=$(field client_handles_before "$run") || fail "no client handles before: $run"
+ca=$(field client_handles_after "$run") || fail "no client handles after: $run"
+number "the clients' handles" "$cb"
+[ "$ca" -le $((cb + 8)) ] || fail "the clients' handles grew from $cb to $ca over $total opens by handle"
+hb=$(field handles "$before") || fail "no handles before: $before"
+ha=$(field handles "$after") || fail "no handles after: $after"
+[ "$ha" -le $((hb + 4)) ] || fail "the service's handles grew from $hb to $ha over $total opens by handle"
+pass "by handle: $total cycles; the clients' handles $cb -> $ca, the service's $hb -> $ha"
