@@ -300,10 +300,11 @@ static int do_brecv(const char *pipe, const char *name, uint64_t origin) {
                    len, bad);
     /* Every position from the start is delivered once or counted lost
      * once: the sequence must be exactly where the losses put it. */
+    /* Signed: with an ORIGIN the first expected sequences are below 0. */
     if (h.seq != expect + lost)
-      return failf("sequence %" PRIu64 " after %" PRIu64 " with %" PRIu64
-                   " reported lost, expected %" PRIu64 " (%s)", h.seq,
-                   expect ? expect - 1 : 0, lost, expect + lost,
+      return failf("sequence %" PRIu64 " after %" PRId64 " with %" PRIu64
+                   " reported lost, expected %" PRId64 " (%s)", h.seq,
+                   (int64_t)(expect - 1), lost, (int64_t)(expect + lost),
                    h.seq > expect + lost ? "losses not reported" :
                    "a duplicate, or losses over-reported");
     lost_sum += lost;
