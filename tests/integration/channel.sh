@@ -182,11 +182,15 @@ rc=0
 start_ready rr res-recv.out '^ready' 30 "$SHMB_BIN/chantest.exe" recv "$pipe" qres 50 || rc=$?
 [ "$rc" = 0 ] || fail "the qres receiver did not get ready (rc $rc): $(cat res-recv.out)"
 at_exit 'kill -KILL "$rr" 2>/dev/null || true'
-expect_exit 0 chantest send "$pipe" qres 50 64
+# The receiver's verdict first (stuck at the dead slot, it lets the
+# 4-slot queue fill, and then the sender times out too).
+rc_send=0
+chantest send "$pipe" qres 50 64 >res-send.out 2>res-send.err || rc_send=$?
 rc=0; wait "$rr" || rc=$?
 took=$((SECONDS - t0))
 got=$(tr -d '\r' <res-recv.out)
-[ "$rc" = 0 ] || fail "after a sender was killed holding a reservation, the receiver exited $rc: $got"
+[ "$rc" = 0 ] || fail "after a sender was killed holding a reservation, the receiver exited $rc: $got (the sender: exit $rc_send, $(cat res-send.err))"
+[ "$rc_send" = 0 ] || fail "after a killed reserver, the sender exited $rc_send: $(cat res-send.err)"
 grep -q '^received=50 ' <<<"$got" || fail "qres receiver: $got"
 longest=$(sed -n 's/.*longest_ms=\([0-9]*\).*/\1/p' <<<"$got")
 [ "${longest:-0}" -ge 900 ] && [ "$longest" -le 5000 ] \
