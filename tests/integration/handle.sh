@@ -50,6 +50,14 @@ object_lines=$(tr -d '\r' <service.log | grep -c "section [a-z]*: object Local" 
 [ "$object_lines" = 1 ] || fail "the log names $object_lines section objects, expected 1 (only 'named')"
 pass "the service made only the named section under a name; byhandle and roh have none"
 
+# The namespace itself: the handle-delivered object has no name there; the
+# named section's object does (the probe's control).
+out=$(hostile names "$pipe" byhandle)
+[[ "$out" =~ ^names=[0-9]+\ same=0$ ]] || fail "the namespace has a name for byhandle's object: $out"
+ctrl=$(hostile names "$pipe" named)
+[[ "$ctrl" =~ ^names=[1-9][0-9]*\ same=1$ ]] || fail "the probe did not find the named section's name: $ctrl"
+pass "Local\\shmb-* holds no name for byhandle's object ($out); the named section's is found ($ctrl)"
+
 head -c 8192 /dev/urandom >payload.bin
 expect_exit 0 ctl write byhandle --offset 4096 <payload.bin
 expect_exit 0 ctl read byhandle --offset 4096 --length 8192

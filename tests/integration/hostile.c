@@ -47,6 +47,11 @@
  *                         with a read delivery's access, query|map-read,
  *                         that the child gained); alive: the parent then
  *                         prints "parent gained=N", the same count
+ *   names PIPE NAME       "names=N same=M": the Section objects named
+ *                         shmb-* in this session's Local\ namespace
+ *                         (NtQueryDirectoryObject), and how many of them
+ *                         are NAME's object as the service hands it out
+ *                         (CompareObjectHandles)
  *   handlemap PIPE NAME read|write
  *                         the SDK's lookup by handle, then on that handle:
  *                         "map_write=R map_read=R dup_write=R" (R is ok
@@ -611,6 +616,112 @@ static int handoff(const char *self, const char *pipe, const char *name,
   return 0;
 }
 
+/* ---- the namespace ----------------------------------------------------- */
+
+typedef struct ustr {
+  USHORT len, max;
+  WCHAR *buf;
+} ustr;
+typedef struct obj_attrs {
+  ULONG len;
+  HANDLE root;
+  ustr *name;
+  ULONG attributes;
+  void *sd, *qos;
+} obj_attrs;
+typedef struct dir_entry {
+  ustr name, type;
+} dir_entry;
+typedef LONG(NTAPI *open_dir_fn)(HANDLE *, ACCESS_MASK, obj_attrs *);
+typedef LONG(NTAPI *query_dir_fn)(HANDLE, void *, ULONG, BOOLEAN, BOOLEAN,
+                                  ULONG *, ULONG *);
+
+/* Every Section named shmb-* in this session's Local\ namespace
+ * (\Sessions\N\BaseNamedObjects): how many there are, and how many are
+ * the object behind h (CompareObjectHandles). */
+static int scan_names(HANDLE h, long *named, long *same) {
+  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+  open_dir_fn open_dir =
+      (open_dir_fn)(void (*)(void))GetProcAddress(nt, "NtOpenDirectoryObject");
+  query_dir_fn query_dir = (query_dir_fn)(void (*)(void))GetProcAddress(
+      nt, "NtQueryDirectoryObject");
+  typedef BOOL(WINAPI * compare_fn)(HANDLE, HANDLE);
+  compare_fn compare = (compare_fn)(void (*)(void))GetProcAddress(
+      GetModuleHandleW(L"kernelbase.dll"), "CompareObjectHandles");
+  union {
+    dir_entry e;
+    BYTE bytes[4096];
+  } buf;
+  WCHAR path[64], full[512];
+  DWORD session = 0;
+  ULONG ctx = 0, got;
+  HANDLE dir;
+  ustr u;
+  obj_attrs a = {sizeof(a), NULL, &u, 0x40 /* OBJ_CASE_INSENSITIVE */, NULL,
+                 NULL};
+
+  if (!open_dir || !query_dir || !compare)
+    return -1;
+  ProcessIdToSessionId(GetCurrentProcessId(), &session);
+  swprintf(path, 64, L"\\Sessions\\%lu\\BaseNamedObjects",
+           (unsigned long)session);
+  u.buf = path;
+  u.len = (USHORT)(wcslen(path) * sizeof(WCHAR));
+  u.max = u.len;
+  if (open_dir(&dir, 0x1 /* DIRECTORY_QUERY */, &a) != 0)
+    return -2;
+  *named = *same = 0;
+  for (BOOLEAN first = TRUE;; first = FALSE) {
+    HANDLE m;
+    if (query_dir(dir, &buf, sizeof(buf), TRUE, first, &ctx, &got) != 0)
+      break;
+    if (buf.e.type.len != 14 || memcmp(buf.e.type.buf, L"Section", 14) != 0 ||
+        buf.e.name.len < 10 || memcmp(buf.e.name.buf, L"shmb-", 10) != 0)
+      continue;
+    (*named)++;
+    swprintf(full, 512, L"Local\\%.*ls", (int)(buf.e.name.len / 2),
+             buf.e.name.buf);
+    if ((m = OpenFileMappingW(FILE_MAP_READ, FALSE, full))) {
+      *same += compare(m, h) != 0;
+      CloseHandle(m);
+    }
+  }
+  CloseHandle(dir);
+  return 0;
+}
+
+/* names PIPE NAME: NAME's handle from the service (by handle, or opened by
+ * its name), then "names=N same=M": the shmb- sections in the namespace
+ * and how many of them are NAME's object. */
+static int names(const char *pipe, const char *name) {
+  shmb_connect_options opts = {pipe, NULL, 5000};
+  shmb_open_info info;
+  shmb_client *c;
+  HANDLE h;
+  long named = 0, same = 0;
+  int rc;
+
+  if ((rc = shmb_connect(&opts, &c)) != 0 ||
+      (rc = shmb__lookup_handle(c, name, SHMB_ACCESS_READ, &info, NULL,
+                                &h)) != 0) {
+    printf("error %s\n", shmb_err_name(rc));
+    return 0;
+  }
+  if (!h) {
+    wchar_t *w = shmb__wide_from_utf8(info.object);
+    h = OpenFileMappingW(FILE_MAP_READ, FALSE, w);
+    free(w);
+  }
+  if (!h || (rc = scan_names(h, &named, &same)) != 0) {
+    printf("error scan %d\n", rc);
+    return 0;
+  }
+  printf("names=%ld same=%ld\n", named, same);
+  CloseHandle(h);
+  shmb_disconnect(c);
+  return 0;
+}
+
 /* The SDK's lookup by handle, then what that handle allows. */
 static const char *result(BOOL ok, char *buf, size_t len) {
   if (ok)
@@ -692,6 +803,8 @@ int main(int argc, char **argv) {
     return handoff(argv[0], argv[2], argv[3], argv[4], argv[5]);
   if (argc == 6 && strcmp(argv[1], "handoff-child") == 0)
     return handoff_child(argv[2], argv[3], argv[4], argv[5]);
+  if (argc == 4 && strcmp(argv[1], "names") == 0)
+    return names(argv[2], argv[3]);
   if (argc == 5 && strcmp(argv[1], "handlemap") == 0)
     return handlemap(argv[2], argv[3], argv[4]);
   fprintf(stderr, "usage: hostile pipeline PIPE N list|NAME | "
@@ -699,6 +812,6 @@ int main(int argc, char **argv) {
                   "| squat PIPE MS | load PIPE NAME CLIENTS CYCLES | "
                   "procinfo PID | rev1 PIPE NAME | closeafter PIPE NAME | "
                   "handoff PIPE NAME alive|dead OUT | "
-                  "handlemap PIPE NAME read|write\n");
+                  "handlemap PIPE NAME read|write | names PIPE NAME\n");
   return 2;
 }
