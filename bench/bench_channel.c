@@ -349,6 +349,9 @@ static void child_run(side *s, int phase) {
       t = bench_ticks();
       memcpy(m, &t, sizeof(t));
       sdk_send(s->p_q, m, SMALL, 0);
+      /* As below, so that both variants differ in the wake-up only. */
+      if (WaitForSingleObject(s->ev_in, WAIT_MS) != WAIT_OBJECT_0)
+        die("an event wait timed out", SHMB_EAGAIN);
       break;
     }
     case PH_PACED_EV:
@@ -494,6 +497,7 @@ static void run_paced(side *s, int phase, int64_t n, double *v) {
       sdk_recv(s->p_q, buf, sizeof(buf), WAIT_MS);
       now = bench_ticks();
       memcpy(&sent, buf, sizeof(sent));
+      SetEvent(s->ev_out);
     } else {
       if (WaitForSingleObject(s->ev_in, WAIT_MS) != WAIT_OBJECT_0)
         die("an event wait timed out", SHMB_EAGAIN);
