@@ -78,6 +78,7 @@ enum phase {
   PH_RING_B,      /* bare ring, broadcast */
   PH_RINGBELL_Q,  /* bare ring, queue, plus the SDK's rings */
   PH_RINGSPLIT_Q, /* the same, the receiver ringing another doorbell */
+  PH_RINGEMU_Q,   /* bare ring, rings without a bump (EMU_BELL) */
   PH_WAKE_SDK,    /* SDK queue ping-pong, sleeping receivers */
   PH_WAKE_EV,     /* SetEvent / WaitForSingleObject ping-pong */
   PH_PACED_SDK,   /* one way, receiver asleep: child sends */
@@ -86,6 +87,7 @@ enum phase {
   PH_T64_RING,
   PH_T64_RINGBELL,  /* bare ring, both sides ring as the SDK does */
   PH_T64_RINGSPLIT, /* both ring, the receiver another doorbell */
+  PH_T64_RINGEMU,   /* rings without a bump */
   PH_T1M_COPY,
   PH_T1M_ZC,
   PH_T1M_PIPE,
@@ -100,7 +102,30 @@ typedef struct bare {
   shmb_section *alt;
 } bare;
 
-enum bell { NO_BELL, BELL, ALT_BELL };
+/* EMU_BELL: what a ring would be if a channel's waiters slept on the
+ * ring's own counters (data_seq, space_seq), which the commit and the
+ * release already move: no bump, only notify.c's fence and its look at
+ * the waiter places (empty here, as in every variant). */
+enum bell { NO_BELL, BELL, ALT_BELL, EMU_BELL };
+
+/* The shape of the ringer's table of waiter places in client/notify.c (an
+ * event name, two handles, a pointer to the armed word): a ring with nobody
+ * registered still looks at every place. */
+typedef struct fake_peer {
+  char event[64];
+  HANDLE ev, armed_map;
+  const volatile uint32_t *armed;
+} fake_peer;
+#define FAKE_PLACES 32 /* max_waiters' default */
+
+static fake_peer *emu_places;
+
+static void emu_ring(void) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  for (int k = 0; k < FAKE_PLACES; k++)
+    if (emu_places[k].armed && *emu_places[k].armed)
+      SetEvent(emu_places[k].ev);
+}
 
 /* Everything one side opens; "out" is what it sends on, "in" what it
  * receives from (the parent sends on *-ab, the child on *-ba). */
@@ -177,6 +202,8 @@ static void side_open(const bench_opts *o, side *s, int parent,
 
   memset(s, 0, sizeof(*s));
   s->parent = parent;
+  if (!emu_places)
+    emu_places = calloc(FAKE_PLACES, sizeof(fake_peer));
   bench_check(shmb_open(cl, "chan-ctl", SHMB_ACCESS_READ_WRITE, &ctl_sec),
               "chan-ctl");
   if (shmb_section_size(ctl_sec) < CTL_BUFS_AT + (uint64_t)BUFS * BIG) {
@@ -252,7 +279,9 @@ static void ring_send(bare *b, const void *m, size_t len, enum bell bell) {
     ;
   if (rc != 0)
     die("shmb_ring_send", rc);
-  if (bell) /* what shmb_channel_send does after the ring's send */
+  if (bell == EMU_BELL)
+    emu_ring();
+  else if (bell) /* what shmb_channel_send does after the ring's send */
     bench_check(shmb_section_notify(b->sec), "notify");
 }
 
@@ -264,7 +293,9 @@ static void ring_recv(bare *b, void *buf, size_t cap, enum bell bell) {
     ;
   if (rc != 0)
     die("shmb_ring_receive", rc);
-  if (bell) /* a queue receiver rings after it freed a slot */
+  if (bell == EMU_BELL)
+    emu_ring();
+  else if (bell) /* a queue receiver rings after it freed a slot */
     bench_check(shmb_section_notify(bell == ALT_BELL ? b->alt : b->sec),
                 "notify");
 }
@@ -311,10 +342,13 @@ static void bounce(side *s, int phase, int first) {
     case PH_RING_Q:
     case PH_RING_B:
     case PH_RINGBELL_Q:
-    case PH_RINGSPLIT_Q: {
+    case PH_RINGSPLIT_Q:
+    case PH_RINGEMU_Q: {
       bare *out = phase == PH_RING_B ? &s->rb_out : &s->rq_out;
       bare *in = phase == PH_RING_B ? &s->rb_in : &s->rq_in;
-      enum bell sb = phase >= PH_RINGBELL_Q ? BELL : NO_BELL;
+      enum bell sb = phase == PH_RINGEMU_Q    ? EMU_BELL
+                     : phase >= PH_RINGBELL_Q ? BELL
+                                              : NO_BELL;
       enum bell rb = phase == PH_RINGSPLIT_Q ? ALT_BELL : sb;
       memcpy(m, &k, sizeof(k));
       if (first)
@@ -373,6 +407,9 @@ static void child_run(side *s, int phase) {
       break;
     case PH_T64_RINGSPLIT:
       ring_recv(&s->t64r, m, sizeof(m), ALT_BELL);
+      break;
+    case PH_T64_RINGEMU:
+      ring_recv(&s->t64r, m, sizeof(m), EMU_BELL);
       break;
     case PH_T1M_COPY:
       sdk_recv(s->t1m, s->dst, BIG, 0);
@@ -528,6 +565,9 @@ static double run_stream(side *s, int phase, int64_t n) {
     case PH_T64_RINGSPLIT:
       ring_send(&s->t64r, m, 64, BELL);
       break;
+    case PH_T64_RINGEMU:
+      ring_send(&s->t64r, m, 64, EMU_BELL);
+      break;
     case PH_T1M_COPY:
       s->src[0] = (unsigned char)k;
       sdk_send(s->t1m, s->src, BIG, 0);
@@ -619,16 +659,6 @@ typedef struct quiet {
   bare pair_r;
 } quiet;
 
-/* The shape of the ringer's table of waiter places in client/notify.c (an
- * event name, two handles, a pointer to the armed word): a ring with nobody
- * registered still looks at every place. */
-typedef struct fake_peer {
-  char event[64];
-  HANDLE ev, armed_map;
-  const volatile uint32_t *armed;
-} fake_peer;
-#define FAKE_PLACES 32 /* max_waiters' default */
-
 #define QUIET_ROWS 7
 static void quiet_round(quiet *q, long n, fake_peer *places,
                         double out[QUIET_ROWS]) {
@@ -698,10 +728,10 @@ static HANDLE spawn(const bench_opts *o, const char *tag) {
   return pi.hProcess;
 }
 
-#define LAT_VARIANTS 7
+#define LAT_VARIANTS 8
 static const int lat_phase[LAT_VARIANTS] = {
-    PH_LINE,   PH_SDK_Q,      PH_SDK_B,      PH_RING_Q,
-    PH_RING_B, PH_RINGBELL_Q, PH_RINGSPLIT_Q};
+    PH_LINE,   PH_SDK_Q,      PH_SDK_B,       PH_RING_Q,
+    PH_RING_B, PH_RINGBELL_Q, PH_RINGSPLIT_Q, PH_RINGEMU_Q};
 static const char *const lat_label[LAT_VARIANTS] = {
     "floor: cache-line ping-pong through a plain section",
     "**queue, SDK** (shmb_channel_send / _receive, timeout 0)",
@@ -711,7 +741,10 @@ static const char *const lat_label[LAT_VARIANTS] = {
     "queue, bare ring + shmb_section_notify after send and after receive "
     "(the SDK's rings)",
     "queue, bare ring + the same rings, the receiver ringing another "
-    "channel's doorbell (one writer per counter line)"};
+    "channel's doorbell (one writer per counter line)",
+    "queue, bare ring + a ring without a bump (notify.c's fence and look at "
+    "32 empty places: what sleeping on the ring's own counters would "
+    "leave)"};
 
 int main(int argc, char **argv) {
   bench_opts o;
@@ -720,7 +753,7 @@ int main(int argc, char **argv) {
   side s;
   HANDLE child;
   int64_t lat_n, wake_n, paced_n, t64_n, t1m_n;
-  series lat[LAT_VARIANTS] = {{0}}, t64[4] = {{0}}, t1m[3] = {{0}},
+  series lat[LAT_VARIANTS] = {{0}}, t64[5] = {{0}}, t1m[3] = {{0}},
          wake_p50[2] = {{0}}, paced_p50[2] = {{0}};
   double *wake_all[2], *paced_all[2], *tmp;
   int wake_cnt = 0, paced_cnt = 0;
@@ -798,10 +831,10 @@ int main(int argc, char **argv) {
     }
     if (count && PART('w'))
       paced_cnt += (int)paced_n;
-    for (int v = 0; PART('t') && v < 4; v++) {
-      int w = (v + r) % 4;
-      static const int ph[4] = {PH_T64_SDK, PH_T64_RING, PH_T64_RINGBELL,
-                                PH_T64_RINGSPLIT};
+    for (int v = 0; PART('t') && v < 5; v++) {
+      int w = (v + r) % 5;
+      static const int ph[5] = {PH_T64_SDK, PH_T64_RING, PH_T64_RINGBELL,
+                                PH_T64_RINGSPLIT, PH_T64_RINGEMU};
       double x = run_stream(&s, ph[w], t64_n);
       if (count)
         put(&t64[w], rounds, x);
@@ -871,12 +904,14 @@ int main(int argc, char **argv) {
              lo(&lat[v]) / lo(&lat[0]));
     printf("\n@ chan.line_ns=%.1f chan.q_ns=%.1f chan.b_ns=%.1f "
            "chan.q_ratio=%.3f chan.b_ratio=%.3f chan.rq_ratio=%.3f "
-           "chan.rb_ratio=%.3f chan.rqbell_ratio=%.3f chan.rqsplit_ratio=%.3f"
+           "chan.rb_ratio=%.3f chan.rqbell_ratio=%.3f chan.rqsplit_ratio=%.3f "
+           "chan.rqemu_ratio=%.3f"
            "\n\n",
            med(&lat[0]), med(&lat[1]), med(&lat[2]),
            ratio_med(&lat[1], &lat[0]), ratio_med(&lat[2], &lat[0]),
            ratio_med(&lat[3], &lat[0]), ratio_med(&lat[4], &lat[0]),
-           ratio_med(&lat[5], &lat[0]), ratio_med(&lat[6], &lat[0]));
+           ratio_med(&lat[5], &lat[0]), ratio_med(&lat[6], &lat[0]),
+           ratio_med(&lat[7], &lat[0]));
   }
   if (PART('w')) {
 
@@ -942,6 +977,11 @@ int main(int argc, char **argv) {
            "%.2fx |\n",
            med(&t64[3]) / 1e6, hi(&t64[3]) / 1e6, ratio_med(&t64[3], &t64[1]),
            hi(&t64[3]) / hi(&t64[1]));
+    printf("| 64 B queue, bare ring + a ring without a bump after each send "
+           "and each receive | %.2f M msg/s | %.2f M msg/s | %.2fx | %.2fx "
+           "|\n",
+           med(&t64[4]) / 1e6, hi(&t64[4]) / 1e6, ratio_med(&t64[4], &t64[1]),
+           hi(&t64[4]) / hi(&t64[1]));
     printf("| floor: 1 MiB, two-process memcpy pipeline through a plain "
            "section (%d buffers; %" PRId64 " messages) | %.2f GiB/s | %.2f "
            "GiB/s | | |\n",
@@ -956,12 +996,13 @@ int main(int argc, char **argv) {
            hi(&t1m[2]) / hi(&t1m[0]));
     printf("\n@ chan.t64_mps=%.0f chan.t64_ring_mps=%.0f "
            "chan.t64_ringbell_mps=%.0f chan.t64_ringsplit_mps=%.0f "
+           "chan.t64_ringemu_mps=%.0f "
            "chan.pipe_gibs=%.3f "
            "chan.copy_gibs=%.3f chan.zc_gibs=%.3f chan.copy_ratio=%.3f "
            "chan.zc_ratio=%.3f\n\n",
-           med(&t64[0]), med(&t64[1]), med(&t64[2]), med(&t64[3]), med(&t1m[0]),
-           med(&t1m[1]), med(&t1m[2]), ratio_med(&t1m[1], &t1m[0]),
-           ratio_med(&t1m[2], &t1m[0]));
+           med(&t64[0]), med(&t64[1]), med(&t64[2]), med(&t64[3]), med(&t64[4]),
+           med(&t1m[0]), med(&t1m[1]), med(&t1m[2]),
+           ratio_med(&t1m[1], &t1m[0]), ratio_med(&t1m[2], &t1m[0]));
   }
   if (!PART('q'))
     return 0;
