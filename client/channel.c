@@ -42,8 +42,6 @@ struct shmb_channel {
   unsigned kind;     /* SHMB_KIND_BROADCAST or SHMB_KIND_QUEUE */
   int closed;        /* a ring after our own change found the doorbell
                         closed (ring_bell) */
-  uint64_t lost_told; /* broadcast: shmb_ring_lost when the caller last
-                         got a message (told_lost) */
 };
 
 /* A stall seen by this wait, to be cut out once it lasted STALL_MS. */
@@ -380,30 +378,11 @@ static int received(shmb_channel *ch, int rc) {
   return 0;
 }
 
-/* The losses to report with a message: every one since the caller's last
- * message, from the ring's running total. The ring's own per-call count
- * (shmb_ring_receive's *lost) is not enough: it starts at 0 in every call,
- * and a call that skips an aborted or overwritten position and then finds
- * the next one not yet written returns SHMB_EAGAIN, so the positions it
- * skipped were never reported with any message (channel.sh caught it: a
- * receiver behind a broadcast sender killed mid-message got the next
- * message with lost 0, about one run in two, while shmb_channel_lost said
- * 1). A look whose release returned SHMB_ESTALE is counted here too, with
- * the message after it. */
-static int told_lost(shmb_channel *ch, int rc, uint64_t *lost) {
-  uint64_t total;
-  if (rc != 0 || !lost)
-    return rc;
-  total = shmb_ring_lost(&ch->ring);
-  *lost = total - ch->lost_told;
-  ch->lost_told = total;
-  return 0;
-}
-
 int shmb_channel_receive(shmb_channel *ch, void *buf, size_t cap, size_t *len,
                          uint64_t *lost, unsigned int timeout_ms) {
-  uint64_t ring_lost;
-  receive_args a = {buf, cap, len, &ring_lost, NULL};
+  /* The ring tells every loss since the previous message with the next
+   * one, skips made by attempts that found nothing included (ring.h). */
+  receive_args a = {buf, cap, len, lost, NULL};
   int rc;
   if ((rc = can_receive(ch)) != 0)
     return rc;
@@ -414,22 +393,20 @@ int shmb_channel_receive(shmb_channel *ch, void *buf, size_t cap, size_t *len,
                         "%zu bytes is smaller than its slot_size of %u (a "
                         "message is never truncated)", ch->sec->name, cap,
                         ch->ring.slot_size);
-  rc = received(ch, channel_wait(ch, try_receive, &a, "no message came",
-                                 timeout_ms));
-  return told_lost(ch, rc, lost);
+  return received(ch, channel_wait(ch, try_receive, &a, "no message came",
+                                   timeout_ms));
 }
 
 int shmb_channel_peek(shmb_channel *ch, const void **payload, size_t *len,
                       uint64_t *lost, unsigned int timeout_ms) {
-  uint64_t ring_lost;
-  receive_args a = {NULL, 0, len, &ring_lost, payload};
+  receive_args a = {NULL, 0, len, lost, payload};
   int rc;
   if ((rc = can_receive(ch)) != 0)
     return rc;
   if (!payload || !len)
     return SHMB_EINVAL;
   rc = channel_wait(ch, try_peek, &a, "no message came", timeout_ms);
-  return rc == SHMB_ECORRUPT ? received(ch, rc) : told_lost(ch, rc, lost);
+  return rc == SHMB_ECORRUPT ? received(ch, rc) : rc;
 }
 
 int shmb_channel_release(shmb_channel *ch) {

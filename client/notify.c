@@ -134,6 +134,28 @@ static int counter_check(shmb_section *s, const void *view) {
   return 0;
 }
 
+/* Whether the doorbell a DOORBELL reply named on conn is the one of the
+ * object s mapped: the request names the section, and a rotation or a
+ * restart of the service may have made a new object, with a new doorbell,
+ * since s was opened (a waiter registered there would never be woken by
+ * the writers of s's object). Object names are never used twice, so an
+ * OPEN after the DOORBELL that still hands out s's object proves the
+ * DOORBELL was answered for it too. */
+static int same_object(shmb_section *s, shmb_client *conn) {
+  shmb_open_info info;
+  int rc = shmb__lookup_flags(conn, s->name, s->access, &info, NULL);
+  if (rc == 0 && strcmp(info.object, s->object) == 0)
+    return 0;
+  if (rc == 0 || rc == SHMB_ENOENT)
+    return bell_fail(s, SHMB_EBELLCLOSED, "section %s is no longer the "
+                     "object this handle mapped (%s): the service %s it; "
+                     "open the section again", s->name, s->object,
+                     rc == 0 ? "made a new one (a rotation or a restart) "
+                               "and a new doorbell with"
+                             : "removed");
+  return bell_fail(s, rc, "%s", conn->message);
+}
+
 /* Connects on the section's options and sends DOORBELL; on success *conn
  * holds the connection and *payload the reply (free()). */
 static int doorbell_request(shmb_section *s, uint32_t access,
@@ -156,6 +178,12 @@ static int doorbell_request(shmb_section *s, uint32_t access,
   if (rc == 0 && rep->access != access) {
     free(*payload);
     rc = SHMB_EBADSERVER;
+  }
+  if (rc == 0 && s->object[0] && (rc = same_object(s, *conn)) != 0) {
+    free(*payload);
+    shmb_disconnect(*conn);
+    *conn = NULL;
+    return rc;
   }
   if (rc != 0) {
     if ((*conn)->message[0])

@@ -121,30 +121,49 @@ int shmb_ring_commit(shmb_ring *r, size_t len) {
                                     : shmb__ringb_commit(r, len);
 }
 
+/* The losses to report with a message that rc says was returned: every
+ * one since the previous message, from the running total. A call that
+ * skips positions and then finds the next one unwritten returns
+ * SHMB_EAGAIN; those skips are told with the next message, not dropped. */
+static int tell_lost(shmb_ring *r, int rc, uint64_t *lost) {
+  if (lost)
+    *lost = 0;
+  if (rc != 0)
+    return rc;
+  if (lost)
+    *lost = r->lost - r->lost_told;
+  r->lost_told = r->lost;
+  return 0;
+}
+
 int shmb_ring_receive(shmb_ring *r, void *buf, size_t cap, size_t *len,
                       uint64_t *lost) {
-  uint64_t dummy;
-  if (!lost)
-    lost = &dummy;
-  *lost = 0;
+  uint64_t in_call = 0; /* the kind's own count; tell_lost reports */
+  if (lost)
+    *lost = 0;
   if (!r || !buf || !len || r->held != SHMB__HELD_NONE)
     return SHMB_EINVAL;
   if (cap < r->slot_size)
     return SHMB_EINVAL;
-  return r->kind == SHMB_RING_QUEUE ? shmb__ringq_receive(r, buf, len)
-                                    : shmb__ringb_receive(r, buf, len, lost);
+  return tell_lost(r,
+                   r->kind == SHMB_RING_QUEUE
+                       ? shmb__ringq_receive(r, buf, len)
+                       : shmb__ringb_receive(r, buf, len, &in_call),
+                   lost);
 }
 
 int shmb_ring_peek(shmb_ring *r, const void **payload, size_t *len,
                    uint64_t *lost) {
-  uint64_t dummy;
-  if (!lost)
-    lost = &dummy;
-  *lost = 0;
+  uint64_t in_call = 0;
+  if (lost)
+    *lost = 0;
   if (!r || !payload || !len || r->held != SHMB__HELD_NONE)
     return SHMB_EINVAL;
-  return r->kind == SHMB_RING_QUEUE ? shmb__ringq_peek(r, payload, len)
-                                    : shmb__ringb_peek(r, payload, len, lost);
+  return tell_lost(r,
+                   r->kind == SHMB_RING_QUEUE
+                       ? shmb__ringq_peek(r, payload, len)
+                       : shmb__ringb_peek(r, payload, len, &in_call),
+                   lost);
 }
 
 int shmb_ring_release(shmb_ring *r) {

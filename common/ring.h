@@ -64,6 +64,7 @@ typedef struct shmb_ring {
   uint64_t lock_word;  /* broadcast: our value of the sender lock */
   uint64_t rpos;       /* broadcast receiver: next position to read */
   uint64_t lost;       /* broadcast receiver: messages lost since attach */
+  uint64_t lost_told;  /* lost when the caller last got a message */
 } shmb_ring;
 
 /* What shmb_ring_stalled saw; handed back to shmb_ring_abort_stall. */
@@ -113,7 +114,11 @@ int shmb_ring_commit(shmb_ring *r, size_t len);
 /* Copies the next message into buf (cap must be at least slot_size, so that
  * no message is ever truncated: SHMB_EINVAL otherwise) and stores its length
  * in *len. *lost (may be NULL) is set to the messages this receiver lost
- * just before this one (broadcast only: always 0 for a queue). 0 on
+ * since the previous message it got (broadcast only: always 0 for a
+ * queue), including positions skipped by earlier calls that then returned
+ * SHMB_EAGAIN and a look whose release said SHMB_ESTALE; 0 when the call
+ * returns no message. So the counts of all messages add up to
+ * shmb_ring_lost once the next message is in. 0 on
  * success; SHMB_EAGAIN when there is nothing to read (or the next message is
  * still being written); SHMB_ECORRUPT. */
 int shmb_ring_receive(shmb_ring *r, void *buf, size_t cap, size_t *len,

@@ -12,6 +12,9 @@
  *   quiet PIPE NAME N   rings N times: "signals=S" (SetEvent calls made)
  *   twice PIPE NAME FILE rings, waits (20 s at most) until FILE holds
  *                       "fired", rings again: "signals=S"
+ *   stale PIPE NAME FILE opens NAME (read), prints "opened", waits until
+ *                       FILE holds "go", then asks for the doorbell's
+ *                       counter: "counter ok" or "counter SHMB_E..."
  *   kernel PIPE NAME    as a waiter of NAME, asks the kernel for the ring
  *                       rights directly: "counter-write ok|error N",
  *                       "event-signal ok|error N", "event-wait ok|error N"
@@ -143,6 +146,25 @@ static int on_handle(shmb_section *s, unsigned ms, int times) {
   return 0;
 }
 
+/* Waits (20 s at most) until the file holds needle: 0, or 1 with a
+ * message. */
+static int wait_for_text(const char *path, const char *needle) {
+  for (int i = 0; i < 200; i++) {
+    char line[256];
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f))
+      found = strstr(line, needle) != NULL;
+    if (f)
+      fclose(f);
+    if (found)
+      return 0;
+    Sleep(100);
+  }
+  fprintf(stderr, "belltest: %s never said %s\n", path, needle);
+  return 1;
+}
+
 static int run(int argc, char **argv) {
   const char *cmd = argv[1], *pipe = argv[2];
   shmb_section *a = NULL, *b = NULL;
@@ -165,23 +187,19 @@ static int run(int argc, char **argv) {
   } else if (strcmp(cmd, "twice") == 0 && argc == 5) {
     if (!open_section(pipe, argv[3], SHMB_ACCESS_READ_WRITE, &a) &&
         !step(shmb_section_notify(a), "notify", a)) {
-      rc = 1;
-      for (int i = 0; i < 200 && rc; i++) {
-        char line[256] = "";
-        FILE *f = fopen(argv[4], "r");
-        while (f && fgets(line, sizeof(line), f))
-          if (strstr(line, "fired"))
-            rc = 0;
-        if (f)
-          fclose(f);
-        if (rc)
-          Sleep(100);
-      }
-      if (rc)
-        fprintf(stderr, "belltest: %s never said fired\n", argv[4]);
-      else
+      rc = wait_for_text(argv[4], "fired");
+      if (rc == 0)
         rc = step(shmb_section_notify(a), "notify", a) ? 1 : 0;
       printf("signals=%" PRIu64 "\n", shmb__section_signals(a));
+    }
+  } else if (strcmp(cmd, "stale") == 0 && argc == 5) {
+    if (!open_section(pipe, argv[3], SHMB_ACCESS_READ, &a)) {
+      printf("opened\n");
+      fflush(stdout);
+      if ((rc = wait_for_text(argv[4], "go")) == 0) {
+        int got = shmb_section_counter(a, &seen);
+        printf("counter %s\n", got ? shmb_err_name(got) : "ok");
+      }
     }
   } else if (strcmp(cmd, "kernel") == 0 && argc == 4) {
     if (!open_section(pipe, argv[3], SHMB_ACCESS_READ, &a))

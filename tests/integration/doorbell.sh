@@ -45,6 +45,12 @@ sddl = O:SYG:SYD:P(A;;GA;;;SY)
 size = 4KiB
 sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)
 
+[section rot]
+size = 4KiB
+notify = yes
+on_revoke = rotate
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)(A;;GR;;;BG)
+
 [section capped]
 size = 4KiB
 notify = yes
@@ -185,6 +191,25 @@ kill -KILL "$holder" 2>/dev/null || true
 wait "$holder" 2>/dev/null || true
 wait_status doorbell_waiters 0 10
 pass "25 refused waiter requests: each refused with its reason, $logged logged (rate-limited per account)"
+
+# A section opened before a rotation keeps the old object; its first wait
+# must not register on the new object's doorbell (where the old object's
+# writers would never wake it): the SDK sees the section is no longer the
+# object it mapped and says SHMB_EBELLCLOSED.
+rm -f go.txt
+"${shmb_run[@]}" "$SHMB_BIN/belltest.exe" stale "$pipe" rot "$(winpath "$PWD/go.txt")" >stale.out 2>&1 &
+stale=$!
+at_exit 'kill -KILL "$stale" 2>/dev/null || true'
+for i in $(seq 1 200); do grep -q opened stale.out && break; sleep 0.1; done
+grep -q opened stale.out || fail "the stale probe did not open rot: $(cat stale.out)"
+sed -i 's/(A;;GR;;;BG)$/(A;;GR;;;BU)/' shmb.conf
+expect_exit 0 ctl reload
+grep -q "1 rotated" last.txt || fail "the reload did not rotate rot: $(cat last.txt)"
+echo go >go.txt
+rc=0; wait "$stale" || rc=$?
+[ "$rc" = 0 ] && grep -q "counter SHMB_EBELLCLOSED" stale.out \
+    || fail "a wait through a section opened before its rotation: exit $rc, $(cat stale.out), expected counter SHMB_EBELLCLOSED"
+pass "a section opened before a rotation does not wait on the new object's doorbell: SHMB_EBELLCLOSED"
 
 # A reload that removes the section closes its doorbell: the service marks
 # it closed and wakes its waiters, who return at once (SHMB_EBELLCLOSED)
