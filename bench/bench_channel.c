@@ -15,8 +15,11 @@
  *                     halved; the floor is a bare counter bounced between
  *                     two cache lines of chan-ctl by the same two
  *                     processes. The bare ring (common/ring.h on the
- *                     channel's own view, no doorbell) and the bare ring
- *                     plus the rings the SDK makes show where the time goes.
+ *                     channel's own view, no doorbell), the bare ring plus
+ *                     the rings the SDK makes, plus rings whose counter
+ *                     lines have one writer each (split), and plus rings
+ *                     without a bump (fence and waiter places only) show
+ *                     where the time goes.
  *   wake-up latency   the same bounce with receivers that sleep on the
  *                     doorbell (receive with a timeout), against a
  *                     SetEvent / WaitForSingleObject bounce over two named
