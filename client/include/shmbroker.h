@@ -115,7 +115,10 @@ SHMB_EXTERN void shmb_free_list(shmb_section_info *list);
  * object name, size and granted access. SHMB_EACCES, SHMB_ENOENT,
  * SHMB_EBADNAME are the service's answers. A reply whose object name is
  * not of the service's form ("Global\" or "Local\", "shmb-", 32 lowercase
- * hex digits) or whose access is not what was asked: SHMB_EBADSERVER. */
+ * hex digits) or whose access is not what was asked: SHMB_EBADSERVER.
+ * A section delivered by handle (delivery = handle; kind has
+ * SHMB_KIND_HANDLE) has no name: object is "", and the handle the service
+ * put into this process is closed at once (shmb_open keeps and maps it). */
 SHMB_EXTERN int shmb_lookup(shmb_client *client, const char *name,
                             unsigned int access, shmb_open_info *info);
 
@@ -129,7 +132,8 @@ SHMB_EXTERN int shmb_open(shmb_client *client, const char *name,
                           unsigned int access, shmb_section **out);
 
 /* The mapped view (writable only with SHMB_ACCESS_WRITE), its size, the
- * granted access, and the names. Valid until shmb_close. */
+ * granted access, and the names (the object's is "" for a section
+ * delivered by handle). Valid until shmb_close. */
 SHMB_EXTERN void *shmb_section_data(const shmb_section *section);
 SHMB_EXTERN uint64_t shmb_section_size(const shmb_section *section);
 SHMB_EXTERN unsigned int shmb_section_access(const shmb_section *section);
