@@ -3,13 +3,19 @@
  * formatted, and to that section's doorbell for sleeping.
  *
  * Every ring call is non-blocking; waiting is done here, the way
- * docs/channels.md ("Waiting") lays out: read the doorbell's counter, try,
- * retry a while in a spin, then sleep until the counter moves. Whoever
- * changes what a peer waits for rings after it (a sender after a commit, a
- * queue receiver after it frees a slot), and the counter is read before the
- * attempt, so a change between the attempt and the sleep cannot be missed.
- * A broadcast receiver changes nothing anyone waits for, so it never rings,
- * and it needs only read access.
+ * docs/channels.md ("Waiting") lays out: read the ring's own counter
+ * (data_seq for a receiver, space_seq for a sender), try, retry a while in
+ * a spin, then sleep on the doorbell until that counter moves. Whoever
+ * changes what a peer waits for wakes the doorbell's armed waiters after
+ * the change (a sender after a commit, a queue receiver after it frees a
+ * slot), and the counter is read before the attempt, so a change between
+ * the attempt and the sleep cannot be missed (the waiter arms, fences and
+ * reads the counter; the waker moved it, fences and reads the armed
+ * words). The doorbell's own counter is not bumped: it would be one more
+ * cache line that every send and every receive writes, which made a
+ * spinning queue's one-way latency 1.9x its floor (docs/performance.md).
+ * A broadcast receiver changes nothing anyone waits for, so it never
+ * wakes anyone, and it needs only read access.
  *
  * A peer that dies holding a slot holds everyone behind it up. A waiter
  * that has made no progress for STALL_CHECK_MS asks the ring whether a
@@ -165,7 +171,7 @@ static int closed_fail(shmb_channel *ch) {
  * into the dead ring for as long as it had room, and a broadcast sender,
  * which always has room, for ever). */
 static void ring_bell(shmb_channel *ch) {
-  int rc = shmb_section_notify(ch->sec);
+  int rc = shmb__section_wake(ch->sec);
   if (rc == SHMB_EBELLCLOSED || rc == SHMB_ENOENT)
     ch->closed = 1;
 }
@@ -211,11 +217,19 @@ static int watch_stall(shmb_channel *ch, stall_watch *w, ULONGLONG now) {
 
 typedef int (*attempt_fn)(shmb_channel *ch, void *arg);
 
+/* The ring's counters, as the doorbell's wait reads them (ctx: the ring). */
+static uint64_t data_seq(const void *ring) { return shmb_ring_data_seq(ring); }
+static uint64_t space_seq(const void *ring) {
+  return shmb_ring_space_seq(ring);
+}
+
 /* Tries attempt until it is not SHMB_EAGAIN or timeout_ms passed (module
- * comment). The doorbell's first use registers this section as a waiter,
- * so calls with timeout 0 never do. */
+ * comment), sleeping until counter (data_seq for a receiver, space_seq for
+ * a sender) moves. The doorbell's first use registers this section as a
+ * waiter, so calls with timeout 0 never do. */
 static int channel_wait(shmb_channel *ch, attempt_fn attempt, void *arg,
-                        const char *what, unsigned timeout_ms) {
+                        uint64_t (*counter)(const void *), const char *what,
+                        unsigned timeout_ms) {
   stall_watch watch = {0};
   ULONGLONG start = 0;
   int rc = attempt(ch, arg);
@@ -236,8 +250,7 @@ static int channel_wait(shmb_channel *ch, attempt_fn attempt, void *arg,
       if ((rc = attempt(ch, arg)) != SHMB_EAGAIN)
         return rc;
     }
-    if ((rc = shmb_section_counter(ch->sec, &seen)) != 0)
-      return rc;
+    seen = counter(&ch->ring);
     /* After the counter, before the sleep: the Dekker order. */
     if ((rc = attempt(ch, arg)) != SHMB_EAGAIN)
       return rc;
@@ -255,7 +268,7 @@ static int channel_wait(shmb_channel *ch, attempt_fn attempt, void *arg,
     if (timeout_ms != SHMB_WAIT_FOREVER &&
         timeout_ms - (now - start) < left)
       left = (unsigned)(timeout_ms - (now - start));
-    rc = shmb_section_wait(ch->sec, &seen, left);
+    rc = shmb__section_wait_for(ch->sec, counter, &ch->ring, &seen, left);
     if (rc != 0 && rc != SHMB_ENOTRUNG)
       return rc;
     if ((rc = attempt(ch, arg)) != SHMB_EAGAIN)
@@ -298,8 +311,8 @@ int shmb_channel_send(shmb_channel *ch, const void *msg, size_t len,
     return channel_fail(ch, SHMB_EMSGSIZE, "channel %s: a message of %zu "
                         "bytes is larger than its slot_size of %u",
                         ch->sec->name, len, ch->ring.slot_size);
-  if ((rc = channel_wait(ch, try_send, &a, "no room for a message",
-                         timeout_ms)) != 0)
+  if ((rc = channel_wait(ch, try_send, &a, space_seq,
+                         "no room for a message", timeout_ms)) != 0)
     return rc;
   ring_bell(ch);
   return 0;
@@ -323,8 +336,8 @@ int shmb_channel_reserve(shmb_channel *ch, void **payload, size_t *capacity,
     return rc;
   if (!payload || !capacity)
     return SHMB_EINVAL;
-  return channel_wait(ch, try_reserve, &a, "no room for a message",
-                      timeout_ms);
+  return channel_wait(ch, try_reserve, &a, space_seq,
+                      "no room for a message", timeout_ms);
 }
 
 int shmb_channel_commit(shmb_channel *ch, size_t len) {
@@ -393,8 +406,8 @@ int shmb_channel_receive(shmb_channel *ch, void *buf, size_t cap, size_t *len,
                         "%zu bytes is smaller than its slot_size of %u (a "
                         "message is never truncated)", ch->sec->name, cap,
                         ch->ring.slot_size);
-  return received(ch, channel_wait(ch, try_receive, &a, "no message came",
-                                   timeout_ms));
+  return received(ch, channel_wait(ch, try_receive, &a, data_seq,
+                                   "no message came", timeout_ms));
 }
 
 int shmb_channel_peek(shmb_channel *ch, const void **payload, size_t *len,
@@ -405,7 +418,7 @@ int shmb_channel_peek(shmb_channel *ch, const void **payload, size_t *len,
     return rc;
   if (!payload || !len)
     return SHMB_EINVAL;
-  rc = channel_wait(ch, try_peek, &a, "no message came", timeout_ms);
+  rc = channel_wait(ch, try_peek, &a, data_seq, "no message came", timeout_ms);
   return rc == SHMB_ECORRUPT ? received(ch, rc) : rc;
 }
 

@@ -60,6 +60,8 @@ struct shmb__ringer {
   unsigned capacity;
   uint64_t generation; /* of the peers below; odd: never read yet */
   peer *peers;         /* capacity of them, by registry entry */
+  unsigned open_peers; /* of them with an armed word mapped: 0 skips the
+                          scan, the common case of nobody waiting */
   shmb_bell_entry *copy;
   uint64_t signals;
 };
@@ -359,34 +361,61 @@ static int registry_refresh(shmb_section *s, struct shmb__ringer *r) {
    * next ring read it again rather than skip that waiter until the
    * registry next changes. */
   r->generation = missed ? 1 : g;
+  r->open_peers = 0;
+  for (unsigned i = 0; i < r->capacity; i++)
+    r->open_peers += r->peers[i].armed != NULL;
   return 0;
 }
 
-int shmb_section_notify(shmb_section *section) {
-  struct shmb__ringer *r;
+/* The ringer, attached at the first ring; SHMB_EBELLCLOSED once the
+ * service gave the doorbell up. */
+static int ringer_get(shmb_section *section, struct shmb__ringer **out) {
   int rc;
-
   if (!section || !(section->access & SHMB_ACCESS_WRITE))
     return SHMB_EINVAL;
   if (!section->ringer && (rc = ringer_attach(section)) != 0)
     return rc;
-  r = section->ringer;
-  if (__atomic_load_n(r->closed, __ATOMIC_ACQUIRE))
+  *out = section->ringer;
+  if (__atomic_load_n((*out)->closed, __ATOMIC_ACQUIRE))
     return bell_fail(section, SHMB_EBELLCLOSED, "section %s: the service "
                      "closed this doorbell (the section was removed or "
                      "rotated, or the service stopped): open the section "
                      "again", section->name);
+  return 0;
+}
+
+static int wake_armed(shmb_section *section, struct shmb__ringer *r);
+
+int shmb_section_notify(shmb_section *section) {
+  struct shmb__ringer *r;
+  int rc = ringer_get(section, &r);
+  if (rc != 0)
+    return rc;
   /* The bump, then the fence, then the armed words: the ringer's half of
    * the Dekker pair in the file comment. */
   __atomic_fetch_add(r->counter, 1, __ATOMIC_SEQ_CST);
+  return wake_armed(section, r);
+}
+
+int shmb__section_wake(shmb_section *section) {
+  struct shmb__ringer *r;
+  int rc = ringer_get(section, &r);
+  if (rc != 0)
+    return rc;
+  /* The caller moved its own counter (the ring's) before this call. */
+  return wake_armed(section, r);
+}
+
+/* The fence, then the armed words of every known waiter. */
+static int wake_armed(shmb_section *section, struct shmb__ringer *r) {
+  int rc = 0;
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-  rc = 0;
   if (__atomic_load_n(&r->reg->generation, __ATOMIC_ACQUIRE) != r->generation)
     rc = registry_refresh(section, r);
   /* Even when the registry could not be read now, the waiters already
    * known are woken: the counter has moved, and a ring must not be lost
    * for them because someone else joined or left. */
-  for (unsigned i = 0; i < r->capacity; i++) {
+  for (unsigned i = 0; r->open_peers && i < r->capacity; i++) {
     peer *p = &r->peers[i];
     uint64_t t = p->armed ? __atomic_load_n(p->armed, __ATOMIC_RELAXED) : 0;
     if (t != 0 && t != p->signalled) {
@@ -505,9 +534,18 @@ int shmb_section_counter(shmb_section *section, uint64_t *value) {
   return 0;
 }
 
+/* The counter a wait watches: the doorbell's own, or one the caller
+ * names (a channel's ring counters). */
+typedef struct watched {
+  const volatile uint64_t *word; /* or NULL: read(ctx) */
+  uint64_t (*read)(const void *ctx);
+  const void *ctx;
+} watched;
+
 /* The counter moved past *seen: take the new value. */
-static int moved(struct shmb__waiter *w, uint64_t *seen) {
-  uint64_t v = __atomic_load_n(w->counter, __ATOMIC_ACQUIRE);
+static int moved(const watched *c, uint64_t *seen) {
+  uint64_t v = c->word ? __atomic_load_n(c->word, __ATOMIC_ACQUIRE)
+                       : c->read(c->ctx);
   if (v == *seen)
     return 0;
   *seen = v;
@@ -528,7 +566,7 @@ static void disarm(struct shmb__waiter *w) {
 
 /* Spin, arm, re-check, sleep; until the counter moves, time runs out or
  * the service closes the doorbell (it wakes us after setting closed). */
-static int wait_loop(struct shmb__waiter *w, uint64_t *seen,
+static int wait_loop(struct shmb__waiter *w, const watched *c, uint64_t *seen,
                      unsigned timeout_ms) {
   ULONGLONG start = GetTickCount64();
   for (;;) {
@@ -537,13 +575,13 @@ static int wait_loop(struct shmb__waiter *w, uint64_t *seen,
     if (__atomic_load_n(w->closed, __ATOMIC_ACQUIRE))
       return SHMB_EBELLCLOSED;
     for (int i = 0; i < WAIT_SPINS; i++) {
-      if (moved(w, seen))
+      if (moved(c, seen))
         return 0;
       YieldProcessor();
     }
     /* The waiter's half of the Dekker pair: armed, fence, counter. */
     arm(w);
-    if (moved(w, seen)) {
+    if (moved(c, seen)) {
       disarm(w);
       return 0;
     }
@@ -560,20 +598,42 @@ static int wait_loop(struct shmb__waiter *w, uint64_t *seen,
   }
 }
 
-int shmb_section_wait(shmb_section *section, uint64_t *seen,
-                      unsigned int timeout_ms) {
-  struct shmb__waiter *w;
-  int rc;
-  if (!seen)
-    return SHMB_EINVAL;
-  if ((rc = waiter_get(section, &w)) != 0)
-    return rc;
-  if ((rc = wait_loop(w, seen, timeout_ms)) == SHMB_EBELLCLOSED)
+/* Waits for c to move past *seen, as shmb_section_wait. */
+static int wait_for(shmb_section *section, struct shmb__waiter *w,
+                    const watched *c, uint64_t *seen, unsigned timeout_ms) {
+  int rc = wait_loop(w, c, seen, timeout_ms);
+  if (rc == SHMB_EBELLCLOSED)
     bell_fail(section, rc, "section %s: the service closed this doorbell "
               "(the section was removed or rotated, or the service "
               "stopped) and woke its waiters: open the section again",
               section->name);
   return rc;
+}
+
+int shmb_section_wait(shmb_section *section, uint64_t *seen,
+                      unsigned int timeout_ms) {
+  struct shmb__waiter *w;
+  watched c = {0};
+  int rc;
+  if (!seen)
+    return SHMB_EINVAL;
+  if ((rc = waiter_get(section, &w)) != 0)
+    return rc;
+  c.word = w->counter;
+  return wait_for(section, w, &c, seen, timeout_ms);
+}
+
+int shmb__section_wait_for(shmb_section *section,
+                           uint64_t (*read)(const void *ctx), const void *ctx,
+                           uint64_t *seen, unsigned timeout_ms) {
+  struct shmb__waiter *w;
+  watched c = {NULL, read, ctx};
+  int rc;
+  if (!seen || !read)
+    return SHMB_EINVAL;
+  if ((rc = waiter_get(section, &w)) != 0)
+    return rc;
+  return wait_for(section, w, &c, seen, timeout_ms);
 }
 
 int shmb_section_wait_handle(shmb_section *section, void **handle) {

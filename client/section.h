@@ -38,6 +38,15 @@ int shmb__open_kind(shmb_client *client, const char *name, unsigned int access,
 /* Closes what notify.c attached (ringer, waiter and its connection). */
 void shmb__section_bell_close(shmb_section *s);
 
+/* For channels, whose waiters watch the ring's own counters (channel.c):
+ * wake every armed waiter without moving the doorbell's counter (the
+ * caller moved its own counter first; write access needed, as a ring),
+ * and wait, as shmb_section_wait, for read(ctx) to differ from *seen. */
+int shmb__section_wake(shmb_section *s);
+int shmb__section_wait_for(shmb_section *s, uint64_t (*read)(const void *ctx),
+                           const void *ctx, uint64_t *seen,
+                           unsigned timeout_ms);
+
 /* SetEvent calls this section's rings have made: a test hook (the unit
  * test of "nobody waiting costs no system call"); not exported. */
 uint64_t shmb__section_signals(const shmb_section *s);

@@ -7,8 +7,8 @@ standard_config shmb.conf
 start_service shmb.conf
 
 expect_exit 0 ctl list
-grep -q "^readonly .* read$" last.txt || fail "list lacks readonly: $(cat last.txt)"
-grep -q "^readwrite .* read,write$" last.txt || fail "list lacks readwrite: $(cat last.txt)"
+grep -q "^readonly .* read  *section$" last.txt || fail "list lacks readonly: $(cat last.txt)"
+grep -q "^readwrite .* read,write  *section$" last.txt || fail "list lacks readwrite: $(cat last.txt)"
 grep -q sysonly last.txt && fail "list shows the SYSTEM-only section"
 pass "list shows the granted sections with their access and hides sysonly"
 

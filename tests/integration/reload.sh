@@ -95,7 +95,7 @@ log_has service.log "section filed: flushed (reload)" || fail "no 'section filed
 pass "the reload flushed the file-backed section (flushes 0 -> 1, logged)"
 
 expect_exit 0 ctl list
-grep -q "^fresh .* 16384 read$" last.txt || fail "fresh not listed: $(cat last.txt)"
+grep -q "^fresh .* 16384 read  *section$" last.txt || fail "fresh not listed: $(cat last.txt)"
 grep -q "^gone" last.txt && fail "gone is still listed"
 expect_exit 4 ctl info gone
 pass "a new section is served and a removed one is not handed out (exit 4)"
