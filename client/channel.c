@@ -133,6 +133,15 @@ int shmb_channel_open(shmb_client *client, const char *name, unsigned int role,
     shmb_channel_close(ch);
     return rc;
   }
+  /* A party that wakes others (a sender, a queue receiver) attaches the
+   * doorbell now: its first wake would otherwise connect to the service
+   * on the path of a message, and wait for it there if it had gone. */
+  if ((access & SHMB_ACCESS_WRITE) && (rc = shmb__section_wake(sec)) != 0) {
+    shmb__fail(client->message, sizeof(client->message), rc, "channel %s: "
+               "cannot attach its doorbell: %s", name, sec->message);
+    shmb_channel_close(ch);
+    return rc;
+  }
   *out = ch;
   return 0;
 }
