@@ -116,6 +116,8 @@ measure() {
     {
         config_head
         section bench 4KiB
+        # bench_open's open by handle (issue 12): the same, with no name.
+        section bench-handle 4KiB | sed 's/^size = 4KiB$/size = 4KiB\ndelivery = handle/'
         for s in 4KiB 16KiB 64KiB 256KiB 1MiB 4MiB 16MiB 64MiB 256MiB; do
             section "data-$s" "$s"
         done

@@ -60,6 +60,7 @@ typedef struct svc_conn {
   int revision; /* the session's, from HELLO; 1 until then */
   uint64_t connected_at; /* FILETIME at accept: handle delivery's check */
   svc_delivery delivery; /* a handle dispatch just put into the client */
+  svc_target target;     /* where handles go; released with the conn */
   size_t write_bytes;
   struct svc_conn *prev, *next;
   size_t len;
@@ -78,6 +79,10 @@ typedef struct write_req {
 static void on_handle_closed(uv_handle_t *h) {
   svc_conn *c = h->data;
   if (--c->open_handles == 0) {
+    /* Every write's callback has run by now (libuv completes a closed
+     * stream's writes before its close callback): no delivery is left
+     * that needs the target process. */
+    svc_target_release(&c->target);
     svc_caller_release(&c->who);
     free(c);
   }
@@ -241,7 +246,7 @@ static svc_request_ctx conn_ctx(svc_conn *c, int identify) {
   svc_request_ctx ctx = {c->cs->b,     NULL,        c->pid,
                          c->account,   c->cs->count, c,
                          &c->waiting,  &c->revision, conn_os_handle(c),
-                         c->connected_at, &c->delivery};
+                         c->connected_at, &c->delivery, &c->target};
   if (identify)
     ctx.who = conn_caller(c);
   return ctx;

@@ -12,10 +12,16 @@
  * the reply cannot be written later, the handle is closed in the target
  * again with DUPLICATE_CLOSE_SOURCE, so a client that went away leaves
  * nothing behind in whatever process holds that pid.
+ *
+ * The process is checked once per connection and then held open (its pid
+ * cannot be reused while we hold it), with its token: a later OPEN costs
+ * the AccessCheck (cached per section, as the caller's), the duplication
+ * and one look at the pipe.
  */
 #include "deliver.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "errors.h"
 #include "protocol.h"
@@ -83,13 +89,13 @@ static int open_target(unsigned long pid, uint64_t connected_at,
   return 0;
 }
 
-/* The target's token: the caller's account, and granted wire by sd. */
+/* The target's token is the caller's account; *ident its identification
+ * token for AccessCheck. */
 static int check_target_token(HANDLE process, unsigned long pid,
-                              const svc_caller *who, PSECURITY_DESCRIPTOR sd,
-                              uint32_t wire, char *err, size_t errlen) {
-  HANDLE token = NULL, ident = NULL;
+                              const svc_caller *who, HANDLE *ident,
+                              char *err, size_t errlen) {
+  HANDLE token = NULL;
   PSID theirs = NULL, caller = NULL;
-  svc_caller as_process = {0};
   char sid[192];
   int rc = SHMB_ESYSTEM;
 
@@ -112,24 +118,15 @@ static int check_target_token(HANDLE process, unsigned long pid,
     goto out_free;
   }
   /* AccessCheck wants an impersonation token. */
-  if (!DuplicateToken(token, SecurityIdentification, &ident)) {
+  if (!DuplicateToken(token, SecurityIdentification, ident)) {
+    *ident = NULL;
     shmb__fail(err, errlen, rc, "cannot duplicate the token of pid %lu "
                "(Win32 error %lu)", pid, (unsigned long)GetLastError());
-    goto out_free;
-  }
-  as_process.token = ident;
-  if ((svc_access_granted(&as_process, sd) & wire) != wire) {
-    rc = shmb__fail(err, errlen, SHMB_EACCES, "pid %lu's own token is not "
-                    "granted %s on the section (a sandboxed or "
-                    "low-integrity process of the caller's account?)",
-                    pid, shmb__access_name(wire));
     goto out_free;
   }
   rc = 0;
 
 out_free:
-  if (ident)
-    CloseHandle(ident);
   LocalFree(theirs);
   LocalFree(caller);
   CloseHandle(token);
@@ -140,55 +137,92 @@ static void take_back(HANDLE process, uint64_t remote) {
   /* A process that has exited closed it already. */
   if (!process_alive(process))
     return;
-  /* Closes the handle in the target without taking a copy (with no target
-   * process the call may report failure even though it closed it). */
-  DuplicateHandle(process, (HANDLE)(uintptr_t)remote, NULL, NULL, 0, FALSE,
-                  DUPLICATE_CLOSE_SOURCE);
+  HANDLE here = NULL;
+  /* Moves the handle out of the target into this process, then closes
+   * it: the target no longer has it. */
+  if (DuplicateHandle(process, (HANDLE)(uintptr_t)remote, GetCurrentProcess(),
+                      &here, 0, FALSE,
+                      DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS) &&
+      here)
+    CloseHandle(here);
   taken_back_count++;
 }
 
-int svc_deliver_handle(HANDLE pipe, unsigned long pid, uint64_t connected_at,
-                       const svc_caller *who, PSECURITY_DESCRIPTOR sd,
-                       HANDLE object, DWORD rights, svc_delivery *out,
+void svc_target_release(svc_target *t) {
+  if (t->process)
+    CloseHandle(t->process);
+  t->process = NULL;
+  svc_caller_release(&t->as_itself);
+}
+
+/* The first delivery of a connection: the process checked and held. */
+static int target_once(svc_target *t, unsigned long pid,
+                       uint64_t connected_at, const svc_caller *who,
                        char *err, size_t errlen) {
+  HANDLE process = NULL, ident = NULL;
+  int rc;
+
+  if (t->process)
+    return 0;
+  if ((rc = open_target(pid, connected_at, &process, err, errlen)) != 0 ||
+      (rc = check_target_token(process, pid, who, &ident, err, errlen)) !=
+          0) {
+    if (process)
+      CloseHandle(process);
+    return rc;
+  }
+  memset(&t->as_itself, 0, sizeof(t->as_itself));
+  t->as_itself.token = ident;
+  snprintf(t->as_itself.sid, sizeof(t->as_itself.sid), "%s (pid %lu)",
+           who->sid, pid);
+  svc_caller_cache_init(&t->as_itself); /* without one, every OPEN asks */
+  t->process = process;
+  return 0;
+}
+
+int svc_deliver_handle(HANDLE pipe, unsigned long pid, uint64_t connected_at,
+                       const svc_caller *who, svc_target *t,
+                       PSECURITY_DESCRIPTOR sd, HANDLE object, DWORD rights,
+                       svc_delivery *out, char *err, size_t errlen) {
   uint32_t wire = SHMB_WIRE_ACCESS_READ |
                   (rights & FILE_MAP_WRITE ? SHMB_WIRE_ACCESS_WRITE : 0);
-  HANDLE process = NULL, remote = NULL;
+  HANDLE remote = NULL;
   int rc;
 
   out->process = NULL;
   out->remote = 0;
+  /* A client that already closed its end will never read a value. */
   if (!pipe_connected(pipe))
     return shmb__fail(err, errlen, SHMB_EDISCONNECTED, "the client closed "
                       "its end of the pipe before the handle was sent");
-  if ((rc = open_target(pid, connected_at, &process, err, errlen)) != 0 ||
-      (rc = check_target_token(process, pid, who, sd, wire, err,
-                               errlen)) != 0)
-    goto out_close_process;
-  if (!DuplicateHandle(GetCurrentProcess(), object, process, &remote, rights,
-                       FALSE, 0)) {
-    rc = shmb__fail(err, errlen, SHMB_ESYSTEM, "cannot duplicate the "
-                    "section into pid %lu (Win32 error %lu)", pid,
-                    (unsigned long)GetLastError());
-    goto out_close_process;
+  if ((rc = target_once(t, pid, connected_at, who, err, errlen)) != 0)
+    return rc;
+  if ((svc_access_granted(&t->as_itself, sd) & wire) != wire)
+    return shmb__fail(err, errlen, SHMB_EACCES, "pid %lu's own token is "
+                      "not granted %s on the section (a sandboxed or "
+                      "low-integrity process of the caller's account?)",
+                      pid, shmb__access_name(wire));
+  if (!DuplicateHandle(GetCurrentProcess(), object, t->process, &remote,
+                       rights, FALSE, 0)) {
+    DWORD e = GetLastError();
+    return shmb__fail(err, errlen, process_alive(t->process)
+                                       ? SHMB_ESYSTEM
+                                       : SHMB_EDISCONNECTED,
+                      "cannot duplicate the section into pid %lu (Win32 "
+                      "error %lu)", pid, (unsigned long)e);
   }
   delivered_count++;
-  /* Still the same connection? A client that closed its end, or died, in
-   * the meantime will never read the value: take the handle back. */
-  if (!pipe_connected(pipe) || !process_alive(process)) {
-    take_back(process, (uint64_t)(uintptr_t)remote);
-    rc = shmb__fail(err, errlen, SHMB_EDISCONNECTED, "the client (pid %lu) "
-                    "went away while its handle was made; taken back", pid);
-    goto out_close_process;
+  /* Still the same connection? A client that closed its end in the
+   * meantime will never read the value: take the handle back. */
+  if (!pipe_connected(pipe)) {
+    take_back(t->process, (uint64_t)(uintptr_t)remote);
+    return shmb__fail(err, errlen, SHMB_EDISCONNECTED, "the client (pid "
+                      "%lu) closed its end of the pipe; the handle was "
+                      "taken back", pid);
   }
-  out->process = process;
+  out->process = t->process;
   out->remote = (uint64_t)(uintptr_t)remote;
   return 0;
-
-out_close_process:
-  if (process)
-    CloseHandle(process);
-  return rc;
 }
 
 void svc_delivery_end(svc_delivery *d, int delivered) {
@@ -196,7 +230,6 @@ void svc_delivery_end(svc_delivery *d, int delivered) {
     return;
   if (!delivered)
     take_back(d->process, d->remote);
-  CloseHandle(d->process);
   d->process = NULL;
   d->remote = 0;
 }

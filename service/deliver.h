@@ -16,11 +16,25 @@
 
 #include "access.h"
 
+/* The process a connection's handles go into, checked once, at the
+ * connection's first delivery, and then held: while the service holds
+ * the process open its pid cannot go to another process. Owned by the
+ * connection (zeroed at first; svc_target_release when it ends). */
+typedef struct svc_target {
+  HANDLE process;       /* PROCESS_DUP_HANDLE; NULL until checked */
+  svc_caller as_itself; /* the process's own token (identification level)
+                           with its AccessCheck cache */
+} svc_target;
+
+void svc_target_release(svc_target *t);
+
 /* A handle duplicated into a client's process whose reply is not yet
  * written: the connection keeps it until the write completes, and closes
- * the handle in the target when the reply cannot be delivered. */
+ * the handle in the target when the reply cannot be delivered. process is
+ * the target's (borrowed: the connection's svc_target owns it, and
+ * outlives every write of the connection). */
 typedef struct svc_delivery {
-  HANDLE process;  /* the target (PROCESS_DUP_HANDLE); NULL: nothing */
+  HANDLE process;  /* the target; NULL: nothing delivered */
   uint64_t remote; /* the handle's value in the target */
 } svc_delivery;
 
@@ -30,23 +44,24 @@ typedef struct svc_delivery {
 DWORD svc_delivery_rights(uint32_t wire_access);
 
 /* Duplicates object into the process behind pipe with rights, after
- * checking that the process is the caller's: pid (the pipe's client, a
- * hint) names a live process that existed when the connection was
- * accepted (connected_at, a FILETIME as 100 ns units), whose token's user
- * is who's and whose own token sd grants rights too; and after the
- * duplication that the pipe is still connected, else the handle is closed
- * in the target again. On success *out holds the target and the handle
- * (end it with svc_delivery_end). Returns 0, or SHMB_EACCES (not the
- * caller's process), SHMB_EDISCONNECTED (the client went away) or
- * SHMB_ESYSTEM with the reason in err. */
+ * checking that the process is the caller's. The first time for t: pid
+ * (the pipe's client, a hint) names a live process that existed when the
+ * connection was accepted (connected_at, a FILETIME as 100 ns units),
+ * whose token's user is who's; it is then held in t. Every time: the
+ * process's own token is granted rights by sd, and after the duplication
+ * the pipe is still connected, else the handle is closed in the target
+ * again. On success *out holds the target and the handle (end it with
+ * svc_delivery_end). Returns 0, or SHMB_EACCES (not the caller's process),
+ * SHMB_EDISCONNECTED (the client went away) or SHMB_ESYSTEM with the
+ * reason in err. */
 int svc_deliver_handle(HANDLE pipe, unsigned long pid, uint64_t connected_at,
-                       const svc_caller *who, PSECURITY_DESCRIPTOR sd,
-                       HANDLE object, DWORD rights, svc_delivery *out,
-                       char *err, size_t errlen);
+                       const svc_caller *who, svc_target *t,
+                       PSECURITY_DESCRIPTOR sd, HANDLE object, DWORD rights,
+                       svc_delivery *out, char *err, size_t errlen);
 
-/* The reply went out (delivered = 1): the handle is the client's, only the
- * process handle is closed. Else the handle is closed in the target first
- * (DUPLICATE_CLOSE_SOURCE), so nothing stays behind in the client. */
+/* The reply went out (delivered = 1): the handle is the client's. Else
+ * the handle is closed in the target (DUPLICATE_CLOSE_SOURCE), so nothing
+ * stays behind in the client. */
 void svc_delivery_end(svc_delivery *d, int delivered);
 
 /* Handles duplicated into clients, and those taken back, since start (for

@@ -172,11 +172,11 @@ static int open_by_handle(const svc_request_ctx *ctx, const shmb_request *req,
     return error_reply(op, req->hdr.request_id, SHMB_EHANDLEONLY, msg, out,
                        outlen);
   }
-  if (!ctx->delivery)
+  if (!ctx->delivery || !ctx->target)
     return error_reply(op, req->hdr.request_id, SHMB_EINTERNAL,
                        "this connection cannot receive handles", out, outlen);
   rc = svc_deliver_handle(ctx->pipe, ctx->pid, ctx->connected_at, ctx->who,
-                          sec->sd, sec->mapping,
+                          ctx->target, sec->sd, sec->mapping,
                           svc_delivery_rights(req->access), ctx->delivery,
                           why, sizeof(why));
   if (rc != 0) {

@@ -31,11 +31,12 @@ typedef struct svc_request_ctx {
   /* Handle delivery (deliver.h): the service's end of the pipe, when the
    * connection was accepted (FILETIME units), and where OPEN leaves a
    * handle duplicated into the client until its reply is written (the
-   * connection then ends it). delivery NULL: this context cannot deliver
-   * handles, and such an OPEN is SHMB_EINTERNAL. */
+   * connection then ends it). delivery or target NULL: this context
+   * cannot deliver handles, and such an OPEN is SHMB_EINTERNAL. */
   HANDLE pipe;
   uint64_t connected_at;
   svc_delivery *delivery;
+  svc_target *target; /* the connection's target process (deliver.h) */
 } svc_request_ctx;
 
 /* Whether req's opcode needs to know who the caller is (the connection then

@@ -14,6 +14,7 @@ write_config shmb.conf <<EOF2
 pipe = @PIPE@
 namespace = Local
 log_level = debug
+allow_sandboxed = yes
 
 [section named]
 size = 64KiB
@@ -32,6 +33,11 @@ EOF2
 start_service shmb.conf
 winpid=$(status_value pid) || fail "status has no pid"
 svc_handles() { local t; t=$(hostile procinfo "$winpid"); sed -n 's/^handles=//p' <<<"$t"; }
+
+# --- allow_sandboxed: the live pipe ----------------------------------------
+out=$(hostile pipesd "$pipe")
+[ "$out" = "label=0x1:4096 ac=1" ] || fail "the pipe with allow_sandboxed = yes carries: $out"
+pass "allow_sandboxed = yes: the live pipe has the low no-write-up label and one ALL APPLICATION PACKAGES entry ($out)"
 
 # --- by handle, end to end ------------------------------------------------
 expect_exit 0 ctl info byhandle
@@ -128,3 +134,15 @@ wait_status clients 1 10
 after=$(svc_handles)
 [ "$after" -le $((before + 2)) ] || fail "the service's handles grew from $before to $after"
 pass "the service's handles: $before before the lying clients, $after after"
+
+# --- a reload cannot change delivery or allow_sandboxed -------------------
+sed -i 's/^allow_sandboxed = yes$/allow_sandboxed = no/; /^\[section byhandle\]$/,/^$/ s/^delivery = handle$/delivery = name/' shmb.conf
+grep -q "^delivery = name" shmb.conf || fail "the test did not change byhandle's delivery"
+expect_exit 0 ctl reload
+log_has service.log "reload: section byhandle keeps delivery = handle" || fail "no log line for the delivery change"
+log_has service.log "reload: allow_sandboxed changes need a restart; keeping yes" || fail "no log line for allow_sandboxed"
+expect_exit 0 ctl info byhandle
+grep -qx "delivery=handle" last.txt || fail "after the reload byhandle is: $(cat last.txt)"
+out=$(hostile pipesd "$pipe")
+[ "$out" = "label=0x1:4096 ac=1" ] || fail "after the reload the pipe carries: $out"
+pass "a reload that changes delivery or allow_sandboxed keeps both, and says so"

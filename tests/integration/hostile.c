@@ -52,6 +52,9 @@
  *                         (NtQueryDirectoryObject), and how many of them
  *                         are NAME's object as the service hands it out
  *                         (CompareObjectHandles)
+ *   pipesd PIPE           "label=0xPOLICY:RID ac=N" (or label=none): the
+ *                         live pipe's mandatory label and its allow
+ *                         entries for ALL APPLICATION PACKAGES
  *   handlemap PIPE NAME read|write
  *                         the SDK's lookup by handle, then on that handle:
  *                         "map_write=R map_read=R dup_write=R" (R is ok
@@ -59,6 +62,8 @@
  *                         FILE_MAP_WRITE on it)
  */
 #include <windows.h>
+
+#include <aclapi.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -722,6 +727,52 @@ static int names(const char *pipe, const char *name) {
   return 0;
 }
 
+/* pipesd PIPE: what the live control pipe carries, read through a client
+ * handle: "label=POLICY:RID" (or "label=none") and "ac=N", the allow
+ * entries for ALL APPLICATION PACKAGES (S-1-15-2-1). */
+static int pipesd(const char *pipe) {
+  SID_IDENTIFIER_AUTHORITY pkg = {SECURITY_APP_PACKAGE_AUTHORITY};
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PACL dacl = NULL, sacl = NULL;
+  PSID all = NULL;
+  shmb_client c;
+  unsigned ac = 0;
+  char label[32] = "none";
+  DWORD e;
+
+  if (raw_connect(pipe, &c) != 0)
+    return 1;
+  e = GetSecurityInfo(c.pipe, SE_KERNEL_OBJECT,
+                      DACL_SECURITY_INFORMATION | LABEL_SECURITY_INFORMATION,
+                      NULL, NULL, &dacl, &sacl, &sd);
+  if (e != ERROR_SUCCESS ||
+      !AllocateAndInitializeSid(&pkg, 2, SECURITY_APP_PACKAGE_BASE_RID,
+                                SECURITY_BUILTIN_PACKAGE_ANY_PACKAGE, 0, 0, 0,
+                                0, 0, 0, &all)) {
+    printf("error %lu\n", (unsigned long)e);
+    return 1;
+  }
+  for (DWORD i = 0; dacl && i < dacl->AceCount; i++) {
+    ACCESS_ALLOWED_ACE *a;
+    if (GetAce(dacl, i, (void **)&a) &&
+        a->Header.AceType == ACCESS_ALLOWED_ACE_TYPE &&
+        EqualSid((PSID)&a->SidStart, all))
+      ac++;
+  }
+  for (DWORD i = 0; sacl && i < sacl->AceCount; i++) {
+    SYSTEM_MANDATORY_LABEL_ACE *l;
+    if (GetAce(sacl, i, (void **)&l) &&
+        l->Header.AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE)
+      snprintf(label, sizeof(label), "0x%lx:%lu", (unsigned long)l->Mask,
+               (unsigned long)*GetSidSubAuthority((PSID)&l->SidStart, 0));
+  }
+  printf("label=%s ac=%u\n", label, ac);
+  FreeSid(all);
+  LocalFree(sd);
+  CloseHandle(c.pipe);
+  return 0;
+}
+
 /* The SDK's lookup by handle, then what that handle allows. */
 static const char *result(BOOL ok, char *buf, size_t len) {
   if (ok)
@@ -803,6 +854,8 @@ int main(int argc, char **argv) {
     return handoff(argv[0], argv[2], argv[3], argv[4], argv[5]);
   if (argc == 6 && strcmp(argv[1], "handoff-child") == 0)
     return handoff_child(argv[2], argv[3], argv[4], argv[5]);
+  if (argc == 3 && strcmp(argv[1], "pipesd") == 0)
+    return pipesd(argv[2]);
   if (argc == 4 && strcmp(argv[1], "names") == 0)
     return names(argv[2], argv[3]);
   if (argc == 5 && strcmp(argv[1], "handlemap") == 0)
@@ -812,6 +865,7 @@ int main(int argc, char **argv) {
                   "| squat PIPE MS | load PIPE NAME CLIENTS CYCLES | "
                   "procinfo PID | rev1 PIPE NAME | closeafter PIPE NAME | "
                   "handoff PIPE NAME alive|dead OUT | "
-                  "handlemap PIPE NAME read|write | names PIPE NAME\n");
+                  "handlemap PIPE NAME read|write | names PIPE NAME | "
+                  "pipesd PIPE\n");
   return 2;
 }

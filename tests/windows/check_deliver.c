@@ -113,6 +113,7 @@ START_TEST(test_deliver_read_only_into_caller) {
   PSECURITY_DESCRIPTOR sd;
   HANDLE section = unnamed_section(GRANT_RW, &sd);
   svc_caller me;
+  svc_target t = {0};
   svc_delivery d;
   pipe_pair p;
   char err[512];
@@ -122,7 +123,7 @@ START_TEST(test_deliver_read_only_into_caller) {
 
   pair_open(&p);
   test_caller_from_self(&me);
-  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, sd,
+  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, &t, sd,
                           section,
                           svc_delivery_rights(SHMB_WIRE_ACCESS_READ), &d, err,
                           sizeof(err));
@@ -144,6 +145,21 @@ START_TEST(test_deliver_read_only_into_caller) {
     ck_assert_msg(handle_open(remote), "a delivered handle was closed");
     CloseHandle((HANDLE)(uintptr_t)remote);
   }
+  /* A second OPEN on the connection: the target checked once is used
+   * again (the same process handle), the answer the same. */
+  {
+    HANDLE held = t.process;
+    ck_assert_ptr_nonnull(held);
+    ck_assert_int_eq(svc_deliver_handle(p.server, GetCurrentProcessId(),
+                                        now(), &me, &t, sd, section,
+                                        svc_delivery_rights(1), &d, err,
+                                        sizeof(err)), 0);
+    ck_assert_ptr_eq(t.process, held);
+    ck_assert_uint_eq(granted_of(d.remote), SECTION_QUERY | FILE_MAP_READ);
+    svc_delivery_end(&d, 0);
+  }
+  svc_target_release(&t);
+  ck_assert_ptr_null(t.process);
   svc_caller_release(&me);
   pair_close(&p);
   CloseHandle(section);
@@ -157,6 +173,7 @@ START_TEST(test_deliver_taken_back_when_not_delivered) {
   HANDLE section = unnamed_section(GRANT_RW, &sd);
   uint64_t delivered, back0, back1, remote;
   svc_caller me;
+  svc_target t = {0};
   svc_delivery d;
   pipe_pair p;
   char err[512];
@@ -165,7 +182,7 @@ START_TEST(test_deliver_taken_back_when_not_delivered) {
   test_caller_from_self(&me);
   svc_delivery_counts(&delivered, &back0);
   ck_assert_int_eq(svc_deliver_handle(p.server, GetCurrentProcessId(), now(),
-                                      &me, sd, section,
+                                      &me, &t, sd, section,
                                       svc_delivery_rights(3), &d, err,
                                       sizeof(err)), 0);
   remote = d.remote;
@@ -175,6 +192,7 @@ START_TEST(test_deliver_taken_back_when_not_delivered) {
   ck_assert_msg(!handle_open(remote), "the handle stayed in the target");
   svc_delivery_counts(&delivered, &back1);
   ck_assert_uint_eq(back1, back0 + 1);
+  svc_target_release(&t);
   svc_caller_release(&me);
   pair_close(&p);
   CloseHandle(section);
@@ -182,14 +200,71 @@ START_TEST(test_deliver_taken_back_when_not_delivered) {
 }
 END_TEST
 
-/* Refusals: the client's end closed, a process younger than the
- * connection (its pid reused), and a target whose own token the section
- * does not grant. None leaves a handle behind. */
+/* Taking back from another process: a child (ping, waiting a few
+ * seconds, with no standard handles of ours: ctest waits for whoever holds
+ * the test's output) is the target; after svc_delivery_end(0) the handle
+ * value no longer names anything in the child. */
+START_TEST(test_deliver_taken_back_from_another_process) {
+  PSECURITY_DESCRIPTOR sd;
+  HANDLE section = unnamed_section(GRANT_RW, &sd), probe = NULL;
+  wchar_t cmd[] = L"ping.exe -n 6 127.0.0.1";
+  STARTUPINFOW si;
+  PROCESS_INFORMATION pi;
+  svc_target t = {0};
+  svc_caller me;
+  svc_delivery d;
+  pipe_pair p;
+  char err[512];
+  uint64_t remote;
+  int rc;
+
+  memset(&si, 0, sizeof(si));
+  si.cb = sizeof(si);
+  si.dwFlags = STARTF_USESTDHANDLES; /* all three NULL */
+  ck_assert_msg(CreateProcessW(NULL, cmd, NULL, NULL, FALSE, DETACHED_PROCESS,
+                               NULL, NULL, &si, &pi),
+                "cannot start the child: %lu", (unsigned long)GetLastError());
+  Sleep(200);
+  pair_open(&p);
+  test_caller_from_self(&me);
+  rc = svc_deliver_handle(p.server, pi.dwProcessId, now(), &me, &t, sd,
+                          section, svc_delivery_rights(1), &d, err,
+                          sizeof(err));
+  ck_assert_msg(rc == 0, "into the child: %s (%s)", shmb_err_name(rc), err);
+  remote = d.remote;
+  /* There now: a copy of it can be taken out (and closed again). */
+  ck_assert(DuplicateHandle(pi.hProcess, (HANDLE)(uintptr_t)remote,
+                            GetCurrentProcess(), &probe, 0, FALSE,
+                            DUPLICATE_SAME_ACCESS));
+  CloseHandle(probe);
+  probe = NULL;
+  svc_delivery_end(&d, 0);
+  ck_assert_msg(!DuplicateHandle(pi.hProcess, (HANDLE)(uintptr_t)remote,
+                                 GetCurrentProcess(), &probe, 0, FALSE,
+                                 DUPLICATE_SAME_ACCESS),
+                "the handle 0x%llx is still in the child after the take-back",
+                (unsigned long long)remote);
+  svc_target_release(&t);
+  svc_caller_release(&me);
+  pair_close(&p);
+  TerminateProcess(pi.hProcess, 0);
+  CloseHandle(pi.hProcess);
+  CloseHandle(pi.hThread);
+  CloseHandle(section);
+  LocalFree(sd);
+}
+END_TEST
+
+/* Refusals: a process younger than the connection (its pid reused), a
+ * target whose own token the section does not grant, and the client's end
+ * closed (the handle is then taken back at once). None leaves a handle
+ * behind. */
 START_TEST(test_deliver_refusals) {
   PSECURITY_DESCRIPTOR sd, sd_sy;
   HANDLE section = unnamed_section(GRANT_RW, &sd);
   HANDLE sy = unnamed_section("D:P(A;;GA;;;SY)", &sd_sy);
-  uint64_t delivered0, delivered1, back;
+  uint64_t delivered0, delivered1, back0, back1;
+  svc_target t = {0};
   svc_caller me;
   svc_delivery d;
   pipe_pair p;
@@ -197,33 +272,41 @@ START_TEST(test_deliver_refusals) {
   int rc;
 
   test_caller_from_self(&me);
-  svc_delivery_counts(&delivered0, &back);
-
   pair_open(&p);
-  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), 0, &me, sd,
+
+  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), 0, &me, &t, sd,
                           section, svc_delivery_rights(1), &d, err,
                           sizeof(err));
   ck_assert_msg(rc == SHMB_EACCES, "younger process: %s (%s)",
                 shmb_err_name(rc), err);
   ck_assert_msg(strstr(err, "reused") != NULL, "message: %s", err);
   ck_assert_ptr_null(d.process);
+  ck_assert_ptr_null(t.process); /* nothing held for a refused target */
 
-  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, sd_sy,
-                          sy, svc_delivery_rights(1), &d, err, sizeof(err));
+  err[0] = '\0';
+  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, &t,
+                          sd_sy, sy, svc_delivery_rights(1), &d, err,
+                          sizeof(err));
   ck_assert_msg(rc == SHMB_EACCES, "target not granted: %s (%s)",
                 shmb_err_name(rc), err);
+  ck_assert_msg(strstr(err, "own token") != NULL, "message: %s", err);
 
+  svc_delivery_counts(&delivered0, &back0);
   CloseHandle(p.client);
   p.client = NULL;
-  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, sd,
+  rc = svc_deliver_handle(p.server, GetCurrentProcessId(), now(), &me, &t, sd,
                           section, svc_delivery_rights(1), &d, err,
                           sizeof(err));
   ck_assert_msg(rc == SHMB_EDISCONNECTED, "closed pipe: %s (%s)",
                 shmb_err_name(rc), err);
   ck_assert_ptr_null(d.process);
-  svc_delivery_counts(&delivered1, &back);
-  ck_assert_uint_eq(delivered1, delivered0);
+  svc_delivery_counts(&delivered1, &back1);
+  ck_assert_msg(delivered1 - delivered0 == back1 - back0,
+                "%llu delivered to a closed pipe, %llu taken back",
+                (unsigned long long)(delivered1 - delivered0),
+                (unsigned long long)(back1 - back0));
 
+  svc_target_release(&t);
   svc_caller_release(&me);
   pair_close(&p);
   CloseHandle(section);
@@ -261,6 +344,7 @@ START_TEST(test_deliver_dispatch_by_revision) {
   char *path = test_path_in(dir, "shmb.conf");
   svc_request_ctx ctx = {0};
   svc_delivery d = {0};
+  svc_target target = {0};
   shmb_open_reply rep;
   svc_broker b;
   svc_caller me;
@@ -291,6 +375,7 @@ START_TEST(test_deliver_dispatch_by_revision) {
   free(frame);
 
   ctx.delivery = &d;
+  ctx.target = &target;
   rc = open_status(&ctx, &rep, &frame);
   ck_assert_msg(rc == 0, "revision 2: %s", shmb_err_name(rc));
   ck_assert_uint_eq(rep.flags & SHMB_OPEN_FLAG_HANDLE, SHMB_OPEN_FLAG_HANDLE);
@@ -302,6 +387,7 @@ START_TEST(test_deliver_dispatch_by_revision) {
   ck_assert(!handle_open(rep.handle));
 
   pair_close(&p);
+  svc_target_release(&target);
   svc_caller_release(&me);
   svc_broker_release(&b);
   test_remove_dir(dir);
@@ -316,6 +402,7 @@ Suite *deliver_suite(void) {
   tcase_add_test(tc, test_deliver_rights_exactly_the_grant);
   tcase_add_test(tc, test_deliver_read_only_into_caller);
   tcase_add_test(tc, test_deliver_taken_back_when_not_delivered);
+  tcase_add_test(tc, test_deliver_taken_back_from_another_process);
   tcase_add_test(tc, test_deliver_refusals);
   tcase_add_test(tc, test_deliver_dispatch_by_revision);
   suite_add_tcase(s, tc);
