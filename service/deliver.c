@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "log.h"
 #include "protocol.h"
 #include "sid.h"
 
@@ -143,9 +144,15 @@ static void take_back(HANDLE process, uint64_t remote) {
   if (DuplicateHandle(process, (HANDLE)(uintptr_t)remote, GetCurrentProcess(),
                       &here, 0, FALSE,
                       DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS) &&
-      here)
+      here) {
     CloseHandle(here);
-  taken_back_count++;
+    taken_back_count++;
+    return;
+  }
+  shmb_log_warn("could not take handle 0x%llx back from pid %lu (Win32 "
+                "error %lu): it stays in that process until it exits",
+                (unsigned long long)remote, (unsigned long)GetProcessId(process),
+                (unsigned long)GetLastError());
 }
 
 void svc_target_release(svc_target *t) {

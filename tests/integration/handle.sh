@@ -98,7 +98,11 @@ before=$(svc_handles)
 # closes its end after the reply went into the pipe keeps its handle (its
 # own; docs/reliability.md). Before that, it gets none: either the service
 # saw the pipe closed and delivered nothing, or took the handle back.
-kept=0 refused=0
+# Under Wine, a handle taken back after the duplication (the client closed
+# between the service's two looks at the pipe) was once seen still in the
+# client (reliability.md, "Handle delivery"); one such round in the 8 is
+# reported, a second fails.
+kept=0 refused=0 wine_kept=0
 for i in 1 2 3 4 5 6 7 8; do
     out=$(hostile closeafter "$pipe" byhandle)
     [[ "$out" =~ ^pid=([0-9]+)\ leaked=([0-9-]+)$ ]] || fail "closeafter printed '$out'"
@@ -108,11 +112,15 @@ for i in 1 2 3 4 5 6 7 8; do
     elif [ "$leaked" = 1 ] && log_has service.log "(pid $cpid): handle 0x" \
         && ! log_has service.log "no handle delivered to $SHMBROKER_SERVER_SID (pid $cpid)"; then
         kept=$((kept + 1))
+    elif [ "$leaked" = 1 ] && [ "$wine_kept" = 0 ] && [ -n "${SHMB_RUNNER:-}" ] \
+        && log_has service.log "(pid $cpid) closed its end of the pipe; the handle was taken back"; then
+        wine_kept=1
+        echo "note: client pid $cpid still holds the handle the service took back (seen under Wine only)"
     else
         fail "client pid $cpid holds $leaked handles after closing its pipe (round $i)"
     fi
 done
-pass "8 clients that close the pipe right after OPEN: $refused hold nothing, $kept hold the one handle whose reply was written before they closed"
+pass "8 clients that close the pipe right after OPEN: $refused hold nothing, $kept hold the one handle whose reply was written before they closed, $wine_kept kept one taken back"
 
 rm -f child.out
 out=$(hostile handoff "$pipe" byhandle alive "$(winpath "$work/child.out")")
@@ -134,6 +142,26 @@ wait_status clients 1 10
 after=$(svc_handles)
 [ "$after" -le $((before + 2)) ] || fail "the service's handles grew from $before to $after"
 pass "the service's handles: $before before the lying clients, $after after"
+
+# --- a restart: shmb_section_is_current tells by handle too ----------------
+# There is no name to compare: the SDK compares the object it holds with
+# the one the service hands out now (CompareObjectHandles).
+printf before | expect_exit 0 ctl write byhandle
+win "$SHMB_BIN/example_reconnect.exe" byhandle 120 250 "$pipe" >reconnect.log 2>&1 &
+ex_pid=$!
+at_exit 'kill "$ex_pid" 2>/dev/null || true'
+wait_for 20 grep -q "^text: before" reconnect.log || fail "reconnect did not show the text: $(cat reconnect.log)"
+sleep 1
+grep -q "^stale" reconnect.log && fail "the section was called stale while the service ran: $(cat reconnect.log)"
+kill_service
+start_service shmb.conf
+wait_for 20 grep -q "^stale" reconnect.log || fail "the restart was not detected by handle: $(cat reconnect.log)"
+wait_for 10 test "$(grep -c '^mapped' reconnect.log)" = 2 || fail "no new mapping: $(cat reconnect.log)"
+printf after | expect_exit 0 ctl write byhandle
+wait_for 10 grep -q "^text: after" reconnect.log || fail "the reopened mapping does not see new data: $(cat reconnect.log)"
+kill "$ex_pid" 2>/dev/null || true
+wait "$ex_pid" 2>/dev/null || true
+pass "by handle, is_current is 1 while the service runs and 0 after a restart; the section reopened and shared again"
 
 # --- a reload cannot change delivery or allow_sandboxed -------------------
 sed -i 's/^allow_sandboxed = yes$/allow_sandboxed = no/; /^\[section byhandle\]$/,/^$/ s/^delivery = handle$/delivery = name/' shmb.conf
