@@ -151,6 +151,12 @@ static void replies(void) {
                                            "456789abcdef",
                                            &p, &n),
                     p, n);
+  frame_and_payload("rep-open-handle",
+                    shmb_encode_open_reply_handle(5, SHMB_WIRE_ACCESS_READ,
+                                                  64u << 20,
+                                                  SHMB_OPEN_FLAG_HANDLE,
+                                                  0x1a4, &p, &n),
+                    p, n);
   frame_and_payload("rep-doorbell-ring",
                     shmb_encode_doorbell_reply(
                         6, SHMB_WIRE_ACCESS_WRITE,
