@@ -69,7 +69,9 @@
  * reserved fields are zero) keep working, and a new client told 1 by an
  * old service does without. Revision 2 adds the LIST flags and the
  * OPEN reply by handle; a revision-1 session asking for a section that is
- * delivered by handle gets SHMB_EHANDLEONLY.
+ * delivered by handle gets SHMB_EVERSION with a message (a code that
+ * revision-1 SDKs know: they read codes past their own last as a
+ * protocol error and drop the message).
  *
  * A frame the service cannot decode gets an SHMB_OP_ERROR reply (request_id 0
  * when the header itself was bad) and the connection is closed.

@@ -169,7 +169,9 @@ static int open_by_handle(const svc_request_ctx *ctx, const shmb_request *req,
              "(delivery = handle) and has no name to open; this client "
              "speaks protocol revision %d, which receives only names: use "
              "an SDK of 0.2 or later", sec->name, revision);
-    return error_reply(op, req->hdr.request_id, SHMB_EHANDLEONLY, msg, out,
+    /* A code the 0.1 SDK knows: it reads any code past its own last as a
+     * protocol error and drops the message. */
+    return error_reply(op, req->hdr.request_id, SHMB_EVERSION, msg, out,
                        outlen);
   }
   if (!ctx->delivery || !ctx->target)

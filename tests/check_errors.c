@@ -52,7 +52,6 @@ static const struct {
     {SHMB_ENOTRUNG, -28, "SHMB_ENOTRUNG"},
     {SHMB_EBELLCLOSED, -29, "SHMB_EBELLCLOSED"},
     {SHMB_ENOTCHANNEL, -30, "SHMB_ENOTCHANNEL"},
-    {SHMB_EHANDLEONLY, -31, "SHMB_EHANDLEONLY"},
 };
 #define NFIXED (sizeof(fixed) / sizeof(fixed[0]))
 

@@ -48,17 +48,14 @@
                        "(section removed or rotated, or the service "         \
                        "stopped): open the section again")               \
   XX(ENOTCHANNEL, -30, "the name is a section, not a channel (its config "    \
-                       "block is [section], not [channel])")                  \
-  XX(EHANDLEONLY, -31, "the section is delivered by handle only, which "      \
-                       "this client cannot receive: use an SDK of 0.2 or "   \
-                       "later")
+                       "block is [section], not [channel])")
 
 typedef enum shmb_errno {
   SHMB_OK = 0,
 #define SHMB__ERRNO_ENUM(name, value, msg) SHMB_##name = value,
   SHMB_ERRNO_MAP(SHMB__ERRNO_ENUM)
 #undef SHMB__ERRNO_ENUM
-  SHMB__ERRNO_LAST = -32 /* one below the last code; never returned */
+  SHMB__ERRNO_LAST = -31 /* one below the last code; never returned */
 } shmb_errno;
 
 #endif /* SHMB_ERRNO_H */

@@ -4,7 +4,7 @@
 # process behind the pipe. Bytes one process writes are read by another;
 # shmbctl info says delivery=handle and names no object; a read-only
 # grantee's handle refuses MapViewOfFile(FILE_MAP_WRITE); a client of
-# revision 1 gets SHMB_EHANDLEONLY with a message that says why; a client
+# revision 1 gets SHMB_EVERSION with a message that says why; a client
 # that closes its pipe before the reply, or that passes its pipe to
 # another process, gets no handle into the wrong process; and the
 # service's handle count does not grow with any of it.
@@ -82,12 +82,12 @@ pass "writing the read-only section through the broker is refused (exit 3)"
 
 # --- an old client ------------------------------------------------------
 out=$(hostile rev1 "$pipe" byhandle)
-[[ "$out" == "SHMB_EHANDLEONLY: section 'byhandle' is delivered by handle only"* ]] \
+[[ "$out" == "SHMB_EVERSION: section 'byhandle' is delivered by handle only"* ]] \
     || fail "a revision-1 client got: $out"
 grep -q "revision 1" <<<"$out" || fail "the message does not say which revision: $out"
 out=$(hostile rev1 "$pipe" named)
 [ "$out" = ok ] || fail "a revision-1 client could not open a named section: $out"
-pass "a revision-1 client gets SHMB_EHANDLEONLY with a message for a section by handle, and names as before"
+pass "a revision-1 client gets SHMB_EVERSION (a code the 0.1 SDK knows) with a message for a section by handle, and names as before"
 expect_exit 0 ctl status
 pass "the service still answers"
 

@@ -317,7 +317,7 @@ START_TEST(test_deliver_refusals) {
 END_TEST
 
 /* OPEN of a section by handle through dispatch: revision 1 is told
- * SHMB_EHANDLEONLY; a context that cannot deliver is SHMB_EINTERNAL; a
+ * SHMB_EVERSION; a context that cannot deliver is SHMB_EINTERNAL; a
  * revision-2 OPEN replies with the handle and no name. */
 #define HANDLE_CONFIG                                                          \
   "[service]\nnamespace = Local\nlog_level = error\n"                          \
@@ -366,7 +366,7 @@ START_TEST(test_deliver_dispatch_by_revision) {
   ctx.connected_at = now();
 
   rc = open_status(&ctx, &rep, &frame);
-  ck_assert_msg(rc == SHMB_EHANDLEONLY, "revision 1: %s", shmb_err_name(rc));
+  ck_assert_msg(rc == SHMB_EVERSION, "revision 1: %s", shmb_err_name(rc));
   free(frame);
 
   revision = 2; /* no delivery slot: cannot deliver */
