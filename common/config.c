@@ -5,9 +5,10 @@
  * required keys, sizes with unknown units or out of range, bytes that are not
  * printable text. Each error names the file and line.
  *
- * Dialect: "[service]", "[section NAME]" and "[channel NAME]" headers; "key = value" lines;
- * whole-line comments start with ';' or '#'; an inline comment starts at a
- * ';' or '#' that follows white space (so SDDL's ';' stays in the value).
+ * Dialect: "[service]", "[section NAME]" and "[channel NAME]" headers;
+ * "key = value" lines; whole-line comments start with ';' or '#'; an inline
+ * comment starts at a ';' or '#' that follows white space (so SDDL's ';'
+ * stays in the value).
  */
 #include "config.h"
 

@@ -107,8 +107,9 @@ static int format_ring(svc_section *sec, char *err, size_t errlen) {
     return shmb__fail(err, errlen, SHMB_ESYSTEM, "[channel %s]: cannot map "
                       "the ring to format it (Win32 error %lu)", sec->name,
                       (unsigned long)GetLastError());
-  rc = shmb_ring_init(view, (size_t)sec->size, (enum shmb_ring_kind)sec->channel,
-                      sec->slots, sec->slot_size);
+  rc = shmb_ring_init(view, (size_t)sec->size,
+                      (enum shmb_ring_kind)sec->channel, sec->slots,
+                      sec->slot_size);
   UnmapViewOfFile(view);
   if (rc != 0)
     return shmb__fail(err, errlen, rc, "[channel %s]: cannot format a ring "
