@@ -173,12 +173,13 @@ static int closed_fail(shmb_channel *ch) {
  * draining the old ring. A closed doorbell is remembered instead: the
  * next send refuses before it writes anything, and a receive returns
  * SHMB_EBELLCLOSED once the old ring has nothing left for it.
- * The doorbell is looked up by name at the first ring (notify.c), so an
- * attachment that first rings after a reload removed its channel hears
- * SHMB_ENOENT, not SHMB_EBELLCLOSED: the channel it maps is gone all the
- * same (without this, a sender that had not rung before the removal sent
- * into the dead ring for as long as it had room, and a broadcast sender,
- * which always has room, for ever). */
+ * SHMB_ENOENT counts as closed too: a doorbell attached after a reload
+ * removed the channel (the DOORBELL request names the channel) means the
+ * ring this attachment maps is gone all the same. Without it a sender that
+ * had not rung before the removal sent into the dead ring for as long as
+ * it had room, and a broadcast sender, which always has room, for ever;
+ * since senders attach at open, the case is now an open racing the
+ * removal. */
 static void ring_bell(shmb_channel *ch) {
   int rc = shmb__section_wake(ch->sec);
   if (rc == SHMB_EBELLCLOSED || rc == SHMB_ENOENT)
