@@ -153,6 +153,26 @@ static int open_channel(const char *pipe, const char *name, unsigned role,
   return rc;
 }
 
+/* A receiver's start: the channel opened to receive, of the kind wanted,
+ * a buffer of its slot_size, and "ready" on stdout. 0, or 1 with a
+ * message. */
+static int open_receiver(const char *pipe, const char *name, unsigned kind,
+                         shmb_channel **ch, shmb_channel_info *ci,
+                         unsigned char **buf) {
+  if (open_channel(pipe, name, SHMB_CHANNEL_RECEIVE, ch))
+    return 1;
+  shmb_channel_get_info(*ch, ci);
+  if (!(ci->kind & kind))
+    return failf("%s is not a %s", name,
+                 kind == SHMB_KIND_QUEUE ? "queue (brecv is for broadcast)"
+                                         : "broadcast channel");
+  if (!(*buf = malloc(ci->slot_size)))
+    return failf("out of memory");
+  printf("ready\n");
+  fflush(stdout);
+  return 0;
+}
+
 static int spin_mode(void) {
   const char *v = getenv("CHANTEST_SPIN");
   return v && *v == '1';
@@ -227,15 +247,8 @@ static int do_recv(const char *pipe, const char *name, uint64_t count,
 
   if (senders == 0 || senders > SENDERS_MAX)
     return failf("SENDERS must be 1..%d", SENDERS_MAX);
-  if (open_channel(pipe, name, SHMB_CHANNEL_RECEIVE, &ch))
+  if (open_receiver(pipe, name, SHMB_KIND_QUEUE, &ch, &ci, &buf))
     return 1;
-  shmb_channel_get_info(ch, &ci);
-  if (!(ci.kind & SHMB_KIND_QUEUE))
-    return failf("%s is not a queue (brecv is for broadcast)", name);
-  if (!(buf = malloc(ci.slot_size)))
-    return failf("out of memory");
-  printf("ready\n");
-  fflush(stdout);
   for (uint64_t i = 0; i < count; i++) {
     size_t len;
     msg_hdr h;
@@ -277,15 +290,8 @@ static int do_brecv(const char *pipe, const char *name, uint64_t origin) {
   uint64_t expect = 0 - origin, delivered = 0, lost_sum = 0;
   int rc;
 
-  if (open_channel(pipe, name, SHMB_CHANNEL_RECEIVE, &ch))
+  if (open_receiver(pipe, name, SHMB_KIND_BROADCAST, &ch, &ci, &buf))
     return 1;
-  shmb_channel_get_info(ch, &ci);
-  if (!(ci.kind & SHMB_KIND_BROADCAST))
-    return failf("%s is not a broadcast channel", name);
-  if (!(buf = malloc(ci.slot_size)))
-    return failf("out of memory");
-  printf("ready\n");
-  fflush(stdout);
   for (;;) {
     size_t len;
     uint64_t lost = 0;
