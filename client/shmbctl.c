@@ -332,9 +332,14 @@ static int cmd_notify(shmb_client *c, const cli *a) {
   return rc;
 }
 
+/* --timeout MS of wait, send and recv; none: for ever. */
+static unsigned wait_of(const cli *a) {
+  return a->have_wait ? (unsigned)a->wait_ms : SHMB_WAIT_FOREVER;
+}
+
 /* Waits for a ring after the call started: the counter is read first. */
 static int cmd_wait(shmb_client *c, const cli *a) {
-  unsigned ms = a->have_wait ? (unsigned)a->wait_ms : SHMB_WAIT_FOREVER;
+  unsigned ms = wait_of(a);
   shmb_section *s;
   uint64_t seen;
   int rc = shmb_open(c, a->section, SHMB_ACCESS_READ, &s);
@@ -358,10 +363,6 @@ static int cmd_wait(shmb_client *c, const cli *a) {
 static int channel_fail(const shmb_channel *ch, int err, const char *what) {
   say_failure(err, what, shmb_channel_message(ch));
   return err == SHMB_EAGAIN ? EXIT_TIMEOUT : exit_code(err);
-}
-
-static unsigned wait_of(const cli *a) {
-  return a->have_wait ? (unsigned)a->wait_ms : SHMB_WAIT_FOREVER;
 }
 
 /* All of stdin as one message (a queue waits for room). */
