@@ -55,10 +55,15 @@ char *svc_sd_to_sddl(PSECURITY_DESCRIPTOR sd) {
   return both;
 }
 
+/* Through SetKernelObjectSecurity with a descriptor that holds both, not
+ * SetSecurityInfo: Wine's SetSecurityInfo(LABEL_SECURITY_INFORMATION)
+ * answers success but leaves the object with no label at all, so a
+ * reload would silently strip integrity = low. Windows takes either. */
 DWORD svc_sd_put(HANDLE h, PSECURITY_DESCRIPTOR sd) {
   BOOL present, defaulted, has_sacl;
   PACL dacl, sacl = NULL;
   BYTE empty[sizeof(ACL)];
+  SECURITY_DESCRIPTOR abs;
 
   if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) ||
       !GetSecurityDescriptorSacl(sd, &has_sacl, &sacl, &defaulted))
@@ -70,11 +75,17 @@ DWORD svc_sd_put(HANDLE h, PSECURITY_DESCRIPTOR sd) {
     InitializeAcl((PACL)empty, sizeof(empty), ACL_REVISION);
     sacl = (PACL)empty;
   }
-  return SetSecurityInfo(h, SE_KERNEL_OBJECT,
-                         DACL_SECURITY_INFORMATION |
-                             PROTECTED_DACL_SECURITY_INFORMATION |
-                             LABEL_SECURITY_INFORMATION,
-                         NULL, NULL, dacl, sacl);
+  if (!InitializeSecurityDescriptor(&abs, SECURITY_DESCRIPTOR_REVISION) ||
+      !SetSecurityDescriptorDacl(&abs, TRUE, dacl, FALSE) ||
+      !SetSecurityDescriptorSacl(&abs, TRUE, sacl, FALSE) ||
+      !SetSecurityDescriptorControl(&abs, SE_DACL_PROTECTED,
+                                    SE_DACL_PROTECTED) ||
+      !SetKernelObjectSecurity(h,
+                               DACL_SECURITY_INFORMATION |
+                                   LABEL_SECURITY_INFORMATION,
+                               &abs))
+    return GetLastError();
+  return ERROR_SUCCESS;
 }
 
 /* The label's policy and level as Windows' SDDL writes them. Written

@@ -27,6 +27,7 @@
 #include "grants.h"
 #include "own_sd.h"
 #include "registry.h"
+#include "reload.h"
 #include "section.h"
 #include "winutil.h"
 
@@ -194,6 +195,112 @@ START_TEST(test_sandbox_integrity_low_conflicts_with_sacl) {
 }
 END_TEST
 
+/* ---- a reload that adds or removes integrity = low ------------------ */
+
+/* kept: a notify section, its label set in place; turned: delivered by
+ * handle, rotated to a fresh object (on_revoke = rotate). */
+#define RELABEL_CONFIG(grant, label)                                           \
+  "[service]\nnamespace = Local\nlog_level = error\n"                          \
+  "\n[section kept]\nsize = 4096\nnotify = yes\n" grant " = {me}\n" label    \
+  "\n[section turned]\nsize = 4096\ndelivery = handle\non_revoke = rotate\n"   \
+  grant " = {me}\n" label
+
+/* Reloads path with tmpl; both sections must be re-permissioned. */
+static void relabel(svc_broker *b, const char *path, const char *dir,
+                    const char *tmpl) {
+  svc_reload_tally t;
+  char msg[1024] = "";
+  int rc;
+  test_write_config(path, dir, tmpl);
+  rc = svc_reload(b, "check_sandbox", &t, msg, sizeof(msg));
+  ck_assert_msg(rc == 0, "svc_reload = %s: %s", shmb_err_name(rc), msg);
+  ck_assert_msg(t.repermissioned == 2 && t.rotated == 1 && t.failed == 0 &&
+                    t.refused == 0,
+                "a changed integrity was not applied to both sections: %s",
+                msg);
+}
+
+/* Every live object of kept (section, doorbell pages, the waiter's event
+ * and armed page) and of turned carries want ("" for no label), read
+ * back from the kernel. */
+static void labels_are(svc_broker *b, const char *want, const char *when) {
+  svc_section *kept = svc_registry_find(b->reg, "kept");
+  svc_section *turned = svc_registry_find(b->reg, "turned");
+  const svc_waiter *w = NULL;
+  struct {
+    const char *what;
+    HANDLE h;
+  } objs[6];
+  char *l;
+
+  ck_assert_ptr_nonnull(kept);
+  ck_assert_ptr_nonnull(turned);
+  ck_assert_ptr_nonnull(kept->bell);
+  for (unsigned i = 0; i < kept->bell->capacity; i++)
+    if (kept->bell->waiters[i].owner)
+      w = &kept->bell->waiters[i];
+  ck_assert_msg(w != NULL, "%s: the waiter is gone", when);
+  objs[0].what = "kept's section", objs[0].h = kept->mapping;
+  objs[1].what = "kept's doorbell counter", objs[1].h = kept->bell->counter;
+  objs[2].what = "kept's doorbell registry", objs[2].h = kept->bell->registry;
+  objs[3].what = "kept's waiter event", objs[3].h = w->event;
+  objs[4].what = "kept's waiter armed page", objs[4].h = w->armed;
+  objs[5].what = "turned's section", objs[5].h = turned->mapping;
+  for (size_t i = 0; i < 6; i++) {
+    l = label_of(objs[i].h);
+    ck_assert_msg(strcmp(l, want) == 0, "%s: %s carries label '%s', not "
+                  "'%s'", when, objs[i].what, l, want);
+    free(l);
+  }
+}
+
+START_TEST(test_sandbox_reload_changes_integrity) {
+  char *dir = test_temp_dir("sandbox");
+  char *path = test_path_in(dir, "shmb.conf");
+  char *me = test_self_sid_text(), event[SHMB_BELL_NAME], armed[SHMB_BELL_NAME];
+  char err[512] = "";
+  svc_section *kept, *turned;
+  HANDLE first;
+  svc_broker b;
+  int owner;
+
+  test_write_config(path, dir, RELABEL_CONFIG("write", ""));
+  test_broker_open(&b, path, 1);
+  kept = svc_registry_find(b.reg, "kept");
+  ck_assert_ptr_nonnull(kept);
+  ck_assert_msg(svc_doorbell_add_waiter(kept->bell, kept->sd, me, &owner,
+                                        event, armed, err, sizeof(err)) == 0,
+                "add_waiter: %s", err);
+  labels_are(&b, "", "before");
+  first = svc_registry_find(b.reg, "turned")->mapping;
+
+  /* integrity = low added: kept is labelled in place, turned rotates to a
+   * fresh object that is created labelled. */
+  relabel(&b, path, dir, RELABEL_CONFIG("write", "integrity = low\n"));
+  ck_assert_ptr_eq(svc_registry_find(b.reg, "kept"), kept);
+  turned = svc_registry_find(b.reg, "turned");
+  ck_assert_msg(turned->mapping != first, "turned did not rotate");
+  ck_assert_msg(strstr(kept->sddl, LOW) != NULL, "kept's sddl %s",
+                kept->sddl);
+  labels_are(&b, LOW, "after adding integrity = low");
+
+  /* A new DACL alone keeps the label on every object. */
+  relabel(&b, path, dir, RELABEL_CONFIG("read", "integrity = low\n"));
+  labels_are(&b, LOW, "after a DACL change that keeps integrity = low");
+
+  /* And taken away again: no label is left on any live object. */
+  relabel(&b, path, dir, RELABEL_CONFIG("write", ""));
+  ck_assert_ptr_null(strstr(kept->sddl, "S:"));
+  labels_are(&b, "", "after removing integrity = low");
+
+  svc_broker_release(&b);
+  test_remove_dir(dir);
+  free(path);
+  free(dir);
+  free(me);
+}
+END_TEST
+
 /* ---- the control pipe ------------------------------------------------- */
 
 START_TEST(test_sandbox_pipe_descriptor_pinned) {
@@ -289,6 +396,7 @@ Suite *sandbox_suite(void) {
   tcase_add_test(tc, test_sandbox_integrity_low_objects);
   tcase_add_test(tc, test_sandbox_doorbell_kinds_labelled);
   tcase_add_test(tc, test_sandbox_integrity_low_conflicts_with_sacl);
+  tcase_add_test(tc, test_sandbox_reload_changes_integrity);
   tcase_add_test(tc, test_sandbox_pipe_descriptor_pinned);
   tcase_add_test(tc, test_sandbox_grants_name_appcontainers);
   suite_add_tcase(s, tc);
