@@ -122,3 +122,14 @@ int shmb__token_user(HANDLE token, PSID *out) {
     CloseHandle(own);
   return rc;
 }
+
+DWORD shmb__object_owner(HANDLE h, shmb_owner_buf *buf, PSID *owner) {
+  DWORD needed = 0;
+  BOOL defaulted;
+  *owner = NULL;
+  if (!GetKernelObjectSecurity(h, OWNER_SECURITY_INFORMATION, buf,
+                               sizeof(*buf), &needed) ||
+      !GetSecurityDescriptorOwner(buf, owner, &defaulted))
+    return GetLastError();
+  return *owner ? ERROR_SUCCESS : ERROR_INVALID_SECURITY_DESCR;
+}

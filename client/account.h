@@ -35,4 +35,16 @@ void shmb__sid_describe(PSID sid, char *buf, size_t len);
  * LocalAlloc'd (LocalFree it). Returns 0 or a negative SHMB_E* code. */
 int shmb__token_user(HANDLE token, PSID *out);
 
+/* Room for a self-relative descriptor that holds only an owner. */
+typedef union shmb_owner_buf {
+  SECURITY_DESCRIPTOR_RELATIVE sd;
+  BYTE bytes[sizeof(SECURITY_DESCRIPTOR_RELATIVE) + SECURITY_MAX_SID_SIZE];
+} shmb_owner_buf;
+
+/* The owner of the kernel object behind h (needs READ_CONTROL), in *buf:
+ * one query, where GetSecurityInfo makes two (the first for the size),
+ * each a kernel call (a wineserver round trip under Wine) on every open.
+ * Returns ERROR_SUCCESS with *owner pointing into buf, or a Win32 error. */
+DWORD shmb__object_owner(HANDLE h, shmb_owner_buf *buf, PSID *owner);
+
 #endif /* SHMB_CLIENT_ACCOUNT_H */

@@ -31,33 +31,25 @@
 int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
                              char *err, size_t errlen) {
   char want[SHMB_ACCOUNT_TEXT_MAX], found[SHMB_ACCOUNT_TEXT_MAX];
-  PSECURITY_DESCRIPTOR sd = NULL;
-  PSID owner = NULL;
-  DWORD e = GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
-                            &owner, NULL, NULL, NULL, &sd);
-  int rc;
+  shmb_owner_buf buf;
+  PSID owner;
+  DWORD e = shmb__object_owner(h, &buf, &owner);
 
-  if (e == ERROR_SUCCESS && owner && EqualSid(owner, expected)) {
-    LocalFree(sd);
+  if (e == ERROR_SUCCESS && EqualSid(owner, expected))
     return 0;
-  }
   /* Accounts are looked up (slow) only to explain a refusal. */
   shmb__sid_describe(expected, want, sizeof(want));
-  if (e != ERROR_SUCCESS || !owner) {
-    rc = shmb__fail(err, errlen, SHMB_EBADSERVER,
-                    "cannot read the owner of object %s (Win32 error %lu), "
-                    "so it cannot be proven to be the service's (owned by "
-                    "%s); closed without mapping", object, (unsigned long)e,
-                    want);
-  } else {
-    shmb__sid_describe(owner, found, sizeof(found));
-    rc = shmb__fail(err, errlen, SHMB_EBADSERVER,
+  if (e != ERROR_SUCCESS)
+    return shmb__fail(err, errlen, SHMB_EBADSERVER,
+                      "cannot read the owner of object %s (Win32 error "
+                      "%lu), so it cannot be proven to be the service's "
+                      "(owned by %s); closed without mapping", object,
+                      (unsigned long)e, want);
+  shmb__sid_describe(owner, found, sizeof(found));
+  return shmb__fail(err, errlen, SHMB_EBADSERVER,
                     "object %s is owned by %s, not by the server account "
                     "%s: someone else made it under the name the server "
                     "gave; closed without mapping", object, found, want);
-  }
-  LocalFree(sd);
-  return rc;
 }
 
 /* ntdll's object queries, looked up once (no import library needed). */

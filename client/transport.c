@@ -103,21 +103,18 @@ static int wrong_server(shmb_client *c, PSID owner, PSID expected) {
 }
 
 static int check_owner(shmb_client *c, PSID expected) {
-  PSECURITY_DESCRIPTOR sd = NULL;
-  PSID owner = NULL;
-  DWORD e = GetSecurityInfo(c->pipe, SE_KERNEL_OBJECT,
-                            OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
-                            NULL, &sd);
+  shmb_owner_buf buf;
+  PSID owner;
+  DWORD e = shmb__object_owner(c->pipe, &buf, &owner);
   int rc = 0;
 
-  if (e != ERROR_SUCCESS || !owner)
+  if (e != ERROR_SUCCESS)
     rc = shmb__fail(c->message, sizeof(c->message), SHMB_EBADSERVER,
                     "cannot read the owner of pipe %s (Win32 error %lu), so "
                     "its server cannot be proven to be the service",
                     c->pipe_name, (unsigned long)e);
   else if (!EqualSid(owner, expected))
     rc = wrong_server(c, owner, expected);
-  LocalFree(sd);
   return rc;
 }
 
