@@ -26,8 +26,14 @@
  * Connect: shmb_connect + shmb_disconnect (pipe open, owner check, HELLO)
  * against raw CreateFileW + CloseHandle on the same pipe.
  *
+ * Counting (docs/performance.md, "Server calls per open"): --repeat KIND N
+ * does N operations of one kind (broker, handle, raw, echo, status, lookup)
+ * after the same setup and nothing else, so that two runs under
+ * WINEDEBUG=+server, with N and with 0, differ by N operations' wineserver
+ * requests in this process and in the service.
+ *
  * Usage: bench_open [--pipe NAME] [--quick] [--section NAME]
- *                   [--handle-section NAME]
+ *                   [--handle-section NAME] [--repeat KIND N]
  *        bench_open --echo-server PIPE OBJECT SIZE   (the child)
  */
 #include "bench_util.h" /* windows.h first */
@@ -290,6 +296,25 @@ static void bench_opens(ctx *x, int iters, int warm) {
     free(v[i].t);
 }
 
+/* --repeat KIND N: 0, or 1 when KIND is unknown. */
+static int repeat(ctx *x, const char *kind, int n) {
+  static const struct {
+    const char *key;
+    void (*fn)(ctx *);
+  } kinds[] = {{"broker", op_broker}, {"handle", op_broker_handle},
+               {"raw", op_raw},       {"echo", op_echo_proc},
+               {"status", op_status}, {"lookup", op_lookup}};
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+    if (strcmp(kind, kinds[i].key) == 0) {
+      if (kinds[i].fn == op_broker_handle && !x->handle_section)
+        return 1;
+      for (int k = 0; k < n; k++)
+        kinds[i].fn(x);
+      return 0;
+    }
+  return 1;
+}
+
 /* ---- Connect latency. ---- */
 
 static void op_connect(const bench_opts *o, const wchar_t *pipe) {
@@ -367,6 +392,7 @@ int main(int argc, char **argv) {
   echo_args ea_thread = {0}, ea_proc = {0};
   HANDLE echo_proc, echo_thread;
   int iters, warm, code;
+  const char *repeat_kind;
 
   if (argc == 5 && strcmp(argv[1], "--echo-server") == 0) {
     echo_args a = {shmb__wide_from_utf8(argv[2]), argv[3],
@@ -377,6 +403,7 @@ int main(int argc, char **argv) {
     return code;
   x.section = bench_arg(argc, argv, "--section", "bench");
   x.handle_section = bench_arg(argc, argv, "--handle-section", "bench-handle");
+  repeat_kind = bench_arg(argc, argv, "--repeat", NULL);
   iters = o.quick ? 1000 : 10000;
   warm = o.quick ? 100 : 1000;
 
@@ -405,6 +432,24 @@ int main(int argc, char **argv) {
   x.echo_proc = connect_echo(&o, ea_proc.pipe);
   x.echo_thread = connect_echo(&o, ea_thread.pipe);
 
+  if (repeat_kind) {
+    /* The count follows the kind: "--repeat broker 1000". */
+    int n = -1;
+    for (int i = 1; i + 2 < argc; i++)
+      if (strcmp(argv[i], "--repeat") == 0)
+        n = atoi(argv[i + 2]);
+    if (n < 0 || repeat(&x, repeat_kind, n) != 0) {
+      fprintf(stderr, "bench: --repeat KIND N: KIND is one of broker, "
+              "handle (when the service has a section by handle), raw, "
+              "echo, status, lookup; N a count\n");
+      return 2;
+    }
+    shmb_disconnect(x.echo_proc);
+    shmb_disconnect(x.echo_thread);
+    WaitForSingleObject(echo_proc, 10000);
+    shmb_disconnect(x.svc);
+    return 0;
+  }
   printf("Section `%s`: %llu bytes, opened read-write. Clock: "
          "QueryPerformanceCounter.\n\n",
          x.section, (unsigned long long)x.size);
