@@ -24,6 +24,14 @@
  * every count, flag and name in it is checked before use (design.md,
  * security rule 11). A waiter's registration lives as long as a connection
  * of its own, which the section keeps until shmb_close.
+ *
+ * A section delivered by handle has a doorbell without names: the
+ * DOORBELL reply carries handle values the service duplicated into this
+ * process, each checked (object type, exact rights) before use, and a
+ * ringer keeps its connection to ask for the waiters (PEERS) whenever the
+ * registry's generation moves: the service then duplicates each new
+ * waiter's event (signal only) and armed page (read only) into this
+ * process, and the ringer closes the handles of waiters that left.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +55,7 @@
 
 typedef struct peer {
   char event[SHMB_BELL_NAME];
+  uint32_t id; /* by handle: the waiter's id, 0: none held */
   HANDLE ev, armed_map;
   const volatile uint64_t *armed;
   uint64_t signalled; /* the ticket we last signalled; 0: none */
@@ -64,6 +73,8 @@ struct shmb__ringer {
                           scan, the common case of nobody waiting */
   shmb_bell_entry *copy;
   uint64_t signals;
+  shmb_client *conn; /* by handle: PEERS are asked here; else NULL */
+  uint64_t since;    /* by handle: the next of the last PEERS reply */
 };
 
 struct shmb__waiter {
@@ -116,6 +127,25 @@ static int map_page(shmb_section *s, const shmb_str *name, DWORD rights,
     return shmb__from_win32(GetLastError());
   }
   return 0;
+}
+
+/* Adopts a page handle from a DOORBELL reply by handle: a section handle
+ * of this process with exactly rights, mapped with them. A value that
+ * fails the check is left alone (shmb__handle_check_kind). */
+static int take_page(shmb_section *s, uint64_t value, DWORD rights,
+                     HANDLE *map, void **view) {
+  int rc = shmb__handle_check_kind(value, L"Section", rights, map,
+                                   s->message, sizeof(s->message));
+  if (rc != 0)
+    return rc;
+  if (!(*view = MapViewOfFile(*map, rights, 0, 0, 0))) {
+    rc = bell_fail(s, shmb__from_win32(GetLastError()), "cannot map the "
+                   "doorbell page the service delivered (Win32 error %lu)",
+                   (unsigned long)GetLastError());
+    CloseHandle(*map);
+    *map = NULL;
+  }
+  return rc;
 }
 
 /* The bytes mapped at view (whole pages). */
@@ -211,6 +241,7 @@ static void peer_close(peer *p) {
 static void ringer_free(struct shmb__ringer *r) {
   if (!r)
     return;
+  shmb_disconnect(r->conn);
   for (unsigned i = 0; r->peers && i < r->capacity; i++)
     peer_close(&r->peers[i]);
   if (r->counter)
@@ -251,7 +282,7 @@ static int ringer_attach(shmb_section *s) {
   uint8_t *payload;
   size_t plen;
   void *view;
-  int rc;
+  int rc, by_handle;
 
   if (!r)
     return SHMB_ENOMEM;
@@ -260,21 +291,39 @@ static int ringer_attach(shmb_section *s) {
     free(r);
     return rc;
   }
-  rc = map_page(s, &rep.counter, FILE_MAP_READ | FILE_MAP_WRITE,
-                &r->counter_map, &view);
+  by_handle = (rep.flags & SHMB_BELL_FLAG_HANDLE) != 0;
+  if (by_handle) {
+    void *reg = NULL;
+    int rc2;
+    rc = take_page(s, rep.counter_h, FILE_MAP_READ | FILE_MAP_WRITE,
+                   &r->counter_map, &view);
+    /* The registry's handle is adopted (or left alone) whatever became of
+     * the counter's, so that none is forgotten: ringer_free closes it. */
+    rc2 = take_page(s, rep.registry_h, FILE_MAP_READ, &r->registry_map, &reg);
+    r->reg = reg;
+    if (rc == 0)
+      rc = rc2;
+  } else {
+    rc = map_page(s, &rep.counter, FILE_MAP_READ | FILE_MAP_WRITE,
+                  &r->counter_map, &view);
+  }
   if (rc == 0 && (rc = counter_check(s, view)) != 0)
     UnmapViewOfFile(view);
   if (rc == 0) {
     r->counter = &((shmb_bell_counter_page *)view)->counter;
     r->closed = &((shmb_bell_counter_page *)view)->closed;
-    rc = map_page(s, &rep.registry, FILE_MAP_READ, &r->registry_map, &view);
+    if (!by_handle &&
+        (rc = map_page(s, &rep.registry, FILE_MAP_READ, &r->registry_map,
+                       &view)) == 0)
+      r->reg = view;
   }
-  if (rc == 0) {
-    r->reg = view;
+  if (rc == 0)
     rc = registry_check(s, r);
-  }
   free(payload);
-  shmb_disconnect(conn); /* ringing needs no registration */
+  if (by_handle)
+    r->conn = conn; /* for PEERS; ringer_free closes it */
+  else
+    shmb_disconnect(conn); /* ringing needs no registration */
   if (rc != 0) {
     ringer_free(r);
     return rc;
@@ -338,8 +387,13 @@ static int peer_open(peer *p, const shmb_bell_entry *e) {
   return p->armed != NULL;
 }
 
+static int peers_refresh(shmb_section *s, struct shmb__ringer *r);
+
 static int registry_refresh(shmb_section *s, struct shmb__ringer *r) {
-  uint64_t g = registry_copy(r);
+  uint64_t g;
+  if (r->conn)
+    return peers_refresh(s, r);
+  g = registry_copy(r);
   int missed = 0;
   if (g & 1)
     return bell_fail(s, SHMB_EAGAIN, "the doorbell registry of section %s "
@@ -365,6 +419,133 @@ static int registry_refresh(shmb_section *s, struct shmb__ringer *r) {
   for (unsigned i = 0; i < r->capacity; i++)
     r->open_peers += r->peers[i].armed != NULL;
   return 0;
+}
+
+/* ---- ringing by handle ------------------------------------------------ */
+
+/* One waiter as a PEERS reply lists it, its handles checked (or 0). */
+typedef struct listed {
+  uint32_t id;
+  HANDLE ev, armed_map; /* ours once checked; NULL: not sent or refused */
+  int bad;              /* sent but not what the service hands out */
+} listed;
+
+/* Checks and adopts an entry's handles: an event we may only signal and
+ * an armed page we may only read. A value that fails its check is left
+ * alone (it may be a handle of ours the reply did not mean). */
+static void listed_take(shmb_section *s, const shmb_peer_item *it,
+                        listed *l) {
+  l->id = it->id;
+  if (!it->event)
+    return;
+  if (shmb__handle_check_kind(it->event, L"Event", EVENT_MODIFY_STATE,
+                              &l->ev, s->message, sizeof(s->message)) != 0)
+    l->bad = 1;
+  if (shmb__handle_check_kind(it->armed, L"Section", FILE_MAP_READ,
+                              &l->armed_map, s->message,
+                              sizeof(s->message)) != 0)
+    l->bad = 1;
+}
+
+static void listed_close(listed *l) {
+  if (l->ev)
+    CloseHandle(l->ev);
+  if (l->armed_map)
+    CloseHandle(l->armed_map);
+  l->ev = l->armed_map = NULL;
+}
+
+/* Asks the service for the waiters and reads its reply into l (capacity
+ * entries, by registry index; id 0: not listed). Every handle in the
+ * reply is ours afterwards or was left alone as not ours. */
+static int peers_ask(shmb_section *s, struct shmb__ringer *r, listed *l,
+                     shmb_peers_head *head) {
+  shmb_client *c = r->conn;
+  shmb_cursor cur;
+  shmb_peer_item it;
+  uint8_t *frame, *payload = NULL;
+  size_t len, plen;
+  int rc = shmb_encode_peers(++c->next_id, s->name, r->since, &frame, &len);
+
+  if (rc != 0)
+    return rc;
+  rc = shmb__roundtrip(c, frame, len, SHMB_OP_PEERS, &payload, &plen);
+  free(frame);
+  if (rc != 0)
+    return bell_fail(s, rc, "section %s: the service did not list the "
+                     "doorbell's waiters: %s", s->name, c->message);
+  rc = shmb_peers_reply_begin(payload, plen, &cur, head);
+  while (rc == 0 && cur.remaining) {
+    if ((rc = shmb_peers_reply_next(&cur, &it)) != 0)
+      break;
+    if (it.index >= r->capacity || l[it.index].id) {
+      rc = SHMB_EPROTO;
+      break;
+    }
+    listed_take(s, &it, &l[it.index]);
+  }
+  free(payload);
+  if (rc != 0) {
+    for (unsigned i = 0; i < r->capacity; i++)
+      listed_close(&l[i]);
+    return bell_fail(s, SHMB_EBADSERVER, "section %s: the service's list of "
+                     "the doorbell's waiters is malformed", s->name);
+  }
+  return 0;
+}
+
+/* The peer of entry i becomes waiter l: its handles and armed word. */
+static int peer_adopt(peer *p, listed *l) {
+  p->armed = MapViewOfFile(l->armed_map, FILE_MAP_READ, 0, 0,
+                           sizeof(uint64_t));
+  if (!p->armed) {
+    listed_close(l);
+    return 0;
+  }
+  p->ev = l->ev;
+  p->armed_map = l->armed_map;
+  p->id = l->id;
+  l->ev = l->armed_map = NULL;
+  return 1;
+}
+
+/* The registry moved: the waiters as the service lists them now. Peers
+ * that left (not listed, or another id at their place) are closed, new
+ * ones adopted; handles sent for a waiter we already hold are closed. */
+static int peers_refresh(shmb_section *s, struct shmb__ringer *r) {
+  listed *l = calloc(r->capacity, sizeof(*l));
+  shmb_peers_head head;
+  int missed = 0, bad = 0, rc;
+
+  if (!l)
+    return SHMB_ENOMEM;
+  if ((rc = peers_ask(s, r, l, &head)) != 0) {
+    free(l);
+    return rc;
+  }
+  for (unsigned i = 0; i < r->capacity; i++) {
+    peer *p = &r->peers[i];
+    if (p->id && p->id != l[i].id)
+      peer_close(p);
+    if (!l[i].id)
+      continue;
+    if (p->id == l[i].id)
+      listed_close(&l[i]); /* held already */
+    else if (l[i].bad)
+      bad = missed = 1; /* s->message says which check failed */
+    else if (!l[i].ev || !peer_adopt(p, &l[i]))
+      missed = 1;
+    listed_close(&l[i]);
+  }
+  free(l);
+  /* A waiter we could not take: ask for every one again at the next
+   * ring (since 0, and an odd generation the registry never has). */
+  r->since = missed ? 0 : head.next;
+  r->generation = missed ? 1 : head.generation;
+  r->open_peers = 0;
+  for (unsigned i = 0; i < r->capacity; i++)
+    r->open_peers += r->peers[i].armed != NULL;
+  return bad ? SHMB_EBADSERVER : 0;
 }
 
 /* The ringer, attached at the first ring; SHMB_EBELLCLOSED once the
@@ -466,6 +647,31 @@ static int open_event(shmb_section *s, const shmb_str *name, HANDLE *out) {
   return 0;
 }
 
+/* A waiter's objects from a DOORBELL reply by handle: the counter (read),
+ * the event (wait only) and the armed page (read, write), each checked;
+ * each one adopted is closed by waiter_free, whatever became of the
+ * others. */
+static int waiter_take(shmb_section *s, struct shmb__waiter *w,
+                       const shmb_doorbell_reply *rep) {
+  void *counter = NULL, *armed = NULL;
+  int rc = take_page(s, rep->counter_h, FILE_MAP_READ, &w->counter_map,
+                     &counter);
+  int rc2 = shmb__handle_check_kind(rep->event_h, L"Event", SYNCHRONIZE,
+                                    &w->event, s->message,
+                                    sizeof(s->message));
+  int rc3 = take_page(s, rep->armed_h, FILE_MAP_READ | FILE_MAP_WRITE,
+                      &w->armed_map, &armed);
+
+  w->armed = armed;
+  if (rc == 0 && (rc = counter_check(s, counter)) != 0)
+    UnmapViewOfFile(counter);
+  else if (rc == 0) {
+    w->counter = &((const shmb_bell_counter_page *)counter)->counter;
+    w->closed = &((const shmb_bell_counter_page *)counter)->closed;
+  }
+  return rc ? rc : rc2 ? rc2 : rc3;
+}
+
 /* Registers as a waiter over a connection of the section's own and opens
  * the counter (read), the event (wait) and the armed word (write). */
 static int waiter_attach(shmb_section *s) {
@@ -482,6 +688,16 @@ static int waiter_attach(shmb_section *s) {
                              &plen, &rep)) != 0) {
     free(w);
     return rc;
+  }
+  if (rep.flags & SHMB_BELL_FLAG_HANDLE) {
+    rc = waiter_take(s, w, &rep);
+    free(payload);
+    if (rc != 0) {
+      waiter_free(w);
+      return rc;
+    }
+    s->waiter = w;
+    return 0;
   }
   rc = map_page(s, &rep.counter, FILE_MAP_READ, &w->counter_map, &view);
   if (rc == 0 && (rc = counter_check(s, view)) != 0)

@@ -77,6 +77,13 @@ int shmb__handle_check(uint64_t value, unsigned wire_access, HANDLE *h,
   const ACCESS_MASK want = SECTION_QUERY | FILE_MAP_READ |
                            (wire_access & SHMB_ACCESS_WRITE ? FILE_MAP_WRITE
                                                             : 0);
+  return shmb__handle_check_kind(value, L"Section", want, h, err, errlen);
+}
+
+int shmb__handle_check_kind(uint64_t value, const wchar_t *kind,
+                            unsigned long want, HANDLE *h, char *err,
+                            size_t errlen) {
+  const size_t kind_bytes = wcslen(kind) * sizeof(wchar_t);
   query_object_fn q = query_object();
   HANDLE cand = (HANDLE)(uintptr_t)value;
   union {
@@ -92,12 +99,13 @@ int shmb__handle_check(uint64_t value, unsigned wire_access, HANDLE *h,
                       "value 0x%llx cannot be a handle here",
                       (unsigned long long)value);
   if (q(cand, 2 /* ObjectTypeInformation */, &type, sizeof(type), &got) != 0 ||
-      type.t.len != 14 || memcmp(type.t.name, L"Section", 14) != 0)
+      type.t.len != kind_bytes || memcmp(type.t.name, kind, kind_bytes) != 0)
     return shmb__fail(err, errlen, SHMB_EBADSERVER, "the server's handle "
-                      "0x%llx is not a section handle of this process: the "
+                      "0x%llx is not %s handle of this process: the "
                       "service delivers only into the process that "
                       "connected (was the pipe passed on?)",
-                      (unsigned long long)value);
+                      (unsigned long long)value,
+                      kind[0] == L'E' ? "an event" : "a section");
   if (q(cand, 0 /* ObjectBasicInformation */, &basic, sizeof(basic),
         &got) != 0 ||
       basic.granted != want)

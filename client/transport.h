@@ -86,6 +86,12 @@ int shmb__lookup_handle(shmb_client *client, const char *name,
  * may be one of ours that the reply did not mean (section.c). */
 int shmb__handle_check(uint64_t value, unsigned wire_access, HANDLE *h,
                        char *err, size_t errlen);
+/* The same for any object: value names a handle of this process to an
+ * object of type kind (L"Section", L"Event") whose granted rights are
+ * exactly want (the doorbell's handles, notify.c). */
+int shmb__handle_check_kind(uint64_t value, const wchar_t *kind,
+                            unsigned long want, HANDLE *h, char *err,
+                            size_t errlen);
 
 /* Drops the connection and makes a new one (open, check, HELLO) with the
  * same options; the client's sections are not touched. */

@@ -18,8 +18,13 @@
  *                  page. generation is odd while the service writes
  *                  (a seqlock: a reader copies, then checks it is unchanged)
  *     | magic | version | generation u64 | capacity u32 | (zero) u32 |
- *     | capacity entries of: | live u32 | (zero) u32 | event name[64] |
+ *     | capacity entries of: | live u32 | id u32 | event name[64] |
  *     | armed page name[64] |
+ *                  id: the waiter's, never 0 and not used twice by one
+ *                  doorbell. For a section delivered by handle the names
+ *                  are empty (no object has one): ringers watch the
+ *                  generation and ask the service for the waiters' handles
+ *                  (PEERS, docs/protocol.md)
  *
  *   armed page     one per waiter: only that waiter's account writes it,
  *                  ringers read it
@@ -53,7 +58,7 @@ typedef struct shmb_bell_counter_page {
 _Static_assert(offsetof(shmb_bell_counter_page, counter) == 64, "counter");
 
 typedef struct shmb_bell_entry {
-  uint32_t live, reserved;
+  uint32_t live, id;
   char event[SHMB_BELL_NAME];
   char armed[SHMB_BELL_NAME];
 } shmb_bell_entry;

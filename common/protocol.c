@@ -260,8 +260,11 @@ int shmb_request_decode(const uint8_t *frame, size_t len, shmb_request *req) {
     break;
   case SHMB_OP_OPEN:
   case SHMB_OP_DOORBELL:
+  case SHMB_OP_PEERS:
     if (get_u32(&c, &req->access) < 0 || get_zero_u16(&c) < 0 ||
         get_u16(&c, &name_len) < 0 || get_bytes(&c, name_len, &name) < 0)
+      return SHMB_EPROTO;
+    if (req->hdr.opcode == SHMB_OP_PEERS && get_u64(&c, &req->since) < 0)
       return SHMB_EPROTO;
     if (c.left != 0)
       return SHMB_EPROTO;
@@ -272,6 +275,10 @@ int shmb_request_decode(const uint8_t *frame, size_t len, shmb_request *req) {
     /* A doorbell request either waits or rings. */
     if (req->hdr.opcode == SHMB_OP_DOORBELL &&
         req->access == SHMB_WIRE_ACCESS_MASK)
+      return SHMB_EINVAL;
+    /* Only a ringer asks for the waiters. */
+    if (req->hdr.opcode == SHMB_OP_PEERS &&
+        req->access != SHMB_WIRE_ACCESS_WRITE)
       return SHMB_EINVAL;
     memcpy(req->name, name.ptr, name.len);
     req->name[name.len] = '\0';
@@ -392,24 +399,68 @@ static int get_bell_name(shmb_cursor *c, shmb_str *s) {
   return 0;
 }
 
+/* The handles of a DOORBELL reply by handle: names all empty, and the
+ * objects each side needs, nothing else. */
+static int get_bell_handles(shmb_cursor *c, shmb_doorbell_reply *out) {
+  const int wait = out->access == SHMB_WIRE_ACCESS_READ;
+  if (out->counter.len || out->registry.len || out->event.len ||
+      out->armed.len || get_u64(c, &out->counter_h) < 0 ||
+      get_u64(c, &out->registry_h) < 0 || get_u64(c, &out->event_h) < 0 ||
+      get_u64(c, &out->armed_h) < 0 || out->counter_h == 0)
+    return SHMB_EPROTO;
+  if (wait ? out->registry_h || !out->event_h || !out->armed_h
+           : !out->registry_h || out->event_h || out->armed_h)
+    return SHMB_EPROTO;
+  return 0;
+}
+
 int shmb_doorbell_reply_decode(const uint8_t *payload, size_t len,
                                shmb_doorbell_reply *out) {
   shmb_cursor c;
-  uint32_t reserved;
   int rc = begin_ok(payload, len, &c);
   if (rc != 0)
     return rc;
-  if (get_u32(&c, &out->access) < 0 || get_u32(&c, &reserved) < 0 ||
-      reserved != 0 || get_bell_name(&c, &out->counter) < 0 ||
+  out->counter_h = out->registry_h = out->event_h = out->armed_h = 0;
+  if (get_u32(&c, &out->access) < 0 || get_u32(&c, &out->flags) < 0 ||
+      (out->flags & ~SHMB_BELL_FLAG_HANDLE) != 0 ||
+      get_bell_name(&c, &out->counter) < 0 ||
       get_bell_name(&c, &out->registry) < 0 ||
       get_bell_name(&c, &out->event) < 0 ||
-      get_bell_name(&c, &out->armed) < 0 || c.left != 0)
+      get_bell_name(&c, &out->armed) < 0)
     return SHMB_EPROTO;
   if (out->access != SHMB_WIRE_ACCESS_READ &&
       out->access != SHMB_WIRE_ACCESS_WRITE)
     return SHMB_EPROTO;
-  if (out->counter.len == 0)
+  if (out->flags & SHMB_BELL_FLAG_HANDLE)
+    return get_bell_handles(&c, out) == 0 && c.left == 0 ? 0 : SHMB_EPROTO;
+  if (out->counter.len == 0 || c.left != 0)
     return SHMB_EPROTO;
+  return 0;
+}
+
+int shmb_peers_reply_begin(const uint8_t *payload, size_t len,
+                           shmb_cursor *c, shmb_peers_head *head) {
+  int rc = begin_ok(payload, len, c);
+  if (rc != 0)
+    return rc;
+  if (get_u32(c, &c->remaining) < 0 || c->remaining > SHMB_PEERS_MAX ||
+      get_u64(c, &head->generation) < 0 || get_u64(c, &head->next) < 0)
+    return SHMB_EPROTO;
+  /* Exactly the entries the count says, nothing after. */
+  if (c->left != (size_t)c->remaining * sizeof(shmb_wire_peer))
+    return SHMB_EPROTO;
+  return 0;
+}
+
+int shmb_peers_reply_next(shmb_cursor *c, shmb_peer_item *item) {
+  if (c->remaining == 0 || get_u32(c, &item->index) < 0 ||
+      get_u32(c, &item->id) < 0 || get_u64(c, &item->event) < 0 ||
+      get_u64(c, &item->armed) < 0)
+    return SHMB_EPROTO;
+  if (item->index >= SHMB_PEERS_MAX || item->id == 0 ||
+      (item->event == 0) != (item->armed == 0))
+    return SHMB_EPROTO;
+  c->remaining--;
   return 0;
 }
 
@@ -654,6 +705,37 @@ int shmb_encode_doorbell(uint32_t id, const char *name, uint32_t access,
   return encode_named(SHMB_OP_DOORBELL, id, name, access, out, outlen);
 }
 
+int shmb_encode_peers(uint32_t id, const char *name, uint64_t since,
+                      uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  size_t len = strlen(name);
+  if (!shmb_name_valid(name, len))
+    return SHMB_EBADNAME;
+  shmb_frame_begin(&b, SHMB_OP_PEERS, id);
+  shmb_put_u32(&b, SHMB_WIRE_ACCESS_WRITE);
+  shmb_put_u16(&b, 0);
+  shmb_put_str(&b, name, len);
+  shmb_put_u64(&b, since);
+  return shmb_frame_finish(&b, out, outlen);
+}
+
+int shmb_encode_doorbell_reply_handles(uint32_t id, uint32_t access,
+                                       const shmb_wire_doorbell_handles *h,
+                                       uint8_t **out, size_t *outlen) {
+  shmb_frame_buf b;
+  shmb_frame_begin(&b, SHMB_OP_DOORBELL | SHMB_OP_REPLY, id);
+  shmb_put_u32(&b, 0);
+  shmb_put_u32(&b, access);
+  shmb_put_u32(&b, SHMB_BELL_FLAG_HANDLE);
+  for (int i = 0; i < 4; i++)
+    shmb_put_str(&b, "", 0); /* no names */
+  shmb_put_u64(&b, h->counter);
+  shmb_put_u64(&b, h->registry);
+  shmb_put_u64(&b, h->event);
+  shmb_put_u64(&b, h->armed);
+  return shmb_frame_finish(&b, out, outlen);
+}
+
 int shmb_encode_doorbell_reply(uint32_t id, uint32_t access,
                                const char *counter, const char *registry,
                                const char *event, const char *armed,
@@ -781,6 +863,29 @@ void shmb_list_reply_add(shmb_frame_buf *b, const char *name, uint64_t size,
   shmb_put_str(b, name, strlen(name));
   if (!b->err)
     patch_u32(b, LIST_COUNT_AT, read_u32_at(b, LIST_COUNT_AT) + 1);
+}
+
+#define PEERS_COUNT_AT                                                         \
+  (SHMB_HEADER_SIZE + offsetof(shmb_wire_peers_rep, count))
+
+void shmb_peers_reply_start(shmb_frame_buf *b, uint32_t id,
+                            uint64_t generation, uint64_t next) {
+  shmb_frame_begin(b, SHMB_OP_PEERS | SHMB_OP_REPLY, id);
+  shmb_put_u32(b, 0);
+  shmb_put_u32(b, 0);
+  shmb_put_u64(b, generation);
+  shmb_put_u64(b, next);
+}
+
+void shmb_peers_reply_add(shmb_frame_buf *b, const shmb_wire_peer *p) {
+  if (b->err)
+    return;
+  shmb_put_u32(b, p->index);
+  shmb_put_u32(b, p->id);
+  shmb_put_u64(b, p->event);
+  shmb_put_u64(b, p->armed);
+  if (!b->err)
+    patch_u32(b, PEERS_COUNT_AT, read_u32_at(b, PEERS_COUNT_AT) + 1);
 }
 
 void shmb_status_reply_start(shmb_frame_buf *b, uint32_t id) {

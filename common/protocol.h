@@ -51,6 +51,31 @@
  *                        | armed |  (ring: event and armed empty; wait:
  *                        registry empty). The waiter's event and armed page
  *                        live as long as this connection.
+ *                  rep, section delivered by handle (revision 2 only;
+ *                        the u32 after access is then flags, with
+ *                        SHMB_BELL_FLAG_HANDLE): the four names empty, then
+ *                        | counter u64 | registry u64 | event u64 |
+ *                        | armed u64 |  handle values valid in the process
+ *                        that connected, 0 for what is not part of the
+ *                        reply (as the names above). A ringer keeps this
+ *                        connection for PEERS.
+ *   PEERS  (the section's write right, checked at each request; a section
+ *          delivered by handle, revision 2): the live waiters' objects,
+ *          for a ringer, which cannot open them by name
+ *                  req:  | access u32 = WRITE | reserved u16 |
+ *                        | name_len u16 | name | since u64 |
+ *                  rep:  | status i32 | count u32 | generation u64 |
+ *                        | next u64 | count entries of: | index u32 |
+ *                        | id u32 | event u64 | armed u64 |
+ *                        (generation: the registry page's when the reply
+ *                        was made; every live waiter is listed by its
+ *                        registry index and id; its event
+ *                        (EVENT_MODIFY_STATE) and armed page
+ *                        (FILE_MAP_READ) are duplicated into the caller
+ *                        only when id >= since, else both are 0: the
+ *                        ringer holds them from an earlier reply. next:
+ *                        the id the next waiter will get, the since of
+ *                        the ringer's next request)
  *   RELOAD (the config's admins; by default the service's own account and
  *          BUILTIN\Administrators)
  *                  req:  empty
@@ -68,7 +93,8 @@
  * revision adds, so clients of revision 1 (which ask 1..1 and check
  * reserved fields are zero) keep working, and a new client told 1 by an
  * old service does without. Revision 2 adds the LIST flags and the
- * OPEN reply by handle; a revision-1 session asking for a section that is
+ * OPEN reply by handle, the DOORBELL reply by handle and PEERS; a
+ * revision-1 session asking for a section that is
  * delivered by handle gets SHMB_EVERSION with a message (a code that
  * revision-1 SDKs know: they read codes past their own last as a
  * protocol error and drop the message).
@@ -115,6 +141,7 @@ enum shmb_opcode {
   SHMB_OP_STATUS = 0x04,
   SHMB_OP_RELOAD = 0x05,
   SHMB_OP_DOORBELL = 0x06,
+  SHMB_OP_PEERS = 0x07,
   SHMB_OP_ERROR = 0x7f,
   SHMB_OP_REPLY = 0x80
 };
@@ -187,9 +214,30 @@ _Static_assert(sizeof(shmb_wire_open_handle) == 8, "OPEN reply's handle");
 
 typedef struct shmb_wire_doorbell_rep {
   int32_t status;
-  uint32_t access, reserved;
+  uint32_t access, flags; /* flags: 0 at revision 1 */
 } shmb_wire_doorbell_rep;
 _Static_assert(sizeof(shmb_wire_doorbell_rep) == 12, "DOORBELL reply");
+/* The DOORBELL reply's handles follow its (empty) names. */
+#define SHMB_BELL_FLAG_HANDLE 0x1u
+typedef struct shmb_wire_doorbell_handles {
+  uint64_t counter, registry, event, armed;
+} shmb_wire_doorbell_handles;
+_Static_assert(sizeof(shmb_wire_doorbell_handles) == 32, "DOORBELL handles");
+
+typedef struct shmb_wire_peers_rep {
+  int32_t status;
+  uint32_t count;
+  uint64_t generation, next;
+} shmb_wire_peers_rep;
+_Static_assert(sizeof(shmb_wire_peers_rep) == 24, "PEERS reply");
+
+typedef struct shmb_wire_peer {
+  uint32_t index, id;
+  uint64_t event, armed;
+} shmb_wire_peer;
+_Static_assert(sizeof(shmb_wire_peer) == 24, "PEERS entry");
+/* The most entries a PEERS reply has: a registry's (bell_layout.h). */
+#define SHMB_PEERS_MAX 256u
 
 typedef struct shmb_wire_status_rep {
   int32_t status;
@@ -221,8 +269,9 @@ int shmb_frame_peek(const uint8_t *buf, size_t len, size_t max_payload,
 typedef struct shmb_request {
   shmb_frame_header hdr;
   uint8_t min_version, max_version; /* HELLO */
-  uint32_t access;                  /* OPEN, DOORBELL */
-  char name[SHMB_NAME_MAX + 1];     /* OPEN, DOORBELL, NUL-terminated */
+  uint32_t access;                  /* OPEN, DOORBELL, PEERS */
+  char name[SHMB_NAME_MAX + 1];     /* OPEN, DOORBELL, PEERS, with NUL */
+  uint64_t since;                   /* PEERS */
 } shmb_request;
 
 /* Decodes one whole request frame (as found by shmb_frame_peek). Returns 0,
@@ -271,8 +320,15 @@ int shmb_open_reply_decode(const uint8_t *payload, size_t len,
 #define SHMB_BELL_OBJECT_MAX 63
 typedef struct shmb_doorbell_reply {
   uint32_t access;
+  uint32_t flags; /* SHMB_BELL_FLAG_HANDLE: handles below, no names */
   shmb_str counter, registry, event, armed;
+  /* With SHMB_BELL_FLAG_HANDLE: the objects' handle values in this
+   * process (0: not part of the reply), else all 0. */
+  uint64_t counter_h, registry_h, event_h, armed_h;
 } shmb_doorbell_reply;
+/* By handle: every name empty, the counter's handle not 0, and the ring's
+ * reply without event and armed, the wait's without registry; else
+ * SHMB_EPROTO, as an unknown flag is. */
 int shmb_doorbell_reply_decode(const uint8_t *payload, size_t len,
                                shmb_doorbell_reply *out);
 
@@ -298,6 +354,19 @@ typedef struct shmb_kv {
 } shmb_kv;
 int shmb_status_reply_begin(const uint8_t *payload, size_t len, shmb_cursor *c);
 int shmb_status_reply_next(shmb_cursor *c, shmb_kv *kv);
+
+/* PEERS: the header, then each entry (index below SHMB_PEERS_MAX; event
+ * and armed both 0, or both not 0). */
+typedef struct shmb_peers_head {
+  uint64_t generation, next;
+} shmb_peers_head;
+typedef struct shmb_peer_item {
+  uint32_t index, id;
+  uint64_t event, armed;
+} shmb_peer_item;
+int shmb_peers_reply_begin(const uint8_t *payload, size_t len,
+                           shmb_cursor *c, shmb_peers_head *head);
+int shmb_peers_reply_next(shmb_cursor *c, shmb_peer_item *item);
 
 /* ---- Writing ---------------------------------------------------------- */
 
@@ -339,6 +408,9 @@ int shmb_encode_open(uint32_t id, const char *name, uint32_t access,
 /* access: SHMB_WIRE_ACCESS_READ (wait) or _WRITE (ring). */
 int shmb_encode_doorbell(uint32_t id, const char *name, uint32_t access,
                          uint8_t **out, size_t *outlen);
+/* PEERS; since: the next of the last PEERS reply (0: every waiter). */
+int shmb_encode_peers(uint32_t id, const char *name, uint64_t since,
+                      uint8_t **out, size_t *outlen);
 int shmb_encode_error(uint8_t opcode, uint32_t id, int status,
                       const char *message, uint8_t **out, size_t *outlen);
 
@@ -362,6 +434,15 @@ int shmb_encode_doorbell_reply(uint32_t id, uint32_t access,
                                const char *counter, const char *registry,
                                const char *event, const char *armed,
                                uint8_t **out, size_t *outlen);
+/* The same by handle (flags SHMB_BELL_FLAG_HANDLE, names empty); values
+ * 0 for what is not part of the reply. */
+int shmb_encode_doorbell_reply_handles(uint32_t id, uint32_t access,
+                                       const shmb_wire_doorbell_handles *h,
+                                       uint8_t **out, size_t *outlen);
+/* PEERS grows entry by entry; the count is kept up to date. */
+void shmb_peers_reply_start(shmb_frame_buf *b, uint32_t id,
+                            uint64_t generation, uint64_t next);
+void shmb_peers_reply_add(shmb_frame_buf *b, const shmb_wire_peer *p);
 /* A successful reply that carries text (RELOAD), laid out like an error. */
 int shmb_encode_message_reply(uint8_t opcode, uint32_t id, const char *message,
                               uint8_t **out, size_t *outlen);

@@ -21,6 +21,7 @@
 #include "deliver.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -193,29 +194,55 @@ int svc_deliver_handle(HANDLE pipe, unsigned long pid, uint64_t connected_at,
                        svc_delivery *out, char *err, size_t errlen) {
   uint32_t wire = SHMB_WIRE_ACCESS_READ |
                   (rights & FILE_MAP_WRITE ? SHMB_WIRE_ACCESS_WRITE : 0);
+  uint64_t value;
+
+  memset(out, 0, sizeof(*out));
+  return svc_deliver_more(pipe, pid, connected_at, who, t, sd, wire, object,
+                          rights, out, &value, err, errlen);
+}
+
+/* Remembers a handle put into d's target, for svc_delivery_end. */
+static int delivery_add(svc_delivery *d, HANDLE process, uint64_t remote) {
+  uint64_t *more;
+  if (!d->process) {
+    d->process = process;
+    d->remote = remote;
+    return 0;
+  }
+  if (!(more = realloc(d->more, (d->n_more + 1) * sizeof(*more))))
+    return SHMB_ENOMEM;
+  d->more = more;
+  d->more[d->n_more++] = remote;
+  return 0;
+}
+
+int svc_deliver_more(HANDLE pipe, unsigned long pid, uint64_t connected_at,
+                     const svc_caller *who, svc_target *t,
+                     PSECURITY_DESCRIPTOR sd, uint32_t need, HANDLE object,
+                     DWORD rights, svc_delivery *d, uint64_t *value,
+                     char *err, size_t errlen) {
   HANDLE remote = NULL;
   int rc;
 
-  out->process = NULL;
-  out->remote = 0;
+  *value = 0;
   /* A client that already closed its end will never read a value. */
   if (!pipe_connected(pipe))
     return shmb__fail(err, errlen, SHMB_EDISCONNECTED, "the client closed "
                       "its end of the pipe before the handle was sent");
   if ((rc = target_once(t, pid, connected_at, who, err, errlen)) != 0)
     return rc;
-  if ((svc_access_granted(&t->as_itself, sd) & wire) != wire)
+  if ((svc_access_granted(&t->as_itself, sd) & need) != need)
     return shmb__fail(err, errlen, SHMB_EACCES, "pid %lu's own token is "
                       "not granted %s on the section (a sandboxed or "
                       "low-integrity process of the caller's account?)",
-                      pid, shmb__access_name(wire));
+                      pid, shmb__access_name(need));
   if (!DuplicateHandle(GetCurrentProcess(), object, t->process, &remote,
                        rights, FALSE, 0)) {
     DWORD e = GetLastError();
     return shmb__fail(err, errlen, process_alive(t->process)
                                        ? SHMB_ESYSTEM
                                        : SHMB_EDISCONNECTED,
-                      "cannot duplicate the section into pid %lu (Win32 "
+                      "cannot duplicate the object into pid %lu (Win32 "
                       "error %lu)", pid, (unsigned long)e);
   }
   delivered_count++;
@@ -227,16 +254,20 @@ int svc_deliver_handle(HANDLE pipe, unsigned long pid, uint64_t connected_at,
                       "%lu) closed its end of the pipe; the handle was "
                       "taken back", pid);
   }
-  out->process = t->process;
-  out->remote = (uint64_t)(uintptr_t)remote;
+  if (delivery_add(d, t->process, (uint64_t)(uintptr_t)remote) != 0) {
+    take_back(t->process, (uint64_t)(uintptr_t)remote);
+    return shmb__fail(err, errlen, SHMB_ENOMEM, "out of memory");
+  }
+  *value = (uint64_t)(uintptr_t)remote;
   return 0;
 }
 
 void svc_delivery_end(svc_delivery *d, int delivered) {
-  if (!d->process)
-    return;
-  if (!delivered)
+  if (d->process && !delivered) {
     take_back(d->process, d->remote);
-  d->process = NULL;
-  d->remote = 0;
+    for (size_t i = 0; i < d->n_more; i++)
+      take_back(d->process, d->more[i]);
+  }
+  free(d->more);
+  memset(d, 0, sizeof(*d));
 }

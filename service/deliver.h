@@ -36,6 +36,9 @@ void svc_target_release(svc_target *t);
 typedef struct svc_delivery {
   HANDLE process;  /* the target; NULL: nothing delivered */
   uint64_t remote; /* the handle's value in the target */
+  uint64_t *more;  /* further handles of the same reply (a doorbell's
+                      objects), malloc'd; n_more of them */
+  size_t n_more;
 } svc_delivery;
 
 /* What the client gets for its wire access bits: FILE_MAP_READ and
@@ -59,9 +62,22 @@ int svc_deliver_handle(HANDLE pipe, unsigned long pid, uint64_t connected_at,
                        PSECURITY_DESCRIPTOR sd, HANDLE object, DWORD rights,
                        svc_delivery *out, char *err, size_t errlen);
 
-/* The reply went out (delivered = 1): the handle is the client's. Else
- * the handle is closed in the target (DUPLICATE_CLOSE_SOURCE), so nothing
- * stays behind in the client. */
+/* One more object for the same reply (a doorbell's several): as
+ * svc_deliver_handle, but the target's own token must be granted need
+ * (wire access bits) on sd, whatever rights the object gets (an event's
+ * are not a section's), and the handle joins those d already holds, so
+ * that svc_delivery_end takes back all of them or none. *value is the
+ * handle's value in the target. On failure nothing of this call stays in
+ * the target; what d held stays for the caller to end. */
+int svc_deliver_more(HANDLE pipe, unsigned long pid, uint64_t connected_at,
+                     const svc_caller *who, svc_target *t,
+                     PSECURITY_DESCRIPTOR sd, uint32_t need, HANDLE object,
+                     DWORD rights, svc_delivery *d, uint64_t *value,
+                     char *err, size_t errlen);
+
+/* The reply went out (delivered = 1): the handles are the client's. Else
+ * every handle of d is closed in the target (DUPLICATE_CLOSE_SOURCE), so
+ * nothing stays behind in the client. Either way d is empty after. */
 void svc_delivery_end(svc_delivery *d, int delivered);
 
 /* Handles duplicated into clients, and those taken back, since start (for

@@ -47,6 +47,8 @@ static int on_reload(const svc_request_ctx *, const shmb_request *,
                      uint8_t **, size_t *);
 static int on_doorbell(const svc_request_ctx *, const shmb_request *,
                        uint8_t **, size_t *);
+static int on_peers(const svc_request_ctx *, const shmb_request *, uint8_t **,
+                    size_t *);
 
 static const struct op {
   uint8_t opcode;
@@ -65,6 +67,9 @@ static const struct op {
     /* Waiting needs the section's read right, ringing its write right
      * (checked per section by the handler, as OPEN). */
     {SHMB_OP_DOORBELL, NEED_CALLER, on_doorbell},
+    /* A ringer's view of the waiters of a doorbell delivered by handle:
+     * the section's write right, checked again at every request. */
+    {SHMB_OP_PEERS, NEED_CALLER, on_peers},
     /* Changes what everyone is granted: the service's admins only. */
     {SHMB_OP_RELOAD, NEED_ADMIN, on_reload},
 };
@@ -243,6 +248,115 @@ static int on_open(const svc_request_ctx *ctx, const shmb_request *req,
                                       sec->object, out, outlen);
 }
 
+/* A doorbell's objects by handle (a section delivered by handle): each is
+ * duplicated into the caller's process with the rights the SDK needs and
+ * no more, once the process's own token is granted wire on the section. */
+static int bell_give(const svc_request_ctx *ctx, const svc_section *sec,
+                     uint32_t wire, HANDLE object, DWORD rights,
+                     uint64_t *value, char *why, size_t whylen) {
+  return svc_deliver_more(ctx->pipe, ctx->pid, ctx->connected_at, ctx->who,
+                          ctx->target, sec->sd, wire, object, rights,
+                          ctx->delivery, value, why, whylen);
+}
+
+/* Why an older client or a context without delivery gets no handles; 0
+ * when this one can have them. */
+static int handles_refused(const svc_request_ctx *ctx, const svc_section *sec,
+                           const shmb_request *req, uint8_t **out,
+                           size_t *outlen) {
+  const uint8_t op = req->hdr.opcode | SHMB_OP_REPLY;
+  int revision = ctx->revision ? *ctx->revision : 1;
+  char msg[SHMB_ERROR_MESSAGE_MAX];
+
+  if (revision < 2) {
+    shmb_log_info("section %s: pid %lu (%s) speaks protocol revision %d, "
+                  "which cannot receive the doorbell's handles (delivery = "
+                  "handle)", sec->name, ctx->pid, ctx->who->sid, revision);
+    snprintf(msg, sizeof(msg), "section '%s' is delivered by handle only "
+             "(delivery = handle), and so is its doorbell: no object has a "
+             "name to open; this client speaks protocol revision %d, which "
+             "receives only names: use an SDK of 0.2 or later", sec->name,
+             revision);
+    return error_reply(op, req->hdr.request_id, SHMB_EVERSION, msg, out,
+                       outlen) == 0 ? 1 : -1;
+  }
+  if (!ctx->delivery || !ctx->target)
+    return error_reply(op, req->hdr.request_id, SHMB_EINTERNAL,
+                       "this connection cannot receive handles", out,
+                       outlen) == 0 ? 1 : -1;
+  return 0;
+}
+
+/* A doorbell object not handed over: nothing of this reply stays in the
+ * client, the refusal is logged, the client told why. */
+static int bell_not_given(const svc_request_ctx *ctx, const svc_section *sec,
+                          const shmb_request *req, int rc, const char *why,
+                          uint8_t **out, size_t *outlen) {
+  char msg[SHMB_ERROR_MESSAGE_MAX];
+  svc_delivery_end(ctx->delivery, 0);
+  svc_refusal(ctx->who->sid, "section %s: no doorbell handle delivered to %s "
+              "(pid %lu): %s", sec->name, ctx->who->sid, ctx->pid, why);
+  snprintf(msg, sizeof(msg), "section '%s': the service did not deliver the "
+           "doorbell's handles: %s", sec->name, why);
+  return error_reply(req->hdr.opcode | SHMB_OP_REPLY, req->hdr.request_id,
+                     rc == SHMB_ESYSTEM || rc == SHMB_ETOOMANYWAITERS
+                         ? rc
+                         : SHMB_EACCES,
+                     msg, out, outlen);
+}
+
+/* DOORBELL on a section delivered by handle. A ringer gets the counter
+ * (read, write) and the registry (read) and keeps this connection to ask
+ * PEERS; a waiter gets the counter (read), its event (SYNCHRONIZE) and its
+ * armed page (read, write), made for it and living as long as this
+ * connection. */
+static int doorbell_by_handle(const svc_request_ctx *ctx,
+                              const shmb_request *req, svc_section *sec,
+                              uint8_t **out, size_t *outlen) {
+  svc_doorbell *d = sec->bell;
+  shmb_wire_doorbell_handles h = {0};
+  char why[SHMB_ERROR_MESSAGE_MAX];
+  char event[SHMB_BELL_NAME], armed[SHMB_BELL_NAME];
+  const uint32_t R = SHMB_WIRE_ACCESS_READ, W = SHMB_WIRE_ACCESS_WRITE;
+  svc_waiter *w;
+  int rc = handles_refused(ctx, sec, req, out, outlen);
+
+  if (rc != 0)
+    return rc > 0 ? 0 : SHMB_ENOMEM;
+  if (req->access == W) {
+    if ((rc = bell_give(ctx, sec, W, d->counter, FILE_MAP_READ |
+                        FILE_MAP_WRITE, &h.counter, why, sizeof(why))) ||
+        (rc = bell_give(ctx, sec, W, d->registry, FILE_MAP_READ,
+                        &h.registry, why, sizeof(why))))
+      return bell_not_given(ctx, sec, req, rc, why, out, outlen);
+  } else {
+    if ((rc = svc_doorbell_add_waiter(d, sec->sd, ctx->who->sid, ctx->owner,
+                                      event, armed, why, sizeof(why))))
+      return bell_not_given(ctx, sec, req, rc, why, out, outlen);
+    w = &d->waiters[d->added];
+    if ((rc = bell_give(ctx, sec, R, d->counter, FILE_MAP_READ, &h.counter,
+                        why, sizeof(why))) ||
+        (rc = bell_give(ctx, sec, R, w->event, SYNCHRONIZE, &h.event, why,
+                        sizeof(why))) ||
+        (rc = bell_give(ctx, sec, R, w->armed, FILE_MAP_READ |
+                        FILE_MAP_WRITE, &h.armed, why, sizeof(why)))) {
+      svc_doorbell_drop(d, d->added);
+      return bell_not_given(ctx, sec, req, rc, why, out, outlen);
+    }
+    shmb_log_debug("section %s: waiter %u for %s (pid %lu) by handle, %u "
+                   "waiting", sec->name, (unsigned)w->id, ctx->who->sid,
+                   ctx->pid, d->live);
+  }
+  /* A waiter's registration, or a ringer's PEERS: idle by design. */
+  if (ctx->keep_open)
+    *ctx->keep_open = 1;
+  rc = shmb_encode_doorbell_reply_handles(req->hdr.request_id, req->access,
+                                          &h, out, outlen);
+  if (rc != 0) /* no reply: nothing may stay in the client */
+    svc_delivery_end(ctx->delivery, 0);
+  return rc;
+}
+
 /* The objects a waiter or a ringer opens. A waiter's event and armed page
  * are made for its account and live as long as this connection. */
 static int doorbell_reply(const svc_request_ctx *ctx, const shmb_request *req,
@@ -304,7 +418,67 @@ static int on_doorbell(const svc_request_ctx *ctx, const shmb_request *req,
     return error_reply(op, req->hdr.request_id, SHMB_ENONOTIFY, msg, out,
                        outlen);
   }
+  if (sec->by_handle)
+    return doorbell_by_handle(ctx, req, sec, out, outlen);
   return doorbell_reply(ctx, req, sec, out, outlen);
+}
+
+/* The live waiters of a doorbell delivered by handle, for a ringer: each
+ * one's event (EVENT_MODIFY_STATE: signal only) and armed page (read) are
+ * duplicated into the caller, unless its id is below since (the ringer has
+ * them already). The write right is checked at every request, so a
+ * ringer whose grant a reload took away learns of no new waiter. */
+static int on_peers(const svc_request_ctx *ctx, const shmb_request *req,
+                    uint8_t **out, size_t *outlen) {
+  const uint8_t op = SHMB_OP_PEERS | SHMB_OP_REPLY;
+  const uint32_t W = SHMB_WIRE_ACCESS_WRITE;
+  svc_section *sec = svc_registry_find(ctx->b->reg, req->name);
+  char why[SHMB_ERROR_MESSAGE_MAX], msg[SHMB_ERROR_MESSAGE_MAX];
+  shmb_frame_buf b;
+  svc_doorbell *d;
+  int rc;
+
+  if (!sec)
+    return no_such_section(ctx, req, out, outlen);
+  if (!(svc_access_granted(ctx->who, sec->sd) & W)) {
+    svc_refusal(ctx->who->sid, "refused PEERS on section %s for %s (pid "
+                "%lu): no write access", sec->name, ctx->who->sid, ctx->pid);
+    snprintf(msg, sizeof(msg), "section '%s': to ring you need write "
+             "access; your account %s has none", sec->name, ctx->who->sid);
+    return error_reply(op, req->hdr.request_id, SHMB_EACCES, msg, out,
+                       outlen);
+  }
+  if (!(d = sec->bell) || !sec->by_handle) {
+    snprintf(msg, sizeof(msg), "section '%s' has %s", sec->name,
+             d ? "a doorbell of names: ringers read its registry page"
+               : "no doorbell: its config does not say notify = yes");
+    return error_reply(op, req->hdr.request_id,
+                       d ? SHMB_EINVAL : SHMB_ENONOTIFY, msg, out, outlen);
+  }
+  if ((rc = handles_refused(ctx, sec, req, out, outlen)) != 0)
+    return rc > 0 ? 0 : SHMB_ENOMEM;
+  shmb_peers_reply_start(&b, req->hdr.request_id,
+                         __atomic_load_n(&d->reg->generation,
+                                         __ATOMIC_RELAXED),
+                         d->next_id);
+  for (unsigned i = 0; i < d->capacity; i++) {
+    const svc_waiter *w = &d->waiters[i];
+    shmb_wire_peer p = {i, w->id, 0, 0};
+    if (!w->owner)
+      continue;
+    if (w->id >= req->since &&
+        ((rc = bell_give(ctx, sec, W, w->event, EVENT_MODIFY_STATE,
+                         &p.event, why, sizeof(why))) ||
+         (rc = bell_give(ctx, sec, W, w->armed, FILE_MAP_READ, &p.armed, why,
+                         sizeof(why))))) {
+      shmb_frame_discard(&b);
+      return bell_not_given(ctx, sec, req, rc, why, out, outlen);
+    }
+    shmb_peers_reply_add(&b, &p);
+  }
+  if ((rc = shmb_frame_finish(&b, out, outlen)) != 0)
+    svc_delivery_end(ctx->delivery, 0);
+  return rc;
 }
 
 static int is_admin(const svc_request_ctx *ctx) {

@@ -3,7 +3,9 @@
  *
  * Every object is created under a fresh unguessable name in the section's
  * namespace; a name that already exists is a squat and fails the object
- * (design.md, security rule 2). The registry page is the one place ringers
+ * (design.md, security rule 2). For a section delivered by handle no
+ * object gets a name: clients receive handles (dispatch.c), and the
+ * registry lists live waiters by id only. The registry page is the one place ringers
  * learn whom to wake: only the service writes it, under a seqlock
  * (generation odd while an entry changes), and a waiter is dropped from it
  * as soon as the connection that registered it closes, so a dead waiter
@@ -23,14 +25,16 @@
 #include "section.h"
 #include "wstr.h"
 
-/* The end of creating object: a squat (section.h) or a failure refuses
- * it; otherwise *out is the new handle. */
+/* The end of creating object ("" when unnamed): a squat (section.h) or a
+ * failure refuses it; otherwise *out is the new handle. */
 static int created(HANDLE h, DWORD e, const char *object, HANDLE *out,
                    char *err, size_t errlen) {
   int rc;
 
-  if ((rc = svc_object_squatted(h, e, object, err, errlen)) != 0)
+  if (object[0] && (rc = svc_object_squatted(h, e, object, err, errlen)) != 0)
     return rc;
+  if (!object[0])
+    object = "an unnamed doorbell object";
   if (!h)
     return shmb__fail(err, errlen, shmb__from_win32(e), "cannot create %s "
                       "(Win32 error %lu)", object, (unsigned long)e);
@@ -44,11 +48,11 @@ static int create_page(const char *object, size_t size,
                        PSECURITY_DESCRIPTOR sd, HANDLE *out, char *err,
                        size_t errlen) {
   SECURITY_ATTRIBUTES sa = {sizeof(sa), sd, FALSE};
-  wchar_t *w = shmb__wide_from_utf8(object);
+  wchar_t *w = object[0] ? shmb__wide_from_utf8(object) : NULL;
   HANDLE h;
   DWORD e;
 
-  if (!w)
+  if (object[0] && !w)
     return SHMB_ENOMEM;
   h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE | SEC_COMMIT,
                          0, (DWORD)size, w);
@@ -62,11 +66,11 @@ static int create_page(const char *object, size_t size,
 static int create_event(const char *object, PSECURITY_DESCRIPTOR sd,
                         HANDLE *out, char *err, size_t errlen) {
   SECURITY_ATTRIBUTES sa = {sizeof(sa), sd, FALSE};
-  wchar_t *w = shmb__wide_from_utf8(object);
+  wchar_t *w = object[0] ? shmb__wide_from_utf8(object) : NULL;
   HANDLE h;
   DWORD e;
 
-  if (!w)
+  if (object[0] && !w)
     return SHMB_ENOMEM;
   h = CreateEventW(&sa, FALSE, FALSE, w);
   e = GetLastError();
@@ -74,7 +78,8 @@ static int create_event(const char *object, PSECURITY_DESCRIPTOR sd,
   return created(h, e, object, out, err, errlen);
 }
 
-/* A fresh name, then the page with kind's descriptor. */
+/* A fresh name ("" for an unnamed doorbell), then the page with kind's
+ * descriptor. */
 static int make_page(svc_doorbell *d, PSECURITY_DESCRIPTOR section_sd,
                      svc_bell_kind kind, const char *sid, size_t size,
                      char name[SHMB_BELL_NAME], HANDLE *out, char *err,
@@ -82,7 +87,8 @@ static int make_page(svc_doorbell *d, PSECURITY_DESCRIPTOR section_sd,
   PSECURITY_DESCRIPTOR sd;
   int rc;
 
-  if (d->name(d->ns, name) != 0)
+  name[0] = '\0';
+  if (d->name && d->name(d->ns, name) != 0)
     return shmb__fail(err, errlen, SHMB_ESYSTEM, "no random name from the "
                       "system (BCryptGenRandom failed)");
   if ((rc = svc_bell_sd(section_sd, kind, sid, &sd, NULL, err, errlen)))
@@ -132,6 +138,7 @@ int svc_doorbell_new(svc_name_fn name, const char *ns,
   }
   d->name = name;
   d->capacity = capacity;
+  d->next_id = 1;
   snprintf(d->ns, sizeof(d->ns), "%s", ns);
   if ((rc = init_pages(d, section_sd, err, errlen)) != 0) {
     svc_doorbell_free(d);
@@ -184,11 +191,13 @@ void svc_doorbell_free(svc_doorbell *d) {
 /* One entry changes under the readers' seqlock: generation odd while it is
  * written, a fresh even one after. */
 static void registry_write(svc_doorbell *d, unsigned i, int live,
-                           const char *event, const char *armed) {
+                           uint32_t id, const char *event,
+                           const char *armed) {
   shmb_bell_entry *e = &d->reg->entries[i];
   __atomic_fetch_add(&d->reg->generation, 1, __ATOMIC_SEQ_CST); /* odd */
   memset(e, 0, sizeof(*e));
   if (live) {
+    e->id = id;
     snprintf(e->event, sizeof(e->event), "%s", event);
     snprintf(e->armed, sizeof(e->armed), "%s", armed);
   }
@@ -224,7 +233,7 @@ int svc_doorbell_add_waiter(svc_doorbell *d, PSECURITY_DESCRIPTOR section_sd,
                             char armed[SHMB_BELL_NAME], char *err,
                             size_t errlen) {
   int i = free_entry(d);
-  svc_waiter w = {owner, NULL, NULL, ""};
+  svc_waiter w = {owner, NULL, NULL, 0, ""};
   PSECURITY_DESCRIPTOR sd;
   int rc;
 
@@ -240,7 +249,8 @@ int svc_doorbell_add_waiter(svc_doorbell *d, PSECURITY_DESCRIPTOR section_sd,
   if ((rc = make_page(d, section_sd, SVC_BELL_ARMED, sid, SHMB_BELL_PAGE,
                       armed, &w.armed, err, errlen)) != 0)
     return rc;
-  if (d->name(d->ns, event) != 0) {
+  event[0] = '\0';
+  if (d->name && d->name(d->ns, event) != 0) {
     rc = shmb__fail(err, errlen, SHMB_ESYSTEM, "no random name");
     goto out_close;
   }
@@ -252,14 +262,33 @@ int svc_doorbell_add_waiter(svc_doorbell *d, PSECURITY_DESCRIPTOR section_sd,
   if (rc != 0)
     goto out_close;
   snprintf(w.sid, sizeof(w.sid), "%s", sid);
+  /* Ids only grow: a ringer's PEERS since (protocol.h) relies on it. Past
+   * 2^32 - 1 waiters in one doorbell's life the ids would wrap; refuse
+   * rather than hand out one twice. */
+  if (d->next_id == UINT32_MAX) {
+    rc = shmb__fail(err, errlen, SHMB_ETOOMANYWAITERS, "this doorbell has "
+                    "registered 2^32 waiters; a reload with a rotation "
+                    "makes a new one");
+    goto out_close;
+  }
+  w.id = d->next_id++;
   d->waiters[i] = w;
   d->live++;
-  registry_write(d, (unsigned)i, 1, event, armed);
+  d->added = (unsigned)i;
+  registry_write(d, (unsigned)i, 1, w.id, event, armed);
   return 0;
 
 out_close:
   waiter_close(&w);
   return rc;
+}
+
+void svc_doorbell_drop(svc_doorbell *d, unsigned i) {
+  if (i >= d->capacity || !d->waiters[i].owner)
+    return;
+  registry_write(d, i, 0, 0, NULL, NULL);
+  waiter_close(&d->waiters[i]);
+  d->live--;
 }
 
 unsigned svc_doorbell_drop_owner(svc_doorbell *d, const void *owner) {
@@ -269,9 +298,7 @@ unsigned svc_doorbell_drop_owner(svc_doorbell *d, const void *owner) {
   for (unsigned i = 0; d && i < d->capacity; i++) {
     if (d->waiters[i].owner != owner)
       continue;
-    registry_write(d, i, 0, NULL, NULL);
-    waiter_close(&d->waiters[i]);
-    d->live--;
+    svc_doorbell_drop(d, i);
     n++;
   }
   return n;

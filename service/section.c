@@ -243,12 +243,17 @@ static int make_bell(svc_section *sec, const shmb_config *cfg,
   const char *ns = cfg->ns == SHMB_NS_LOCAL ? "Local" : "Global";
   unsigned cap = sc->max_waiters ? sc->max_waiters : SHMB_DEFAULT_MAX_WAITERS;
   char why[SHMB_CONFIG_ERR_MAX];
-  int rc = svc_doorbell_new(svc_object_name, ns, sec->sd, cap, &sec->bell,
-                            why, sizeof(why));
+  /* By handle: no doorbell object gets a name either. */
+  int rc = svc_doorbell_new(sec->by_handle ? NULL : svc_object_name, ns,
+                            sec->sd, cap, &sec->bell, why, sizeof(why));
   if (rc != 0)
     return shmb__fail(err, errlen, rc, "[section %s] doorbell: %s", sec->name,
                       why);
-  shmb_log_debug("section %s: doorbell counter %s, registry %s, %u waiters "
+  if (sec->by_handle)
+    shmb_log_debug("section %s: unnamed doorbell, %u waiters at most",
+                   sec->name, cap);
+  else
+    shmb_log_debug("section %s: doorbell counter %s, registry %s, %u waiters "
                  "at most", sec->name, sec->bell->counter_name,
                  sec->bell->registry_name, cap);
   return 0;

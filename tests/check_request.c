@@ -205,7 +205,7 @@ START_TEST(test_request_hello_min_above_max) {
 END_TEST
 
 START_TEST(test_request_decode_rejects_unknown_opcode) {
-  static const uint8_t bad[] = {0x00,          0x07,
+  static const uint8_t bad[] = {0x00,          0x08,
                                 0x10,          SHMB_OP_ERROR,
                                 SHMB_OP_REPLY, SHMB_OP_OPEN | SHMB_OP_REPLY,
                                 0xff};
