@@ -677,28 +677,6 @@ static void config_defaults(shmb_config *cfg) {
   cfg->delivery = SHMB_DELIVERY_NAME;
 }
 
-/* Checks that need the whole file ([service] may come after sections). A
- * doorbell's objects are handed out by name (the DOORBELL reply, and the
- * registry that ringers read), so a section delivered by handle cannot
- * have one yet: its names would exist after all, and a sandboxed client
- * could not open them. */
-static int whole_file_checks(parser *p) {
-  for (size_t i = 0; i < p->cfg->nsections; i++) {
-    const shmb_section_config *sec = &p->cfg->sections[i];
-    if (sec->notify &&
-        shmb_config_delivery(p->cfg, sec) == SHMB_DELIVERY_HANDLE) {
-      p->line = sec->line;
-      return fail(p, "[%s %s]: delivery = handle%s cannot be combined with "
-                     "%s yet: its doorbell's objects are handed out by "
-                     "name; say delivery = name for it",
-                  sec->channel ? "channel" : "section", sec->name,
-                  sec->delivery ? "" : " (the [service] default)",
-                  sec->channel ? "a channel" : "notify = yes");
-    }
-  }
-  return 0;
-}
-
 /* Interprets the text (a NUL-terminated copy) line by line, then closes
  * the last section. */
 static int parse_lines(parser *p, char *buf, size_t len) {
@@ -722,8 +700,6 @@ static int parse_lines(parser *p, char *buf, size_t len) {
     p->line = p->line > 1 ? p->line - 1 : 1;
     rc = section_done(p);
   }
-  if (rc == 0)
-    rc = whole_file_checks(p);
   return rc;
 }
 

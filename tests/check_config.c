@@ -877,6 +877,7 @@ START_TEST(test_config_channels) {
   const shmb_section_config *f = shmb_config_find(cfg, "frames");
   const shmb_section_config *j = shmb_config_find(cfg, "jobs");
   const shmb_section_config *pl = shmb_config_find(cfg, "plain");
+  const shmb_section_config *s;
   ck_assert_ptr_nonnull(f);
   ck_assert_uint_eq(f->channel, SHMB_RING_BROADCAST);
   ck_assert_uint_eq(f->slots, 64);
@@ -905,6 +906,21 @@ START_TEST(test_config_channels) {
   ck_assert_int_eq(cfg->allow_sandboxed, 0);
   ck_assert_int_eq(shmb_config_delivery(cfg, &cfg->sections[0]),
                    SHMB_DELIVERY_NAME);
+  shmb_config_free(cfg);
+  /* A doorbell, and so a channel, by handle: its objects are handles too
+   * (issue 12), whether the section says so or the [service] default
+   * does, even when [service] comes last. */
+  cfg = parse_ok("[section s]\nsize = 4KiB\nread = Users\nnotify = yes\n"
+                 "delivery = handle\n"
+                 "[channel c]\nkind = queue\nslots = 8\nslot_size = 64\n"
+                 "send = Users\nreceive = Users\n"
+                 "[service]\ndelivery = handle\n");
+  s = shmb_config_find(cfg, "s");
+  f = shmb_config_find(cfg, "c");
+  ck_assert_int_eq(s->notify, 1);
+  ck_assert_int_eq(shmb_config_delivery(cfg, s), SHMB_DELIVERY_HANDLE);
+  ck_assert_int_eq(f->notify, 1);
+  ck_assert_int_eq(shmb_config_delivery(cfg, f), SHMB_DELIVERY_HANDLE);
   shmb_config_free(cfg);
 }
 END_TEST
@@ -964,15 +980,6 @@ START_TEST(test_config_error_channels) {
                "integrity must be low or default, not 'medium'");
   expect_error("[service]\nallow_sandboxed = 1\n", 2,
                "allow_sandboxed must be yes or no, not '1'");
-  /* A doorbell's objects have names: not with delivery by handle (yet),
-   * whether the section says so or the [service] default does, even when
-   * [service] comes last. */
-  expect_error(SECTION("s") "notify = yes\ndelivery = handle\n", 1,
-               "[section s]: delivery = handle cannot be combined with "
-               "notify = yes yet");
-  expect_error(CHANNEL("c") "[service]\ndelivery = handle\n", 1,
-               "[channel c]: delivery = handle (the [service] default) "
-               "cannot be combined with a channel yet");
 }
 END_TEST
 

@@ -30,6 +30,12 @@
  *   armed PIPE NAME     takes the wait handle (armed) but never waits on
  *                       it, as a careless or hostile waiter: prints
  *                       "armed", sleeps 60 s
+ *   ringloop PIPE NAME FILE MS
+ *                       rings once (attaching the ringer), prints
+ *                       "pid=P" (its Windows pid, for a handle count from
+ *                       outside), then rings every MS ms until FILE holds
+ *                       "stop" (120 s at most): "rings=N signals=S
+ *                       errors=E first_error=NAME|none"
  */
 #include <windows.h>
 
@@ -165,6 +171,44 @@ static int wait_for_text(const char *path, const char *needle) {
   return 1;
 }
 
+/* Whether the file holds needle now. */
+static int file_says(const char *path, const char *needle) {
+  char line[256];
+  FILE *f = fopen(path, "r");
+  int found = 0;
+  while (f && !found && fgets(line, sizeof(line), f))
+    found = strstr(line, needle) != NULL;
+  if (f)
+    fclose(f);
+  return found;
+}
+
+/* Rings every ms until told to stop; a failed ring is counted, and the
+ * first one named (a ringer must keep ringing what it knows). */
+static int ringloop(shmb_section *s, const char *stop, unsigned ms) {
+  ULONGLONG start = GetTickCount64();
+  uint64_t rings = 1, errors = 0;
+  int first = 0;
+  printf("pid=%lu\n", (unsigned long)GetCurrentProcessId());
+  fflush(stdout);
+  while (!file_says(stop, "stop") && GetTickCount64() - start < 120000) {
+    int rc = shmb_section_notify(s);
+    rings++;
+    if (rc != 0) {
+      errors++;
+      if (!first) {
+        first = rc;
+        step(rc, "notify", s);
+      }
+    }
+    Sleep(ms);
+  }
+  printf("rings=%" PRIu64 " signals=%" PRIu64 " errors=%" PRIu64
+         " first_error=%s\n", rings, shmb__section_signals(s), errors,
+         first ? shmb_err_name(first) : "none");
+  return 0;
+}
+
 static int run(int argc, char **argv) {
   const char *cmd = argv[1], *pipe = argv[2];
   shmb_section *a = NULL, *b = NULL;
@@ -231,6 +275,10 @@ static int run(int argc, char **argv) {
       Sleep(60000);
       rc = 0;
     }
+  } else if (strcmp(cmd, "ringloop") == 0 && argc == 6) {
+    if (!open_section(pipe, argv[3], SHMB_ACCESS_READ_WRITE, &a) &&
+        !step(shmb_section_notify(a), "notify", a))
+      rc = ringloop(a, argv[4], (unsigned)atoi(argv[5]));
   } else {
     fprintf(stderr, "belltest: bad arguments (see belltest.c)\n");
     return 2;

@@ -32,6 +32,8 @@
  * Handle delivery (handle.sh):
  *   rev1 PIPE NAME        HELLO 1..1 (a client of before handles), OPEN
  *                         NAME for read: "STATUS: message" or "ok"
+ *   rev1bell PIPE NAME    HELLO 1..1, DOORBELL NAME to wait: "STATUS:
+ *                         message" or "ok"
  *   closeafter PIPE NAME  HELLO 1..2, OPEN NAME for read, close the pipe at
  *                         once without reading, wait 1.5 s: "pid=P
  *                         leaked=N", N the section handles with a read
@@ -52,6 +54,10 @@
  *                         (NtQueryDirectoryObject), and how many of them
  *                         are NAME's object as the service hands it out
  *                         (CompareObjectHandles)
+ *   allnames PIPE         "objects=N events=E": every object of any type
+ *                         named shmb-* in this session's Local\ namespace,
+ *                         and how many of them are events (a doorbell's
+ *                         objects by name: bell_handle.sh)
  *   pipesd PIPE           "label=0xPOLICY:RID ac=N" (or label=none): the
  *                         live pipe's mandatory label and its allow
  *                         entries for ALL APPLICATION PACKAGES
@@ -497,7 +503,15 @@ static int send_open(shmb_client *c, const char *name) {
                                           &n), &f, &n);
 }
 
-static int rev1(const char *pipe, const char *name) {
+static int send_doorbell(shmb_client *c, const char *name) {
+  uint8_t *f = NULL;
+  size_t n = 0;
+  return send_encoded(c, shmb_encode_doorbell(2, name, SHMB_WIRE_ACCESS_READ,
+                                              &f, &n), &f, &n);
+}
+
+/* HELLO 1..1, then OPEN (or DOORBELL, bell) NAME for read. */
+static int rev1(const char *pipe, const char *name, int bell) {
   static uint8_t body[SHMB_MAX_PAYLOAD];
   char msg[SHMB_ERROR_MESSAGE_MAX + 1] = "";
   shmb_client c;
@@ -505,7 +519,8 @@ static int rev1(const char *pipe, const char *name) {
   int rc;
   if (raw_connect(pipe, &c) != 0)
     return 1;
-  if ((rc = say_hello(&c, 1)) != 0 || (rc = send_open(&c, name)) != 0 ||
+  if ((rc = say_hello(&c, 1)) != 0 ||
+      (rc = bell ? send_doorbell(&c, name) : send_open(&c, name)) != 0 ||
       (rc = read_reply(&c, body, sizeof(body), &plen)) != 0) {
     printf("io-%s\n", shmb_err_name(rc));
     return 1;
@@ -643,8 +658,11 @@ typedef LONG(NTAPI *query_dir_fn)(HANDLE, void *, ULONG, BOOLEAN, BOOLEAN,
 
 /* Every Section named shmb-* in this session's Local\ namespace
  * (\Sessions\N\BaseNamedObjects): how many there are, and how many are
- * the object behind h (CompareObjectHandles). */
-static int scan_names(HANDLE h, long *named, long *same) {
+ * the object behind h (CompareObjectHandles; h NULL: none). any and
+ * events (may be NULL): the objects of every type named shmb-*, and the
+ * events among them. */
+static int scan_names(HANDLE h, long *named, long *same, long *any,
+                      long *events) {
   HMODULE nt = GetModuleHandleW(L"ntdll.dll");
   open_dir_fn open_dir =
       (open_dir_fn)(void (*)(void))GetProcAddress(nt, "NtOpenDirectoryObject");
@@ -680,18 +698,36 @@ static int scan_names(HANDLE h, long *named, long *same) {
     HANDLE m;
     if (query_dir(dir, &buf, sizeof(buf), TRUE, first, &ctx, &got) != 0)
       break;
+    if (any && buf.e.name.len >= 10 &&
+        memcmp(buf.e.name.buf, L"shmb-", 10) == 0) {
+      (*any)++;
+      *events += buf.e.type.len == 10 && memcmp(buf.e.type.buf, L"Event",
+                                                10) == 0;
+    }
     if (buf.e.type.len != 14 || memcmp(buf.e.type.buf, L"Section", 14) != 0 ||
         buf.e.name.len < 10 || memcmp(buf.e.name.buf, L"shmb-", 10) != 0)
       continue;
     (*named)++;
     swprintf(full, 512, L"Local\\%.*ls", (int)(buf.e.name.len / 2),
              buf.e.name.buf);
-    if ((m = OpenFileMappingW(FILE_MAP_READ, FALSE, full))) {
+    if (h && (m = OpenFileMappingW(FILE_MAP_READ, FALSE, full))) {
       *same += compare(m, h) != 0;
       CloseHandle(m);
     }
   }
   CloseHandle(dir);
+  return 0;
+}
+
+/* allnames: every shmb- object, whatever its type. */
+static int allnames(void) {
+  long named, same, any = 0, events = 0;
+  int rc = scan_names(NULL, &named, &same, &any, &events);
+  if (rc != 0) {
+    printf("error scan %d\n", rc);
+    return 0;
+  }
+  printf("objects=%ld events=%ld\n", any, events);
   return 0;
 }
 
@@ -717,7 +753,7 @@ static int names(const char *pipe, const char *name) {
     h = OpenFileMappingW(FILE_MAP_READ, FALSE, w);
     free(w);
   }
-  if (!h || (rc = scan_names(h, &named, &same)) != 0) {
+  if (!h || (rc = scan_names(h, &named, &same, NULL, NULL)) != 0) {
     printf("error scan %d\n", rc);
     return 0;
   }
@@ -847,7 +883,11 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "procinfo") == 0)
     return procinfo(argv[2]);
   if (argc == 4 && strcmp(argv[1], "rev1") == 0)
-    return rev1(argv[2], argv[3]);
+    return rev1(argv[2], argv[3], 0);
+  if (argc == 3 && strcmp(argv[1], "allnames") == 0)
+    return allnames();
+  if (argc == 4 && strcmp(argv[1], "rev1bell") == 0)
+    return rev1(argv[2], argv[3], 1);
   if (argc == 4 && strcmp(argv[1], "closeafter") == 0)
     return closeafter(argv[2], argv[3]);
   if (argc == 6 && strcmp(argv[1], "handoff") == 0)
