@@ -3,8 +3,9 @@
 # run by hand in MSYS2's or Git for Windows' bash on a Windows machine,
 # never by ctest (ctest only checks their syntax: windows_only.syntax).
 # Each step prints ok: or FAIL:; a script's exit status is its number of
-# failures. SHMB_BIN names the folder of shmbrokerd.exe, shmbctl.exe and
-# shmbtest.exe (default: build/windows/bin of this tree).
+# failures. SHMB_BIN names the folder of shmbrokerd.exe, shmbctl.exe,
+# shmbtest.exe and sandbox_launch.exe (default: build/windows/bin of this
+# tree).
 set -u
 export MSYS2_ARG_CONV_EXCL='*' MSYS_NO_PATHCONV=1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
