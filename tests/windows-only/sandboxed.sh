@@ -25,6 +25,7 @@
 #     no-write-up refuses the low process's own OpenFileMappingW for write
 #     (error 5) although the DACL grants it; reading down works;
 #   - sysonly (granted to SYSTEM only, integrity = low): refused (exit 3);
+#   - bell (notify = yes, by handle): waits, woken by a medium ringer; rings;
 #   - with allow_sandboxed = no the low process cannot use the pipe.
 # AppContainer (shmbctl run by `sandbox_launch appcontainer`), Windows 8
 # and later; the sections also grant ALL APPLICATION PACKAGES, since an
@@ -38,8 +39,9 @@
 # Expected NOT to work, and checked as refused: a section by name (lowrw):
 # the broker grants it, but the AppContainer's Local\ is its own
 # namespace, so OpenFileMappingW does not find the object (shmbctl fails,
-# exit non-zero). Not tried: notify = yes sections (their doorbell objects
-# are handed out by name, so an AppContainer cannot wait or ring yet).
+# exit non-zero). A notify = yes section delivered by handle: the low and
+# the AppContainer client wait on its doorbell (its objects come by handle
+# too) and are woken by a medium ringer, and ring it.
 #
 # The AppContainer child can read only folders that grant ALL APPLICATION
 # PACKAGES: the script copies shmbctl.exe and shmbtest.exe into a folder
@@ -109,6 +111,13 @@ delivery = handle
 size = 4KiB
 sddl = D:P(A;;GA;;;SY)
 integrity = low
+
+[section bell]
+size = 4KiB
+write = $me, ALL APPLICATION PACKAGES
+integrity = low
+delivery = handle
+notify = yes
 EOF2
 }
 
@@ -170,6 +179,23 @@ refused() {
     fi
 }
 
+# woken MODE WHAT: MODE waits on bell's doorbell (by handle) while a
+# medium client rings it every half second: the wait must end rung.
+woken() {
+    local rc=0 waiter
+    sctl "$1" wait bell --timeout 15000 >/dev/null &
+    waiter=$!
+    for _ in $(seq 1 30); do
+        kill -0 "$waiter" 2>/dev/null || break
+        medium notify bell >/dev/null 2>&1
+        sleep 0.5
+    done
+    wait "$waiter" || rc=$?
+    [ "$rc" = 0 ] && ok "$2: a wait on the doorbell (by handle) is woken by a medium ringer" ||
+        { bad "$2: the wait exited $rc (6: never woken)"; said; }
+    sctl "$1" notify bell && ok "$2: rings the doorbell" || { bad "$2: cannot ring"; said; }
+}
+
 # kernel_refuses_write NAME WHAT: the low process's own OpenFileMappingW
 # for write on NAME's object fails with error 5; for read it succeeds.
 kernel_refuses_write() {
@@ -205,6 +231,7 @@ sctl low read mediumrw --length 4 >/dev/null && ok "low, mediumrw: reading down 
 refused low 3 "low, mediumrw: no label, so the broker's check with the low token grants read only; the write is refused" write mediumrw
 kernel_refuses_write mediumrw "low, mediumrw (write granted by the DACL, no integrity = low: no-write-up)"
 refused low 3 "low, sysonly: a low label lets no one in" read sysonly
+woken low "low, bell (notify = yes, delivery = handle, integrity = low)"
 
 # --- AppContainer ---------------------------------------------------------
 rc=0
@@ -225,6 +252,7 @@ else
         { bad "ac, readhandle: read refused"; said; }
     refused ac 3 "ac, readhandle: write refused" write readhandle
     refused ac 3 "ac, useronly: a grant to the user alone does not reach its AppContainer" read useronly
+    woken ac "ac, bell (notify = yes, delivery = handle, integrity = low)"
     refused ac nonzero "ac, lowrw by name: expected to fail, the AppContainer's Local\\ is its own namespace" read lowrw --length 4
 fi
 stop

@@ -198,14 +198,17 @@ END_TEST
 /* ---- a reload that adds or removes integrity = low ------------------ */
 
 /* kept: a notify section, its label set in place; turned: delivered by
- * handle, rotated to a fresh object (on_revoke = rotate). */
+ * handle, rotated to a fresh object (on_revoke = rotate); handbell: a
+ * notify section delivered by handle (unnamed doorbell objects). */
 #define RELABEL_CONFIG(grant, label)                                           \
   "[service]\nnamespace = Local\nlog_level = error\n"                          \
   "\n[section kept]\nsize = 4096\nnotify = yes\n" grant " = {me}\n" label    \
   "\n[section turned]\nsize = 4096\ndelivery = handle\non_revoke = rotate\n"   \
+  grant " = {me}\n" label                                                      \
+  "\n[section handbell]\nsize = 4096\nnotify = yes\ndelivery = handle\n"       \
   grant " = {me}\n" label
 
-/* Reloads path with tmpl; both sections must be re-permissioned. */
+/* Reloads path with tmpl; every section must be re-permissioned. */
 static void relabel(svc_broker *b, const char *path, const char *dir,
                     const char *tmpl) {
   svc_reload_tally t;
@@ -214,23 +217,24 @@ static void relabel(svc_broker *b, const char *path, const char *dir,
   test_write_config(path, dir, tmpl);
   rc = svc_reload(b, "check_sandbox", &t, msg, sizeof(msg));
   ck_assert_msg(rc == 0, "svc_reload = %s: %s", shmb_err_name(rc), msg);
-  ck_assert_msg(t.repermissioned == 2 && t.rotated == 1 && t.failed == 0 &&
+  ck_assert_msg(t.repermissioned == 3 && t.rotated == 1 && t.failed == 0 &&
                     t.refused == 0,
-                "a changed integrity was not applied to both sections: %s",
+                "a changed integrity was not applied to all three sections: %s",
                 msg);
 }
 
 /* Every live object of kept (section, doorbell pages, the waiter's event
- * and armed page) and of turned carries want ("" for no label), read
- * back from the kernel. */
+ * and armed page), turned's section and handbell's section and doorbell
+ * counter carry want ("" for no label), read back from the kernel. */
 static void labels_are(svc_broker *b, const char *want, const char *when) {
   svc_section *kept = svc_registry_find(b->reg, "kept");
   svc_section *turned = svc_registry_find(b->reg, "turned");
+  svc_section *handbell = svc_registry_find(b->reg, "handbell");
   const svc_waiter *w = NULL;
   struct {
     const char *what;
     HANDLE h;
-  } objs[6];
+  } objs[8];
   char *l;
 
   ck_assert_ptr_nonnull(kept);
@@ -246,7 +250,12 @@ static void labels_are(svc_broker *b, const char *want, const char *when) {
   objs[3].what = "kept's waiter event", objs[3].h = w->event;
   objs[4].what = "kept's waiter armed page", objs[4].h = w->armed;
   objs[5].what = "turned's section", objs[5].h = turned->mapping;
-  for (size_t i = 0; i < 6; i++) {
+  ck_assert_ptr_nonnull(handbell);
+  ck_assert_ptr_nonnull(handbell->bell);
+  objs[6].what = "handbell's section", objs[6].h = handbell->mapping;
+  objs[7].what = "handbell's doorbell counter",
+  objs[7].h = handbell->bell->counter;
+  for (size_t i = 0; i < 8; i++) {
     l = label_of(objs[i].h);
     ck_assert_msg(strcmp(l, want) == 0, "%s: %s carries label '%s', not "
                   "'%s'", when, objs[i].what, l, want);
