@@ -115,6 +115,19 @@ static void rotate(svc_registry *reg, svc_section *sec,
   t->rotated++;
 }
 
+/* integrity = low added or taken away, said once it is on the object in
+ * force: the line with the grants does not show the label. */
+static void say_label(svc_registry *reg, const char *name, const char *was) {
+  const svc_section *sec = svc_registry_find(reg, name);
+  char now[128];
+  if (!sec || svc_sd_label_sddl(sec->sd, now, sizeof(now)) != 0 ||
+      strcmp(was, now) == 0)
+    return;
+  shmb_log_info("reload: section %s: label %s -> %s", name,
+                was[0] ? was : "none (the default, medium)",
+                now[0] ? now : "none (the default, medium)");
+}
+
 /* One section present before and after. */
 static void update_section(svc_registry *reg, svc_section *sec,
                            const shmb_section_config *sc, plan *p, size_t i,
@@ -152,12 +165,17 @@ static void update_section(svc_registry *reg, svc_section *sec,
     shmb_log_warn("reload: section %s keeps notify = %s: adding or taking "
                   "away a doorbell needs the section removed first",
                   sec->name, sec->bell ? "yes" : "no");
-  if (strcmp(sec->sddl, p->sddls[i]) != 0 && sc->on_revoke_rotate) {
-    rotate(reg, sec, sc, p, t);
-    return;
-  }
-  if (strcmp(sec->sddl, p->sddls[i]) != 0)
+  if (strcmp(sec->sddl, p->sddls[i]) != 0) {
+    char was[128];
+    svc_sd_label_sddl(sec->sd, was, sizeof(was));
+    if (sc->on_revoke_rotate) {
+      rotate(reg, sec, sc, p, t); /* sec is gone if it rotated */
+      say_label(reg, sc->name, was);
+      return;
+    }
     change_descriptor(sec, p, i, t);
+    say_label(reg, sc->name, was);
+  }
   svc_registry_set_flush_interval(reg, sec, sc->flush_interval_ms);
 }
 

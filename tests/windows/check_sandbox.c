@@ -25,6 +25,7 @@
 #include "doorbell.h"
 #include "errors.h"
 #include "grants.h"
+#include "log.h"
 #include "own_sd.h"
 #include "registry.h"
 #include "reload.h"
@@ -201,21 +202,36 @@ END_TEST
  * handle, rotated to a fresh object (on_revoke = rotate); handbell: a
  * notify section delivered by handle (unnamed doorbell objects). */
 #define RELABEL_CONFIG(grant, label)                                           \
-  "[service]\nnamespace = Local\nlog_level = error\n"                          \
+  "[service]\nnamespace = Local\nlog_level = info\n"                           \
   "\n[section kept]\nsize = 4096\nnotify = yes\n" grant " = {me}\n" label    \
   "\n[section turned]\nsize = 4096\ndelivery = handle\non_revoke = rotate\n"   \
   grant " = {me}\n" label                                                      \
   "\n[section handbell]\nsize = 4096\nnotify = yes\ndelivery = handle\n"       \
   grant " = {me}\n" label
 
-/* Reloads path with tmpl; every section must be re-permissioned. */
+/* The service's log lines that speak of a label, during one reload. */
+static char said_labels[2048];
+
+static void keep_label_lines(int level, const char *line, void *arg) {
+  size_t n = strlen(said_labels);
+  (void)level;
+  (void)arg;
+  if (strstr(line, ": label ") && n + strlen(line) + 2 < sizeof(said_labels))
+    snprintf(said_labels + n, sizeof(said_labels) - n, "%s\n", line);
+}
+
+/* Reloads path with tmpl; every section must be re-permissioned. What the
+ * log said of labels is in said_labels. */
 static void relabel(svc_broker *b, const char *path, const char *dir,
                     const char *tmpl) {
   svc_reload_tally t;
   char msg[1024] = "";
   int rc;
   test_write_config(path, dir, tmpl);
+  said_labels[0] = '\0';
+  shmb_log_set_sink(keep_label_lines, NULL);
   rc = svc_reload(b, "check_sandbox", &t, msg, sizeof(msg));
+  shmb_log_set_sink(NULL, NULL);
   ck_assert_msg(rc == 0, "svc_reload = %s: %s", shmb_err_name(rc), msg);
   ck_assert_msg(t.repermissioned == 3 && t.rotated == 1 && t.failed == 0 &&
                     t.refused == 0,
@@ -292,15 +308,29 @@ START_TEST(test_sandbox_reload_changes_integrity) {
   ck_assert_msg(strstr(kept->sddl, LOW) != NULL, "kept's sddl %s",
                 kept->sddl);
   labels_are(&b, LOW, "after adding integrity = low");
+  /* The log says so, for each section (rotated or not). */
+  for (size_t i = 0; i < 3; i++) {
+    static const char *names[] = {"kept", "turned", "handbell"};
+    char want[128];
+    snprintf(want, sizeof(want), "reload: section %s: label none (the "
+             "default, medium) -> " LOW, names[i]);
+    ck_assert_msg(strstr(said_labels, want), "the log lacks '%s': '%s'",
+                  want, said_labels);
+  }
 
   /* A new DACL alone keeps the label on every object. */
   relabel(&b, path, dir, RELABEL_CONFIG("read", "integrity = low\n"));
   labels_are(&b, LOW, "after a DACL change that keeps integrity = low");
+  ck_assert_msg(said_labels[0] == '\0', "a kept label was logged as a "
+                "change: '%s'", said_labels);
 
   /* And taken away again: no label is left on any live object. */
   relabel(&b, path, dir, RELABEL_CONFIG("write", ""));
   ck_assert_ptr_null(strstr(kept->sddl, "S:"));
   labels_are(&b, "", "after removing integrity = low");
+  ck_assert_msg(strstr(said_labels, "reload: section kept: label " LOW
+                       " -> none (the default, medium)"),
+                "the log does not say kept's label went: '%s'", said_labels);
 
   svc_broker_release(&b);
   test_remove_dir(dir);
