@@ -6,9 +6,19 @@
  * checked as soon as it is in and anything past the limit is refused. A
  * timer closes connections that do not complete a request within
  * client_timeout (idle or trickling one byte at a time), and a client that
- * stops reading its replies stops being read (bounded write queue). A frame
- * that cannot be decoded gets its error reply and the connection is closed;
- * every other connection is unaffected.
+ * stops reading its replies stops being read (at most one reply waits). A
+ * frame that cannot be decoded gets its error reply and the connection is
+ * closed; every other connection is unaffected.
+ *
+ * Replies are written at once, not through uv_write: a reply fits in the
+ * pipe's buffer unless the client has left 64 KiB of replies unread, so the
+ * write completes in the call, and an OVERLAPPED whose event has the low
+ * bit set queues no completion packet for the loop to collect (under Wine
+ * each packet is two wineserver requests and a turn of the loop, on every
+ * request; docs/performance.md, "Server calls per open"). A write that
+ * cannot complete at once (the client is not reading) stalls its
+ * connection: no more of its requests are read until the write completes,
+ * which a timer looks for while any connection is stalled.
  *
  * The caller is identified once, at the first request that needs it (after
  * a read, as Windows requires), and its token is kept for the connection's
@@ -39,8 +49,9 @@
 
 #define REQUESTS_PER_TURN 8
 
-/* Replies queued but not yet taken by the client before we stop reading. */
-#define WRITE_QUEUE_LIMIT (2u * SHMB_MAX_FRAME)
+/* How often a stalled reply is looked at (ms): only while a client leaves
+ * its pipe's buffer full. */
+#define STALL_POLL_MS 10
 
 typedef struct svc_conn {
   uv_pipe_t pipe;
@@ -61,20 +72,17 @@ typedef struct svc_conn {
   uint64_t connected_at; /* FILETIME at accept: handle delivery's check */
   svc_delivery delivery; /* a handle dispatch just put into the client */
   svc_target target;     /* where handles go; released with the conn */
-  size_t write_bytes;
+  HANDLE write_event; /* the replies' OVERLAPPED event */
+  struct {
+    OVERLAPPED ov;
+    uint8_t *frame; /* non-NULL: a reply is being written */
+    int close_after;
+    svc_delivery delivery;
+  } stall; /* the reply that could not be written at once */
   struct svc_conn *prev, *next;
   size_t len;
   uint8_t buf[SHMB_HEADER_SIZE + SHMB_MAX_REQUEST_PAYLOAD];
 } svc_conn;
-
-typedef struct write_req {
-  uv_write_t req;
-  svc_conn *c;
-  uint8_t *frame;
-  size_t len;
-  int close_after;
-  svc_delivery delivery; /* the reply carries this handle's value */
-} write_req;
 
 static void on_handle_closed(uv_handle_t *h) {
   svc_conn *c = h->data;
@@ -84,6 +92,8 @@ static void on_handle_closed(uv_handle_t *h) {
      * that needs the target process. */
     svc_target_release(&c->target);
     svc_caller_release(&c->who);
+    if (c->write_event)
+      CloseHandle(c->write_event);
     free(c);
   }
 }
@@ -123,11 +133,16 @@ static void account_release(svc_conns *cs, const char *sid) {
     cs->accounts[i] = cs->accounts[--cs->naccounts];
 }
 
+static HANDLE conn_os_handle(svc_conn *c);
+static void stall_end(svc_conn *c, int cancel);
+
 static void conn_close(svc_conn *c) {
   svc_conns *cs = c->cs;
   if (c->closed)
     return;
   c->closed = 1;
+  if (c->stall.frame)
+    stall_end(c, 1);
   if (c->waiting)
     shmb_log_debug("client pid %lu: %u doorbell waiters dropped", c->pid,
                    svc_registry_drop_waiters(cs->b->reg, c));
@@ -164,7 +179,8 @@ static void process(svc_conn *c);
 static void on_turn(uv_idle_t *h);
 
 static void set_reading(svc_conn *c, int on) {
-  if (c->closed || c->reading == on)
+  /* A stalled connection resumes when its reply is out (stall_end). */
+  if (c->closed || c->reading == on || (on && c->stall.frame))
     return;
   c->reading = on;
   if (on)
@@ -173,57 +189,93 @@ static void set_reading(svc_conn *c, int on) {
     uv_read_stop((uv_stream_t *)&c->pipe);
 }
 
-static void on_written(uv_write_t *req, int status) {
-  write_req *w = (write_req *)req;
-  svc_conn *c = w->c;
-  /* Written: the handle is the client's. Not written (an error, or the
-   * connection closed first): it is taken back out of the client. */
-  svc_delivery_end(&w->delivery, status == 0);
-  c->write_bytes -= w->len;
-  free(w->frame);
-  if (status < 0 || w->close_after)
+/* A reply is out (ok) or failed: a handle it carries becomes the
+ * client's, or is taken back out of the client. */
+static void written(svc_conn *c, uint8_t *frame, svc_delivery *d, int ok,
+                    int close_after) {
+  svc_delivery_end(d, ok);
+  free(frame);
+  if (!ok || close_after)
     conn_close(c);
-  else if (!c->closing && !c->reading &&
-           c->write_bytes <= WRITE_QUEUE_LIMIT / 2) {
+}
+
+/* The stalled reply has completed (or, cancel, is cancelled and waited
+ * for: the connection is closing and the OVERLAPPED must outlive the
+ * write). */
+static void stall_end(svc_conn *c, int cancel) {
+  DWORD put = 0;
+  uint8_t *frame = c->stall.frame;
+  svc_delivery d = c->stall.delivery;
+  BOOL ok;
+
+  if (cancel)
+    CancelIoEx(conn_os_handle(c), &c->stall.ov);
+  ok = GetOverlappedResult(conn_os_handle(c), &c->stall.ov, &put, cancel);
+  c->stall.frame = NULL;
+  memset(&c->stall.delivery, 0, sizeof(c->stall.delivery));
+  if (cancel) { /* conn_close's: the connection is going anyway */
+    svc_delivery_end(&d, ok);
+    free(frame);
+    return;
+  }
+  written(c, frame, &d, ok, c->stall.close_after);
+  if (!c->closed && !c->closing) {
     set_reading(c, 1);
     process(c); /* requests that arrived while we waited */
   }
-  free(w);
 }
 
-/* Queues a reply frame (ownership passes here, and of a handle that
+/* The stalled connections whose reply has gone out resume. */
+static void on_stall_poll(uv_timer_t *t) {
+  svc_conns *cs = container_of(t, svc_conns, stalls);
+  int more = 0;
+  for (svc_conn *c = cs->list, *next; c; c = next) {
+    next = c->next;
+    if (c->stall.frame && HasOverlappedIoCompleted(&c->stall.ov))
+      stall_end(c, 0); /* which can stall it again */
+    more |= c->stall.frame != NULL;
+  }
+  if (!more)
+    uv_timer_stop(t);
+}
+
+/* Writes a reply frame (ownership passes here, and of a handle that
  * dispatch delivered for it: c->delivery). */
 static void send_frame(svc_conn *c, uint8_t *frame, size_t len,
                        int close_after) {
-  write_req *w = malloc(sizeof(*w));
-  uv_buf_t b = uv_buf_init((char *)frame, (unsigned)len);
+  svc_delivery d = c->delivery;
+  OVERLAPPED *ov = &c->stall.ov;
 
-  if (!w) {
-    svc_delivery_end(&c->delivery, 0);
-    free(frame);
-    conn_close(c);
+  memset(&c->delivery, 0, sizeof(c->delivery));
+  /* Cannot happen: a stalled connection is not read. */
+  if (c->stall.frame || !c->write_event) {
+    written(c, frame, &d, 0, 1);
     return;
   }
-  w->c = c;
-  w->frame = frame;
-  w->len = len;
-  w->close_after = close_after;
-  w->delivery = c->delivery;
-  memset(&c->delivery, 0, sizeof(c->delivery));
   if (close_after) {
     c->closing = 1;
     set_reading(c, 0);
   }
-  if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
-    svc_delivery_end(&w->delivery, 0);
-    free(frame);
-    free(w);
-    conn_close(c);
+  memset(ov, 0, sizeof(*ov));
+  /* The low bit: no completion packet for libuv's port. */
+  ov->hEvent = (HANDLE)((uintptr_t)c->write_event | 1);
+  if (WriteFile(conn_os_handle(c), frame, (DWORD)len, NULL, ov)) {
+    written(c, frame, &d, 1, close_after);
     return;
   }
-  c->write_bytes += len;
-  if (c->write_bytes > WRITE_QUEUE_LIMIT)
-    set_reading(c, 0);
+  if (GetLastError() != ERROR_IO_PENDING) {
+    written(c, frame, &d, 0, close_after);
+    return;
+  }
+  shmb_log_debug("client pid %lu is not reading its replies: its requests "
+                 "wait until it does", c->pid);
+  c->stall.frame = frame;
+  c->stall.close_after = close_after;
+  c->stall.delivery = d;
+  set_reading(c, 0);
+  if (!uv_is_active((uv_handle_t *)&c->cs->stalls))
+    uv_timer_start(&c->cs->stalls, on_stall_poll, STALL_POLL_MS,
+                   STALL_POLL_MS);
 }
 
 /* The caller, identified at most once per connection (NULL: failed). */
@@ -374,6 +426,8 @@ static svc_conn *conn_new(svc_conns *cs, HANDLE pipe, unsigned long pid) {
     c->connected_at = (uint64_t)now.dwHighDateTime << 32 | now.dwLowDateTime;
   }
   c->pipe.data = c->timer.data = c;
+  /* Manual reset, as an OVERLAPPED's event must be. */
+  c->write_event = CreateEventW(NULL, TRUE, FALSE, NULL);
   uv_pipe_init(cs->loop, &c->pipe, 0);
   uv_timer_init(cs->loop, &c->timer);
   c->open_handles = 2;
@@ -438,6 +492,7 @@ void svc_conns_init(svc_conns *cs, uv_loop_t *loop, svc_broker *b) {
   cs->loop = loop;
   cs->b = b;
   uv_idle_init(loop, &cs->turns);
+  uv_timer_init(loop, &cs->stalls);
 }
 
 void svc_conn_accept(void *arg, HANDLE pipe, unsigned long pid) {
@@ -474,6 +529,7 @@ void svc_conns_close_all(svc_conns *cs) {
   while (cs->list)
     conn_close(cs->list);
   uv_close((uv_handle_t *)&cs->turns, NULL);
+  uv_close((uv_handle_t *)&cs->stalls, NULL);
   free(cs->accounts);
   cs->accounts = NULL;
   cs->naccounts = cs->accounts_cap = 0;

@@ -27,6 +27,7 @@ typedef struct svc_conns {
   svc_account_count *accounts; /* connections per account */
   size_t naccounts, accounts_cap;
   uv_idle_t turns; /* serves connections whose requests wait their turn */
+  uv_timer_t stalls; /* looks for stalled replies that have gone out */
   int closed;      /* svc_conns_close_all ran: accept no more */
 } svc_conns;
 

@@ -41,6 +41,22 @@ out=$(hostile pipeline "$pipe" 200 list) || fail "hostile pipeline list failed: 
 log_has "$work/service.log" "the rest waits its turn" || fail "200 pipelined requests were served in one turn"
 pass "200 pipelined LISTs are served in turns, every reply in order"
 
+# A client that sends 3,000 LISTs and reads nothing for 6 s: its replies
+# fill the pipe's 64 KiB buffer, the reply that does not fit stalls the
+# connection (no more of its requests are read), others are served all the
+# while, and once it reads, the rest is served in order.
+raw_hostile pipeline "$pipe" 3000 list 6000 >stall.out & staller=$!
+wait_for 10 grep -q '^waiting' stall.out || fail "the pipelining client did not start: $(cat stall.out)"
+wait_for 3 log_has "$work/service.log" "is not reading its replies" \
+    || fail "no reply stalled for a client that reads nothing (3,000 LISTs)"
+grep -q '^replies=' stall.out && fail "the stalled client got its replies before it read: $(cat stall.out)"
+expect_exit 0 ctl list
+pass "while one client's replies stall, another is served"
+wait "$staller" || fail "the stalled client failed: $(cat stall.out)"
+tr -d '\r' <stall.out | grep -qx "replies=3000 ok=3000 refused=0 out_of_order_at=0" \
+    || fail "the stalled client's replies: $(tr '\n' ' ' <stall.out)"
+pass "once it reads, all 3,000 replies come, in order"
+
 refused_before=$(status_value opens_refused)
 out=$(hostile pipeline "$pipe" 60 sysonly) || fail "hostile pipeline sysonly failed: $out"
 [ "$out" = "replies=60 ok=0 refused=60 out_of_order_at=0" ] || fail "pipelined refused OPENs: $out"

@@ -291,8 +291,12 @@ static int squat(const char *pipe, const char *ms) {
 
 /* N requests in one write (LIST, or OPEN of NAME for read): the service
  * serves a few per turn, and must still answer every one, in order. Prints
- * how many replies came back ok and how many with each refusal. */
-static int pipeline(const char *pipe, unsigned n, const char *what) {
+ * how many replies came back ok and how many with each refusal. With
+ * wait_ms, nothing is read for that long first ("waiting" is printed when
+ * the wait starts): replies past the pipe's buffer stall the connection
+ * until they are read. */
+static int pipeline(const char *pipe, unsigned n, const char *what,
+                    unsigned wait_ms) {
   uint8_t *all = malloc((size_t)n * 160);
   unsigned ok = 0, refused = 0, first_bad = 0;
   size_t len = 0;
@@ -313,6 +317,11 @@ static int pipeline(const char *pipe, unsigned n, const char *what) {
   }
   if (raw_connect(pipe, &c) != 0 || shmb__write_all(&c, all, len) != 0)
     return 1;
+  if (wait_ms) {
+    printf("waiting\n");
+    fflush(stdout);
+    Sleep(wait_ms);
+  }
   for (unsigned i = 0; i < n; i++) {
     uint8_t h[SHMB_HEADER_SIZE], body[SHMB_MAX_PAYLOAD];
     shmb_frame_header hdr;
@@ -878,8 +887,9 @@ int main(int argc, char **argv) {
   if (argc == 6 && strcmp(argv[1], "load") == 0)
     return load(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10),
                 (unsigned)strtoul(argv[5], NULL, 10));
-  if (argc == 5 && strcmp(argv[1], "pipeline") == 0)
-    return pipeline(argv[2], (unsigned)strtoul(argv[3], NULL, 10), argv[4]);
+  if ((argc == 5 || argc == 6) && strcmp(argv[1], "pipeline") == 0)
+    return pipeline(argv[2], (unsigned)strtoul(argv[3], NULL, 10), argv[4],
+                    argc == 6 ? (unsigned)strtoul(argv[5], NULL, 10) : 0);
   if (argc == 3 && strcmp(argv[1], "procinfo") == 0)
     return procinfo(argv[2]);
   if (argc == 4 && strcmp(argv[1], "rev1") == 0)
@@ -900,7 +910,7 @@ int main(int argc, char **argv) {
     return names(argv[2], argv[3]);
   if (argc == 5 && strcmp(argv[1], "handlemap") == 0)
     return handlemap(argv[2], argv[3], argv[4]);
-  fprintf(stderr, "usage: hostile pipeline PIPE N list|NAME | "
+  fprintf(stderr, "usage: hostile pipeline PIPE N list|NAME [WAIT_MS] | "
                   "frame PIPE KIND | idle PIPE MS | slow PIPE "
                   "| squat PIPE MS | load PIPE NAME CLIENTS CYCLES | "
                   "procinfo PID | rev1 PIPE NAME | closeafter PIPE NAME | "
