@@ -14,7 +14,7 @@
 #     one delivered by handle (the handle goes into the launched process,
 #     the one behind the pipe, not the launcher), is refused a write on a
 #     read-only grant (exit 3) and any access to an ungranted section;
-#   - arguments with spaces and backslashes reach the child intact;
+#   - arguments with spaces, quotes and backslashes reach the child intact;
 #   - appcontainer mode refuses clearly (exit 125) when the system cannot
 #     make AppContainers, and runs nothing.
 # Only real Windows shows that the child really runs at low integrity or
@@ -105,13 +105,14 @@ pass "a read-only grant: the launched write is refused (exit 3 passed through), 
 expect_exit 3 lctl read sysonly
 pass "an ungranted section is refused to the launched client (exit 3), label or not"
 
-# 3. Arguments with spaces and backslashes, as CommandLineToArgvW reads them.
-mkdir -p "dir with space"
-: >"dir with space/f.txt"
-expect_exit 0 launch low --allow-unenforced -- "$(winpath "$SHMB_BIN/shmbtest.exe")" \
-    writefile "$(winpath "$work/dir with space/f.txt")"
-[ "$(cat last.txt)" = ok ] || fail "the child did not get the path with spaces: '$(cat last.txt)'"
-pass "a path with spaces and backslashes reaches the child as one argument"
+# 3. Arguments with spaces, quotes and backslashes, as CommandLineToArgvW
+# reads them: the SDK refuses the name and quotes it back whole. (Not a
+# file in the work folder: on Windows a low child may not write there.)
+odd='a b"c\d\\'
+expect_exit 1 lctl read "$odd"
+grep -qF "'$odd' has ' ' (0x20) at position 2" last.err ||
+    fail "the child did not get the argument $odd intact: $(cat last.err)"
+pass "an argument with a space, a quote and backslashes reaches the child as one, unchanged"
 
 # 4. AppContainer: made where the system can, a clear refusal where not.
 rc=0
