@@ -35,7 +35,8 @@
 #     medium shmbctl reads the bytes (the only way an AppContainer gets a
 #     section: it cannot open the service's Local\ or Global\ names);
 #   - delivery = handle read-only: read served, write refused (exit 3);
-#   - ungranted (the user only, not ALL APPLICATION PACKAGES): refused.
+#   - ungranted (the user only, not ALL APPLICATION PACKAGES): refused;
+#   - with allow_sandboxed = no it cannot use the pipe.
 # Expected NOT to work, and checked as refused: a section by name (lowrw):
 # the broker grants it, but the AppContainer's Local\ is its own
 # namespace, so OpenFileMappingW does not find the object (shmbctl fails,
@@ -235,12 +236,14 @@ woken low "low, bell (notify = yes, delivery = handle, integrity = low)"
 
 # --- AppContainer ---------------------------------------------------------
 rc=0
+have_ac=
 launched ac shmbtest.exe whoami >/dev/null || rc=$?
 if grep -qF "has no CreateAppContainerProfile" "$dir/launch.err"; then
     echo "skip: this Windows cannot make AppContainers (Windows 8 and later can)"
 elif [ "$rc" != 0 ]; then
     bad "ac: the launcher could not run a program in an AppContainer (exit $rc)"; said
 else
+    have_ac=yes
     ok "ac: a program runs in the AppContainer; $(tr -d '\r' <"$dir/launch.err" | grep -o 'appcontainer S-1-15-2-[0-9-]*' | head -n1)"
     if sctl ac list >/dev/null; then
         ok "ac: connects and lists with allow_sandboxed = yes"
@@ -263,5 +266,7 @@ config "$dir/off.conf" "$pipe" no
 start "$dir/off.conf" || exit 1
 medium list >/dev/null 2>&1 && ok "without allow_sandboxed a medium client is served" || bad "medium list failed"
 refused low nonzero "without allow_sandboxed the low client cannot use the pipe" list
+[ -z "$have_ac" ] ||
+    refused ac nonzero "without allow_sandboxed the AppContainer client cannot use the pipe" list
 stop
 exit "$failures"
