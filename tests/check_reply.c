@@ -275,6 +275,133 @@ START_TEST(test_reply_doorbell_reply_refusals) {
 }
 END_TEST
 
+/* The DOORBELL reply by handle: flags, four empty names, four values. */
+static int decode_bell_handles(uint32_t access, uint32_t flags,
+                               uint64_t counter, uint64_t registry,
+                               uint64_t event, uint64_t armed,
+                               shmb_doorbell_reply *r) {
+  shmb_wire_doorbell_handles h = {counter, registry, event, armed};
+  uint8_t *f, *copy;
+  size_t len, plen;
+  const uint8_t *p;
+  int rc;
+  ck_assert_int_eq(shmb_encode_doorbell_reply_handles(5, access, &h, &f,
+                                                      &len), 0);
+  p = payload_of(f, len, SHMB_OP_DOORBELL | SHMB_OP_REPLY, 5, &plen);
+  ck_assert_uint_eq(plen, 12 + 4 * 2 + 32);
+  copy = dup_bytes(p, plen);
+  set_u32(copy + 8, flags);
+  rc = shmb_doorbell_reply_decode(copy, plen, r);
+  free(copy);
+  free(f);
+  return rc;
+}
+
+START_TEST(test_reply_doorbell_reply_handles) {
+  const uint32_t R = SHMB_WIRE_ACCESS_READ, W = SHMB_WIRE_ACCESS_WRITE;
+  const uint32_t H = SHMB_BELL_FLAG_HANDLE;
+  shmb_doorbell_reply r;
+  uint8_t *f, *copy;
+  size_t len, plen;
+  const uint8_t *p;
+  ck_assert_int_eq(decode_bell_handles(R, H, 0x10, 0, 0x20, 0x30, &r), 0);
+  ck_assert_uint_eq(r.flags, H);
+  ck_assert_uint_eq(r.counter_h, 0x10);
+  ck_assert_uint_eq(r.registry_h, 0);
+  ck_assert_uint_eq(r.event_h, 0x20);
+  ck_assert_uint_eq(r.armed_h, 0x30);
+  ck_assert_int_eq(decode_bell_handles(W, H, 0x10, 0x14, 0, 0, &r), 0);
+  ck_assert_uint_eq(r.registry_h, 0x14);
+  /* No counter; a wait without its event or armed page, or with the
+   * registry; a ring with a waiter's objects; an unknown flag; the
+   * handles without the flag (trailing bytes to an old reader). */
+  ck_assert_int_eq(decode_bell_handles(R, H, 0, 0, 0x20, 0x30, &r),
+                   SHMB_EPROTO);
+  ck_assert_int_eq(decode_bell_handles(R, H, 0x10, 0, 0, 0x30, &r),
+                   SHMB_EPROTO);
+  ck_assert_int_eq(decode_bell_handles(R, H, 0x10, 0, 0x20, 0, &r),
+                   SHMB_EPROTO);
+  ck_assert_int_eq(decode_bell_handles(R, H, 0x10, 0x14, 0x20, 0x30, &r),
+                   SHMB_EPROTO);
+  ck_assert_int_eq(decode_bell_handles(W, H, 0x10, 0x14, 0x20, 0, &r),
+                   SHMB_EPROTO);
+  ck_assert_int_eq(decode_bell_handles(W, H, 0x10, 0, 0, 0, &r), SHMB_EPROTO);
+  ck_assert_int_eq(decode_bell_handles(R, H | 2, 0x10, 0, 0x20, 0x30, &r),
+                   SHMB_EPROTO);
+  ck_assert_int_eq(decode_bell_handles(R, 0, 0x10, 0, 0x20, 0x30, &r),
+                   SHMB_EPROTO);
+  /* A name next to the handles, and every short payload. */
+  ck_assert_int_eq(shmb_encode_doorbell_reply(1, R, BELL_A, "", BELL_B,
+                                              BELL_A, &f, &len), 0);
+  p = payload_of(f, len, SHMB_OP_DOORBELL | SHMB_OP_REPLY, 1, &plen);
+  copy = malloc(plen + 32);
+  memcpy(copy, p, plen);
+  memset(copy + plen, 1, 32);
+  set_u32(copy + 8, H);
+  ck_assert_int_eq(shmb_doorbell_reply_decode(copy, plen + 32, &r),
+                   SHMB_EPROTO);
+  free(copy);
+  free(f);
+  {
+    shmb_wire_doorbell_handles h = {1, 0, 2, 3};
+    ck_assert_int_eq(shmb_encode_doorbell_reply_handles(2, R, &h, &f, &len),
+                     0);
+    p = payload_of(f, len, SHMB_OP_DOORBELL | SHMB_OP_REPLY, 2, &plen);
+    for (size_t n = 0; n < plen; n++) {
+      copy = dup_bytes(p, n);
+      ck_assert_int_eq(shmb_doorbell_reply_decode(copy, n, &r), SHMB_EPROTO);
+      free(copy);
+    }
+    free(f);
+  }
+}
+END_TEST
+
+/* A PEERS reply of the given entries through the real encoder, decoded
+ * entry by entry: 0, or the first error. */
+static int decode_peers(const shmb_wire_peer *e, size_t n, size_t cut,
+                        shmb_peers_head *head, shmb_peer_item *last) {
+  shmb_frame_buf b;
+  shmb_cursor c;
+  uint8_t *f;
+  size_t len, plen;
+  const uint8_t *p;
+  int rc;
+  shmb_peers_reply_start(&b, 4, 0x44, 7);
+  for (size_t i = 0; i < n; i++)
+    shmb_peers_reply_add(&b, &e[i]);
+  ck_assert_int_eq(shmb_frame_finish(&b, &f, &len), 0);
+  p = payload_of(f, len, SHMB_OP_PEERS | SHMB_OP_REPLY, 4, &plen);
+  rc = shmb_peers_reply_begin(p, plen - cut, &c, head);
+  while (rc == 0 && c.remaining)
+    rc = shmb_peers_reply_next(&c, last);
+  free(f);
+  return rc;
+}
+
+START_TEST(test_reply_peers_reply) {
+  shmb_wire_peer ok[] = {{0, 3, 0x100, 0x104}, {255, 6, 0, 0}};
+  shmb_wire_peer bad_index[] = {{256, 3, 0x100, 0x104}};
+  shmb_wire_peer bad_id[] = {{1, 0, 0x100, 0x104}};
+  shmb_wire_peer half[] = {{1, 2, 0x100, 0}};
+  shmb_peers_head head;
+  shmb_peer_item it;
+  ck_assert_int_eq(decode_peers(ok, 2, 0, &head, &it), 0);
+  ck_assert_uint_eq(head.generation, 0x44);
+  ck_assert_uint_eq(head.next, 7);
+  ck_assert_uint_eq(it.index, 255);
+  ck_assert_uint_eq(it.id, 6);
+  ck_assert_uint_eq(it.event, 0);
+  ck_assert_int_eq(decode_peers(ok, 0, 0, &head, &it), 0);
+  /* An index past any registry, id 0, one handle of the two, a count
+   * the bytes do not hold. */
+  ck_assert_int_eq(decode_peers(bad_index, 1, 0, &head, &it), SHMB_EPROTO);
+  ck_assert_int_eq(decode_peers(bad_id, 1, 0, &head, &it), SHMB_EPROTO);
+  ck_assert_int_eq(decode_peers(half, 1, 0, &head, &it), SHMB_EPROTO);
+  ck_assert_int_eq(decode_peers(ok, 2, 1, &head, &it), SHMB_EPROTO);
+}
+END_TEST
+
 START_TEST(test_reply_open_reply_object_limits) {
   char object[SHMB_OBJECT_NAME_MAX + 2];
   uint8_t *f = NULL;
@@ -560,6 +687,8 @@ Suite *reply_suite(void) {
   tcase_add_test(tc, test_reply_list_reply_rejects_bad_entry);
   tcase_add_test(tc, test_reply_doorbell_reply_round_trip);
   tcase_add_test(tc, test_reply_doorbell_reply_refusals);
+  tcase_add_test(tc, test_reply_doorbell_reply_handles);
+  tcase_add_test(tc, test_reply_peers_reply);
   suite_add_tcase(s, tc);
   return s;
 }

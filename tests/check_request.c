@@ -115,6 +115,26 @@ START_TEST(test_request_doorbell_wait_or_ring) {
 }
 END_TEST
 
+START_TEST(test_request_peers_ring_only) {
+  /* PEERS: OPEN's layout, then since; a ringer's request only. */
+  uint8_t *f;
+  size_t len;
+  shmb_request req;
+  ck_assert_int_eq(shmb_encode_peers(9, "bell", 0x1122334455667788ull, &f,
+                                     &len), 0);
+  ck_assert_uint_eq(f[5], SHMB_OP_PEERS);
+  ck_assert_int_eq(decode_exact(f, len, &req), 0);
+  ck_assert_uint_eq(req.access, SHMB_WIRE_ACCESS_WRITE);
+  ck_assert_str_eq(req.name, "bell");
+  ck_assert_uint_eq(req.since, 0x1122334455667788ull);
+  /* Without since, or as a waiter's request: refused. */
+  ck_assert_int_eq(decode_exact(f, len - 8, &req), SHMB_EPROTO);
+  f[SHMB_HEADER_SIZE] = SHMB_WIRE_ACCESS_READ;
+  ck_assert_int_eq(decode_exact(f, len, &req), SHMB_EINVAL);
+  free(f);
+}
+END_TEST
+
 START_TEST(test_request_open_name_length_limit) {
   char name[SHMB_NAME_MAX + 2];
   uint8_t *f;
@@ -419,6 +439,7 @@ Suite *request_suite(void) {
   tcase_add_test(tc, test_request_hello_min_above_max);
   tcase_add_test(tc, test_request_decode_rejects_unknown_opcode);
   tcase_add_test(tc, test_request_doorbell_wait_or_ring);
+  tcase_add_test(tc, test_request_peers_ring_only);
   tcase_add_test(tc, test_request_decode_rejects_trailing_bytes);
   tcase_add_test(tc, test_request_decode_rejects_truncated_payload);
   tcase_add_test(tc, test_request_open_every_prefix_refused);

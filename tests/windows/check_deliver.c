@@ -17,6 +17,7 @@
 #include "deliver.h"
 #include "descriptor.h"
 #include "dispatch.h"
+#include "doorbell.h"
 #include "errors.h"
 #include "protocol.h"
 #include "registry.h"
@@ -396,6 +397,150 @@ START_TEST(test_deliver_dispatch_by_revision) {
 }
 END_TEST
 
+#define BELL_CONFIG                                                            \
+  "[service]\nnamespace = Local\nlog_level = error\n"                          \
+  "\n[section hbell]\nsize = 4096\nnotify = yes\ndelivery = handle\n"        \
+  "sddl = D:P(A;;GRGW;;;{me})\n"
+
+/* A request for hbell through dispatch: the reply's payload in *frame
+ * (free()), its status returned. */
+static int bell_request(svc_request_ctx *ctx, uint8_t opcode, uint32_t access,
+                        uint64_t since, uint8_t **frame, const uint8_t **p,
+                        size_t *plen) {
+  shmb_frame_header hdr;
+  shmb_request req;
+  uint8_t *f;
+  size_t n, rlen;
+  if (opcode == SHMB_OP_PEERS)
+    ck_assert_int_eq(shmb_encode_peers(4, "hbell", since, &f, &n), 0);
+  else
+    ck_assert_int_eq(shmb_encode_doorbell(4, "hbell", access, &f, &n), 0);
+  ck_assert_int_eq(shmb_request_decode(f, n, &req), 0);
+  free(f);
+  ck_assert_int_eq(svc_dispatch(ctx, &req, frame, &rlen), 0);
+  ck_assert_int_eq(shmb_frame_peek(*frame, rlen, SHMB_MAX_PAYLOAD, &hdr), 0);
+  *p = *frame + SHMB_HEADER_SIZE;
+  *plen = hdr.length;
+  return shmb_reply_status_code(*p, *plen, NULL, 0);
+}
+
+/* The doorbell of a section by handle: no names anywhere; revision 1 is
+ * refused; a ringer and a waiter get exactly the rights the SDK needs,
+ * PEERS the waiter's event (signal only) and armed page (read only), and
+ * nothing stays in the process when the reply is not delivered. */
+START_TEST(test_deliver_doorbell_by_handle) {
+  char *dir = test_temp_dir("deliver");
+  char *path = test_path_in(dir, "shmb.conf");
+  svc_request_ctx ctx = {0};
+  svc_delivery d = {0};
+  svc_target target = {0};
+  shmb_doorbell_reply rep;
+  shmb_peers_head head;
+  shmb_peer_item it;
+  shmb_cursor cur;
+  svc_broker b;
+  svc_caller me;
+  svc_doorbell *bell;
+  pipe_pair p;
+  uint8_t *frame;
+  const uint8_t *pl;
+  size_t plen;
+  int revision = 1, keep = 0, rc;
+
+  test_write_config(path, dir, BELL_CONFIG);
+  test_broker_open(&b, path, 1);
+  test_caller_from_self(&me);
+  pair_open(&p);
+  bell = svc_registry_find(b.reg, "hbell")->bell;
+  ck_assert_ptr_nonnull(bell);
+  ck_assert_msg(!bell->counter_name[0] && !bell->registry_name[0],
+                "an unnamed doorbell has names: '%s', '%s'",
+                bell->counter_name, bell->registry_name);
+  ctx.b = &b;
+  ctx.who = &me;
+  ctx.pid = GetCurrentProcessId();
+  ctx.account = me.sid;
+  ctx.revision = &revision;
+  ctx.keep_open = &keep;
+  ctx.pipe = p.server;
+  ctx.connected_at = now();
+  ctx.owner = &ctx;
+  ctx.delivery = &d;
+  ctx.target = &target;
+
+  rc = bell_request(&ctx, SHMB_OP_DOORBELL, SHMB_WIRE_ACCESS_READ, 0, &frame,
+                    &pl, &plen);
+  ck_assert_msg(rc == SHMB_EVERSION, "revision 1: %s", shmb_err_name(rc));
+  ck_assert_uint_eq(bell->live, 0);
+  free(frame);
+  revision = 2;
+
+  /* The ringer: counter read-write, registry read. */
+  rc = bell_request(&ctx, SHMB_OP_DOORBELL, SHMB_WIRE_ACCESS_WRITE, 0, &frame,
+                    &pl, &plen);
+  ck_assert_msg(rc == 0, "ring: %s", shmb_err_name(rc));
+  ck_assert_int_eq(shmb_doorbell_reply_decode(pl, plen, &rep), 0);
+  ck_assert_uint_eq(rep.flags, SHMB_BELL_FLAG_HANDLE);
+  ck_assert_uint_eq(granted_of(rep.counter_h), FILE_MAP_READ | FILE_MAP_WRITE);
+  ck_assert_uint_eq(granted_of(rep.registry_h), FILE_MAP_READ);
+  ck_assert_int_eq(keep, 1);
+  free(frame);
+  svc_delivery_end(&d, 0);
+  ck_assert(!handle_open(rep.counter_h) && !handle_open(rep.registry_h));
+
+  /* The waiter: counter read, event wait only, armed page read-write. */
+  rc = bell_request(&ctx, SHMB_OP_DOORBELL, SHMB_WIRE_ACCESS_READ, 0, &frame,
+                    &pl, &plen);
+  ck_assert_msg(rc == 0, "wait: %s", shmb_err_name(rc));
+  ck_assert_int_eq(shmb_doorbell_reply_decode(pl, plen, &rep), 0);
+  ck_assert_uint_eq(granted_of(rep.counter_h), FILE_MAP_READ);
+  ck_assert_uint_eq(granted_of(rep.event_h), SYNCHRONIZE);
+  ck_assert_uint_eq(granted_of(rep.armed_h), FILE_MAP_READ | FILE_MAP_WRITE);
+  ck_assert_uint_eq(bell->live, 1);
+  ck_assert_uint_eq(bell->reg->entries[bell->added].id, 1);
+  ck_assert_msg(!bell->reg->entries[bell->added].event[0],
+                "the registry names the waiter's event: %s",
+                bell->reg->entries[bell->added].event);
+  free(frame);
+  svc_delivery_end(&d, 0);
+  ck_assert(!handle_open(rep.counter_h) && !handle_open(rep.event_h) &&
+            !handle_open(rep.armed_h));
+
+  /* PEERS: the waiter's event to signal and armed page to read; since
+   * past its id: listed without handles. */
+  rc = bell_request(&ctx, SHMB_OP_PEERS, 0, 0, &frame, &pl, &plen);
+  ck_assert_msg(rc == 0, "peers: %s", shmb_err_name(rc));
+  ck_assert_int_eq(shmb_peers_reply_begin(pl, plen, &cur, &head), 0);
+  ck_assert_uint_eq(cur.remaining, 1);
+  ck_assert_uint_eq(head.next, 2);
+  ck_assert_uint_eq(head.generation, bell->reg->generation);
+  ck_assert_int_eq(shmb_peers_reply_next(&cur, &it), 0);
+  ck_assert_uint_eq(it.id, 1);
+  ck_assert_uint_eq(granted_of(it.event), EVENT_MODIFY_STATE);
+  ck_assert_uint_eq(granted_of(it.armed), FILE_MAP_READ);
+  free(frame);
+  svc_delivery_end(&d, 0);
+  ck_assert(!handle_open(it.event) && !handle_open(it.armed));
+  rc = bell_request(&ctx, SHMB_OP_PEERS, 0, head.next, &frame, &pl, &plen);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(shmb_peers_reply_begin(pl, plen, &cur, &head), 0);
+  ck_assert_int_eq(shmb_peers_reply_next(&cur, &it), 0);
+  ck_assert_msg(it.event == 0 && it.armed == 0 && d.process == NULL,
+                "since past the waiter: handles 0x%llx, 0x%llx delivered",
+                (unsigned long long)it.event, (unsigned long long)it.armed);
+  free(frame);
+
+  ck_assert_uint_eq(svc_doorbell_drop_owner(bell, &ctx), 1);
+  pair_close(&p);
+  svc_target_release(&target);
+  svc_caller_release(&me);
+  svc_broker_release(&b);
+  test_remove_dir(dir);
+  free(path);
+  free(dir);
+}
+END_TEST
+
 Suite *deliver_suite(void) {
   Suite *s = suite_create("deliver");
   TCase *tc = tcase_create("deliver");
@@ -405,6 +550,7 @@ Suite *deliver_suite(void) {
   tcase_add_test(tc, test_deliver_taken_back_from_another_process);
   tcase_add_test(tc, test_deliver_refusals);
   tcase_add_test(tc, test_deliver_dispatch_by_revision);
+  tcase_add_test(tc, test_deliver_doorbell_by_handle);
   suite_add_tcase(s, tc);
   return s;
 }
