@@ -47,11 +47,21 @@ belltest() { win "$SHMB_BIN/belltest.exe" "$@" | tr -d '\r'; }
 chantest() { win "$SHMB_BIN/chantest.exe" "$@"; }
 winpid=$(status_value pid) || fail "status has no pid"
 handles_of() { hostile procinfo "$1" | sed -n 's/^handles=//p'; }
+# Waits until the waiter (shell pid $1) is registered; one that exits
+# first fails the test with what it said ($2).
+registered() {
+    local deadline=$((SECONDS + 20))
+    until [ "$(status_value doorbell_waiters)" = 1 ]; do
+        kill -0 "$1" 2>/dev/null || fail "the waiter exited before it registered: $(tr -d '\r' <"$2")"
+        [ $SECONDS -lt $deadline ] || fail "no waiter registered within 20 s: $(tr -d '\r' <"$2")"
+        sleep 0.1
+    done
+}
 
 # ---- a waiter woken by a ringer in another process --------------------------
 ctl wait hbell --timeout 20000 >wait.out 2>wait.err &
 waiter=$!
-wait_status doorbell_waiters 1 20
+registered "$waiter" wait.err
 rung=$SECONDS
 expect_exit 0 ctl notify hbell
 rc=0; wait "$waiter" || rc=$?
