@@ -7,6 +7,7 @@
  * text is escaped, so no control byte from the server reaches a terminal.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,16 +225,32 @@ int shmb__lookup_flags(shmb_client *client, const char *name,
   return rc;
 }
 
-/* A reply by handle: only in a revision-2 session, and the handle must be
- * a section handle of this process with exactly the granted rights. */
-static int handle_reply_check(shmb_client *c, const shmb_open_reply *rep,
-                              HANDLE *h) {
+/* A reply by handle: only in a revision-2 session; the handle must be
+ * one the reply says went into this process, a section handle here with
+ * exactly the granted rights, of an object the server account owns (as a
+ * section opened by name must be). Whatever fails, the value is not
+ * closed: it may be a handle of ours that the reply did not mean. */
+int shmb__delivered_handle(shmb_client *c, const shmb_open_reply *rep,
+                           HANDLE *h) {
+  char what[48];
+  int rc;
+
+  *h = NULL;
   if (c->revision < 2)
     return shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
                       "the server sent a handle in a protocol revision %d "
                       "session, which only carries names", c->revision);
-  return shmb__handle_check(rep->handle, rep->access, h, c->message,
-                            sizeof(c->message));
+  if (!c->server_sid)
+    return SHMB_EDISCONNECTED;
+  if ((rc = shmb__handle_check(rep->handle, rep->pid, rep->access, h,
+                               c->message, sizeof(c->message))) != 0)
+    return rc;
+  snprintf(what, sizeof(what), "delivered as handle 0x%llx",
+           (unsigned long long)rep->handle);
+  if ((rc = shmb__object_owner_check(*h, c->server_sid, what, 0,
+                                     c->message, sizeof(c->message))) != 0)
+    *h = NULL;
+  return rc;
 }
 
 int shmb__lookup_handle(shmb_client *client, const char *name,
@@ -268,7 +285,7 @@ int shmb__lookup_handle(shmb_client *client, const char *name,
   else if ((rc = shmb__access_check(access, rep.access, client->message,
                                     sizeof(client->message))) == 0)
     rc = rep.flags & SHMB_OPEN_FLAG_HANDLE
-             ? handle_reply_check(client, &rep, handle)
+             ? shmb__delivered_handle(client, &rep, handle)
              : shmb__object_name_check(rep.object.ptr, rep.object.len,
                                        client->message,
                                        sizeof(client->message));

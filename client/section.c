@@ -8,10 +8,12 @@
  * and the size the server promised must be the size the kernel maps.
  *
  * A section delivered by handle has no name: the service duplicated a
- * handle into this process and the reply carries its value. The value is
- * checked before use (a section handle with exactly the rights the service
- * gives), since a reply read from a pipe that another process shares may
- * name a handle that the service put there, not here.
+ * handle into this process and the reply carries its value and the pid of
+ * the process it went into. The value is used only when that pid is ours
+ * (a reply read from a pipe that another process connected names a handle
+ * of that process, and the same value here may be one of our own), it is a
+ * section handle with exactly the rights the service gives, and the
+ * object is owned by the server account, as by name.
  */
 #include <aclapi.h>
 #include <stdlib.h>
@@ -27,10 +29,15 @@
 
 /* The object behind h is owned by expected: the service makes every
  * section with its own account as owner, and only that account (or an
- * administrator) can give an object that owner. Needs READ_CONTROL on h. */
+ * administrator) can give an object that owner. Needs READ_CONTROL on h.
+ * named: h was opened by name here (and is closed on refusal); else the
+ * service delivered it (and it is left open: it may be ours). */
 int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
-                             char *err, size_t errlen) {
+                             int named, char *err, size_t errlen) {
   char want[SHMB_ACCOUNT_TEXT_MAX], found[SHMB_ACCOUNT_TEXT_MAX];
+  const char *fate = named ? "closed without mapping"
+                           : "not mapped, and left open (it may be one of "
+                             "this program's own handles)";
   shmb_owner_buf buf;
   PSID owner;
   DWORD e = shmb__object_owner(h, &buf, &owner);
@@ -43,13 +50,17 @@ int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
     return shmb__fail(err, errlen, SHMB_EBADSERVER,
                       "cannot read the owner of object %s (Win32 error "
                       "%lu), so it cannot be proven to be the service's "
-                      "(owned by %s); closed without mapping", object,
-                      (unsigned long)e, want);
+                      "(owned by %s); %s", object, (unsigned long)e, want,
+                      fate);
   shmb__sid_describe(owner, found, sizeof(found));
   return shmb__fail(err, errlen, SHMB_EBADSERVER,
                     "object %s is owned by %s, not by the server account "
-                    "%s: someone else made it under the name the server "
-                    "gave; closed without mapping", object, found, want);
+                    "%s: %s; %s", object, found, want,
+                    named ? "someone else made it under the name the server "
+                            "gave"
+                          : "the server's reply names a handle to an object "
+                            "that is not the service's",
+                    fate);
 }
 
 /* ntdll's object queries, looked up once (no import library needed). */
@@ -72,11 +83,24 @@ static query_object_fn query_object(void) {
   return fn;
 }
 
-int shmb__handle_check(uint64_t value, unsigned wire_access, HANDLE *h,
-                       char *err, size_t errlen) {
-  const ACCESS_MASK want = SECTION_QUERY | FILE_MAP_READ |
+int shmb__handle_check(uint64_t value, uint32_t pid, unsigned wire_access,
+                       HANDLE *h, char *err, size_t errlen) {
+  const ACCESS_MASK want = SECTION_QUERY | FILE_MAP_READ | READ_CONTROL |
                            (wire_access & SHMB_ACCESS_WRITE ? FILE_MAP_WRITE
                                                             : 0);
+  *h = NULL;
+  /* The value is a handle of the process the service put it in: any other
+   * process that reads the reply (from a pipe passed to it or shared) may
+   * hold a handle of its own at that value, which is not the service's. */
+  if (pid != GetCurrentProcessId())
+    return shmb__fail(err, errlen, SHMB_EBADSERVER, "the server delivered "
+                      "handle 0x%llx into process %lu, not into this one "
+                      "(%lu): this process reads a pipe that another "
+                      "process connected (passed on or inherited); the "
+                      "value is not ours and was left alone. Connect from "
+                      "this process with shmb_connect",
+                      (unsigned long long)value, (unsigned long)pid,
+                      (unsigned long)GetCurrentProcessId());
   return shmb__handle_check_kind(value, L"Section", want, h, err, errlen);
 }
 
@@ -151,7 +175,7 @@ static int open_named(shmb_client *client, const shmb_open_info *info,
   if (rc != 0)
     return rc;
   if ((rc = shmb__object_owner_check(*mapping, client->server_sid,
-                                     info->object, client->message,
+                                     info->object, 1, client->message,
                                      sizeof(client->message))) != 0) {
     CloseHandle(*mapping);
     *mapping = NULL;

@@ -61,9 +61,10 @@ int shmb__read_all(shmb_client *c, void *buf, size_t len);
 
 /* The kernel object behind h (READ_CONTROL needed) is owned by expected,
  * else SHMB_EBADSERVER with object, the owner found and the one expected
- * in err (section.c). */
+ * in err (section.c). named: h was opened by name (the message says it is
+ * closed), else delivered by the service (left open). Closes nothing. */
 int shmb__object_owner_check(HANDLE h, PSID expected, const char *object,
-                             char *err, size_t errlen);
+                             int named, char *err, size_t errlen);
 
 /* shmb_lookup, and the OPEN reply's flags (SHMB_OPEN_FLAG_*; flags may be
  * NULL): for shmbctl info, without growing the public shmb_open_info. */
@@ -79,19 +80,30 @@ int shmb__lookup_handle(shmb_client *client, const char *name,
                         unsigned int access, shmb_open_info *info,
                         unsigned *flags, HANDLE *handle);
 
-/* value, from an OPEN reply by handle, names a section handle of this
- * process whose granted rights are exactly those the service gives for
- * wire_access (query and map-read, plus map-write): then 0 and *h.
+/* value, from an OPEN reply by handle that says it went into process
+ * pid, names a handle of this process (pid is ours), of a section, whose
+ * granted rights are exactly those the service gives for wire_access
+ * (query, map-read and read-control, plus map-write): then 0 and *h.
  * Otherwise SHMB_EBADSERVER with err, and the handle is left alone: it
- * may be one of ours that the reply did not mean (section.c). */
-int shmb__handle_check(uint64_t value, unsigned wire_access, HANDLE *h,
-                       char *err, size_t errlen);
+ * may be one of ours that the reply did not mean (section.c). The owner
+ * is not checked here (shmb__delivered_handle does). */
+int shmb__handle_check(uint64_t value, uint32_t pid, unsigned wire_access,
+                       HANDLE *h, char *err, size_t errlen);
 /* The same for any object: value names a handle of this process to an
  * object of type kind (L"Section", L"Event") whose granted rights are
  * exactly want (the doorbell's handles, notify.c). */
 int shmb__handle_check_kind(uint64_t value, const wchar_t *kind,
                             unsigned long want, HANDLE *h, char *err,
                             size_t errlen);
+
+/* The handle an OPEN reply by handle delivered (rep->flags has HANDLE):
+ * only in a revision-2 session, shmb__handle_check's checks, and the
+ * object owned by the server account (c->server_sid). 0 and *h, the
+ * caller's to close; else an error with c->message, and nothing closed
+ * (client.c). */
+struct shmb_open_reply;
+int shmb__delivered_handle(shmb_client *c, const struct shmb_open_reply *rep,
+                           HANDLE *h);
 
 /* Drops the connection and makes a new one (open, check, HELLO) with the
  * same options; the client's sections are not touched. */

@@ -70,6 +70,13 @@ static int get_zero_u16(shmb_cursor *c) {
   return 0;
 }
 
+static int get_zero_u32(shmb_cursor *c) {
+  uint32_t v;
+  if (get_u32(c, &v) < 0 || v != 0)
+    return SHMB_EPROTO;
+  return 0;
+}
+
 static void cursor_init(shmb_cursor *c, const uint8_t *p, size_t len) {
   c->p = p;
   c->left = len;
@@ -373,14 +380,17 @@ int shmb_open_reply_decode(const uint8_t *payload, size_t len,
   if (rc != 0)
     return rc;
   out->handle = 0;
+  out->pid = 0;
   if (get_u32(&c, &out->access) < 0 || get_u64(&c, &out->size) < 0 ||
       get_u32(&c, &out->flags) < 0 || get_zero_u16(&c) < 0 ||
       get_u16(&c, &olen) < 0 || get_bytes(&c, olen, &out->object) < 0)
     return SHMB_EPROTO;
-  /* By handle: no name at all, and a handle value after it. */
+  /* By handle: no name at all, and the handle value and the process it
+   * is valid in after it. */
   if (out->flags & SHMB_OPEN_FLAG_HANDLE) {
     if (olen != 0 || get_u64(&c, &out->handle) < 0 || out->handle == 0 ||
-        c.left != 0)
+        get_u32(&c, &out->pid) < 0 || out->pid == 0 ||
+        get_zero_u32(&c) < 0 || c.left != 0)
       return SHMB_EPROTO;
   } else if (c.left != 0 || olen == 0 || olen > SHMB_OBJECT_NAME_MAX ||
              memchr(out->object.ptr, '\0', olen) != NULL) {
@@ -827,9 +837,10 @@ int shmb_encode_open_reply_flags(uint32_t id, uint32_t access, uint64_t size,
 
 int shmb_encode_open_reply_handle(uint32_t id, uint32_t access, uint64_t size,
                                   uint32_t flags, uint64_t handle,
-                                  uint8_t **out, size_t *outlen) {
+                                  uint32_t pid, uint8_t **out,
+                                  size_t *outlen) {
   shmb_frame_buf b;
-  if (handle == 0)
+  if (handle == 0 || pid == 0)
     return SHMB_EINVAL;
   shmb_frame_begin(&b, SHMB_OP_OPEN | SHMB_OP_REPLY, id);
   shmb_put_u32(&b, 0);
@@ -839,6 +850,8 @@ int shmb_encode_open_reply_handle(uint32_t id, uint32_t access, uint64_t size,
   shmb_put_u16(&b, 0);
   shmb_put_u16(&b, 0); /* object_len: there is no name */
   shmb_put_u64(&b, handle);
+  shmb_put_u32(&b, pid);
+  shmb_put_u32(&b, 0);
   return shmb_frame_finish(&b, out, outlen);
 }
 

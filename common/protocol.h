@@ -38,10 +38,12 @@
  *                  rep, flags has HANDLE (revision 2 only):
  *                        | status i32 | access u32 | size u64 |
  *                        | flags u32 | reserved u16 | object_len u16 = 0 |
- *                        | handle u64 |  (a handle value, not 0, valid in
- *                        the process that connected: the service
- *                        duplicated it there with the granted rights;
- *                        the section has no name)
+ *                        | handle u64 | pid u32 | reserved u32 |
+ *                        (handle: a value, not 0, valid in process pid,
+ *                        not 0, into which the service duplicated it with
+ *                        the granted rights; the section has no name. A
+ *                        reader of a shared pipe that is not pid must
+ *                        not use the value: it is not its handle)
  *   DOORBELL (access READ: register as a waiter, needs the section's read
  *          right; access WRITE: ring, needs its write right; exactly one)
  *                  req:  as OPEN
@@ -209,8 +211,9 @@ _Static_assert(sizeof(shmb_wire_open_rep) == 24, "OPEN reply");
 /* What follows the fixed part when flags has SHMB_OPEN_FLAG_HANDLE. */
 typedef struct shmb_wire_open_handle {
   uint64_t handle;
+  uint32_t pid, reserved;
 } shmb_wire_open_handle;
-_Static_assert(sizeof(shmb_wire_open_handle) == 8, "OPEN reply's handle");
+_Static_assert(sizeof(shmb_wire_open_handle) == 16, "OPEN reply's handle");
 
 typedef struct shmb_wire_doorbell_rep {
   int32_t status;
@@ -308,10 +311,11 @@ typedef struct shmb_open_reply {
   uint32_t flags;
   shmb_str object;  /* empty when flags has SHMB_OPEN_FLAG_HANDLE */
   uint64_t handle;  /* with SHMB_OPEN_FLAG_HANDLE (never 0), else 0 */
+  uint32_t pid;     /* the process handle is valid in (never 0), else 0 */
 } shmb_open_reply;
-/* A reply with SHMB_OPEN_FLAG_HANDLE must have no object and a handle that
- * is not 0; one without it an object of 1 to SHMB_OBJECT_NAME_MAX bytes and
- * nothing after: else SHMB_EPROTO. */
+/* A reply with SHMB_OPEN_FLAG_HANDLE must have no object, a handle and a
+ * pid that are not 0 and a zero reserved field; one without it an object
+ * of 1 to SHMB_OBJECT_NAME_MAX bytes and nothing after: else SHMB_EPROTO. */
 int shmb_open_reply_decode(const uint8_t *payload, size_t len,
                            shmb_open_reply *out);
 
@@ -425,10 +429,12 @@ int shmb_encode_open_reply_flags(uint32_t id, uint32_t access, uint64_t size,
                                  uint32_t flags, const char *object,
                                  uint8_t **out, size_t *outlen);
 /* The reply by handle (revision 2): flags gets SHMB_OPEN_FLAG_HANDLE, the
- * object is empty, handle (not 0) follows. */
+ * object is empty, handle (not 0) and the pid of the process it was
+ * duplicated into (not 0) follow. */
 int shmb_encode_open_reply_handle(uint32_t id, uint32_t access, uint64_t size,
                                   uint32_t flags, uint64_t handle,
-                                  uint8_t **out, size_t *outlen);
+                                  uint32_t pid, uint8_t **out,
+                                  size_t *outlen);
 /* Names may be "" (not part of this reply). */
 int shmb_encode_doorbell_reply(uint32_t id, uint32_t access,
                                const char *counter, const char *registry,

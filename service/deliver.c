@@ -33,8 +33,10 @@ static uint64_t delivered_count, taken_back_count;
 
 DWORD svc_delivery_rights(uint32_t wire_access) {
   /* Query lets the SDK read the size; map-read and map-write are the grant
-   * itself. Nothing that changes or deletes the object. */
-  DWORD rights = SECTION_QUERY | FILE_MAP_READ;
+   * itself; READ_CONTROL lets the SDK read the owner, as it does on a
+   * section it opened by name (the service's account or it refuses).
+   * Nothing that changes or deletes the object. */
+  DWORD rights = SECTION_QUERY | FILE_MAP_READ | READ_CONTROL;
   if (wire_access & SHMB_WIRE_ACCESS_WRITE)
     rights |= FILE_MAP_WRITE;
   return rights;

@@ -41,9 +41,9 @@ typedef struct svc_delivery {
   size_t n_more;
 } svc_delivery;
 
-/* What the client gets for its wire access bits: FILE_MAP_READ and
- * SECTION_QUERY, plus FILE_MAP_WRITE with write; never READ_CONTROL,
- * WRITE_DAC, WRITE_OWNER or DELETE. */
+/* What the client gets for its wire access bits: FILE_MAP_READ,
+ * SECTION_QUERY and READ_CONTROL (to check the owner), plus FILE_MAP_WRITE
+ * with write; never WRITE_DAC, WRITE_OWNER or DELETE. */
 DWORD svc_delivery_rights(uint32_t wire_access);
 
 /* Duplicates object into the process behind pipe with rights, after

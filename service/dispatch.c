@@ -202,9 +202,12 @@ static int open_by_handle(const svc_request_ctx *ctx, const shmb_request *req,
   shmb_log_debug("granted %s on section %s to %s (pid %lu): handle 0x%llx",
                  shmb__access_name(req->access), sec->name, ctx->who->sid,
                  ctx->pid, (unsigned long long)ctx->delivery->remote);
-  rc = shmb_encode_open_reply_handle(req->hdr.request_id, req->access,
-                                     sec->size, svc_section_flags(sec),
-                                     ctx->delivery->remote, out, outlen);
+  /* With the process it went into: a reader of a shared pipe that is
+   * another process then knows the value is not its own. */
+  rc = shmb_encode_open_reply_handle(
+      req->hdr.request_id, req->access, sec->size, svc_section_flags(sec),
+      ctx->delivery->remote, GetProcessId(ctx->delivery->process), out,
+      outlen);
   if (rc != 0) /* no reply: nothing may stay in the client */
     svc_delivery_end(ctx->delivery, 0);
   return rc;

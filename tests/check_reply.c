@@ -118,7 +118,8 @@ START_TEST(test_reply_open_reply_named_bytes_pinned) {
 END_TEST
 
 /* Revision 2's reply by handle: flags HANDLE, object_len 0, the handle as
- * a u64 after it; every byte pinned, and the round trip. */
+ * a u64 after it, then the pid it is valid in and a reserved u32; every
+ * byte pinned, and the round trip. */
 START_TEST(test_reply_open_reply_handle_round_trip) {
   static const uint8_t want[] = {
       0, 0, 0, 0,                         /* status */
@@ -127,15 +128,17 @@ START_TEST(test_reply_open_reply_handle_round_trip) {
       9, 0, 0, 0,                         /* flags NOTIFY|HANDLE */
       0, 0,                               /* reserved */
       0, 0,                               /* object_len: no name */
-      0x34, 0x12, 0, 0, 0x78, 0x56, 0, 0}; /* handle */
+      0x34, 0x12, 0, 0, 0x78, 0x56, 0, 0, /* handle */
+      0xbc, 0x9a, 0, 0,                   /* pid */
+      0, 0, 0, 0};                        /* reserved */
   uint8_t *f;
   size_t len, plen;
   const uint8_t *p;
   shmb_open_reply r;
   ck_assert_int_eq(shmb_encode_open_reply_handle(4, 1, 4096,
                                                  SHMB_OPEN_FLAG_NOTIFY,
-                                                 0x0000567800001234ull, &f,
-                                                 &len), 0);
+                                                 0x0000567800001234ull,
+                                                 0x9abc, &f, &len), 0);
   p = payload_of(f, len, SHMB_OP_OPEN | SHMB_OP_REPLY, 4, &plen);
   ck_assert_uint_eq(plen, sizeof(want));
   ck_assert_uint_eq(plen, sizeof(shmb_wire_open_rep) +
@@ -148,6 +151,7 @@ START_TEST(test_reply_open_reply_handle_round_trip) {
   ck_assert_uint_eq(r.flags, SHMB_OPEN_FLAG_NOTIFY | SHMB_OPEN_FLAG_HANDLE);
   ck_assert_uint_eq(r.object.len, 0);
   ck_assert_uint_eq(r.handle, 0x0000567800001234ull);
+  ck_assert_uint_eq(r.pid, 0x9abc);
   free(f);
   /* A named reply decodes with handle 0. */
   ck_assert_int_eq(shmb_encode_open_reply(4, 1, 4096, "obj", &f, &len), 0);
@@ -155,23 +159,33 @@ START_TEST(test_reply_open_reply_handle_round_trip) {
   memset(&r, 0xAA, sizeof(r));
   ck_assert_int_eq(shmb_open_reply_decode(p, plen, &r), 0);
   ck_assert_uint_eq(r.handle, 0);
+  ck_assert_uint_eq(r.pid, 0);
   free(f);
-  ck_assert_int_eq(shmb_encode_open_reply_handle(4, 1, 4096, 0, 0, &f, &len),
-                   SHMB_EINVAL);
+  ck_assert_int_eq(shmb_encode_open_reply_handle(4, 1, 4096, 0, 0, 7, &f,
+                                                 &len), SHMB_EINVAL);
+  /* No pid: a reply that cannot say whose the handle is. */
+  ck_assert_int_eq(shmb_encode_open_reply_handle(4, 1, 4096, 0, 0x44, 0, &f,
+                                                 &len), SHMB_EINVAL);
 }
 END_TEST
 
-/* A reply by handle with chosen fields: object bytes, then the handle
- * (hbytes of it: 8 is whole), then extra trailing bytes. */
+/* A reply by handle with chosen fields: object bytes, then the handle, the
+ * pid and the reserved u32 (hbytes of those 16: 16 is whole), then extra
+ * trailing bytes. */
 static int decode_forged_handle_reply(uint32_t flags, uint16_t olen,
                                       const char *object, uint64_t handle,
+                                      uint32_t pid, uint32_t reserved,
                                       size_t hbytes, size_t extra) {
   shmb_frame_buf b;
   shmb_open_reply r;
-  uint8_t h[8], *copy;
+  uint8_t h[16], *copy;
   int rc;
   for (int i = 0; i < 8; i++)
     h[i] = (uint8_t)(handle >> (8 * i));
+  for (int i = 0; i < 4; i++) {
+    h[8 + i] = (uint8_t)(pid >> (8 * i));
+    h[12 + i] = (uint8_t)(reserved >> (8 * i));
+  }
   forge_begin(&b, SHMB_OP_OPEN | SHMB_OP_REPLY);
   shmb_put_u32(&b, 0);
   shmb_put_u32(&b, 1);
@@ -193,23 +207,31 @@ static int decode_forged_handle_reply(uint32_t flags, uint16_t olen,
 
 START_TEST(test_reply_open_reply_handle_rejects_bad_fields) {
   const uint32_t H = SHMB_OPEN_FLAG_HANDLE;
-  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 8, 0), 0);
+  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 7, 0, 16, 0),
+                   0);
   /* A name and a handle at once. */
-  ck_assert_int_eq(decode_forged_handle_reply(H, 3, "obj", 0x44, 8, 0),
+  ck_assert_int_eq(decode_forged_handle_reply(H, 3, "obj", 0x44, 7, 0, 16, 0),
                    SHMB_EPROTO);
   /* Handle 0 (NULL) is no handle. */
-  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0, 8, 0),
+  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0, 7, 0, 16, 0),
                    SHMB_EPROTO);
-  /* Cut short, or with bytes after the handle. */
-  for (size_t n = 0; n < 8; n++)
-    ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, n, 0),
+  /* Pid 0 is no process: whose the handle is cannot be told. */
+  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 0, 0, 16, 0),
+                   SHMB_EPROTO);
+  /* The reserved field after the pid is zero. */
+  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 7, 1, 16, 0),
+                   SHMB_EPROTO);
+  /* Cut short (in the handle, the pid or the reserved field), or with
+   * bytes after them. */
+  for (size_t n = 0; n < 16; n++)
+    ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 7, 0, n, 0),
                      SHMB_EPROTO);
-  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 8, 1),
+  ck_assert_int_eq(decode_forged_handle_reply(H, 0, "", 0x44, 7, 0, 16, 1),
                    SHMB_EPROTO);
   /* Without HANDLE, a handle after the name is a trailing byte. */
-  ck_assert_int_eq(decode_forged_handle_reply(0, 3, "obj", 0x44, 8, 0),
+  ck_assert_int_eq(decode_forged_handle_reply(0, 3, "obj", 0x44, 7, 0, 16, 0),
                    SHMB_EPROTO);
-  ck_assert_int_eq(decode_forged_handle_reply(0, 0, "", 0x44, 8, 0),
+  ck_assert_int_eq(decode_forged_handle_reply(0, 0, "", 0x44, 7, 0, 16, 0),
                    SHMB_EPROTO);
 }
 END_TEST

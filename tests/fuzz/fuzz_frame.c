@@ -312,9 +312,10 @@ static void check_open_reply(const uint8_t *p, size_t n, int st) {
   if (rep.flags & SHMB_OPEN_FLAG_HANDLE) {
     uint8_t *out;
     size_t outlen;
-    CHECK(rep.object.len == 0 && rep.handle != 0 && n == 24 + 8);
+    CHECK(rep.object.len == 0 && rep.handle != 0 && rep.pid != 0 &&
+          n == 24 + 16);
     rc = shmb_encode_open_reply_handle(0, rep.access, rep.size, rep.flags,
-                                       rep.handle, &out, &outlen);
+                                       rep.handle, rep.pid, &out, &outlen);
     same_payload(rc, out, outlen, p, n);
     copy = copy_plus_one(p, n);
     CHECK(shmb_open_reply_decode(copy, n + 1, &rep) == SHMB_EPROTO);

@@ -155,7 +155,7 @@ static void replies(void) {
                     shmb_encode_open_reply_handle(5, SHMB_WIRE_ACCESS_READ,
                                                   64u << 20,
                                                   SHMB_OPEN_FLAG_HANDLE,
-                                                  0x1a4, &p, &n),
+                                                  0x1a4, 0x2f8, &p, &n),
                     p, n);
   frame_and_payload("rep-doorbell-ring",
                     shmb_encode_doorbell_reply(

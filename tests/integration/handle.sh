@@ -105,7 +105,7 @@ before=$(svc_handles)
 kept=0 refused=0 wine_kept=0
 for i in 1 2 3 4 5 6 7 8; do
     out=$(hostile closeafter "$pipe" byhandle)
-    [[ "$out" =~ ^pid=([0-9]+)\ leaked=([0-9-]+)$ ]] || fail "closeafter printed '$out'"
+    [[ "$out" =~ ^pid=([0-9]+)\ leaked=([0-9-]+)\ at= ]] || fail "closeafter printed '$out'"
     cpid=${BASH_REMATCH[1]} leaked=${BASH_REMATCH[2]}
     if [ "$leaked" = 0 ]; then
         refused=$((refused + 1))
@@ -125,15 +125,21 @@ pass "8 clients that close the pipe right after OPEN: $refused hold nothing, $ke
 rm -f child.out
 out=$(hostile handoff "$pipe" byhandle alive "$(winpath "$work/child.out")")
 wait_for 10 test -s child.out || fail "the child wrote nothing"
-child=$(tr -d '\r' <child.out)
-[ "$out" = "parent gained=1" ] || fail "the process that connected: '$out' (expected the one handle)"
+child=$(tr -d '\r' <child.out | head -n1)
+message=$(tr -d '\r' <child.out | sed -n 's/^message=//p')
+[[ "$out" =~ ^parent\ pid=([0-9]+)\ gained=1$ ]] || fail "the process that connected: '$out' (expected the one handle)"
+parent=${BASH_REMATCH[1]}
 [[ "$child" == "child status=ok check=SHMB_EBADSERVER gained=0" ]] || fail "the child that was passed the pipe: $child"
-pass "a pipe passed to a child: the handle goes into the process that connected, none into the child, whose SDK check refuses the value"
+# Refused for the pid the reply names, before the value is looked at: a
+# handle of the child's own at that value would be refused the same way.
+[[ "$message" == "the server delivered handle 0x"*" into process $parent, not into this one ("*"): this process reads a pipe that another process connected"* ]] \
+    || fail "the child's SDK did not refuse for the pid (parent $parent): $message"
+pass "a pipe passed to a child: the handle goes into the process that connected, none into the child, whose SDK refuses the reply because it names the parent's pid ($parent)"
 
 rm -f child.out
 hostile handoff "$pipe" byhandle dead "$(winpath "$work/child.out")" >/dev/null || true
 wait_for 15 test -s child.out || fail "the child (connector dead) wrote nothing"
-child=$(tr -d '\r' <child.out)
+child=$(tr -d '\r' <child.out | head -n1)
 [[ "$child" == "child status=SHMB_EACCES check=none gained=0" ]] || fail "the child of a dead connector: $child"
 log_has service.log "no handle delivered to" || fail "the refused delivery was not logged"
 pass "a pipe whose connecting process died: nothing delivered, EACCES, logged"

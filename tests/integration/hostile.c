@@ -34,21 +34,24 @@
  *                         NAME for read: "STATUS: message" or "ok"
  *   rev1bell PIPE NAME    HELLO 1..1, DOORBELL NAME to wait: "STATUS:
  *                         message" or "ok"
- *   closeafter PIPE NAME  HELLO 1..2, OPEN NAME for read, close the pipe at
- *                         once without reading, wait 1.5 s: "pid=P
- *                         leaked=N", N the section handles with a read
- *                         delivery's access this process gained
+ *   closeafter PIPE NAME [MS]
+ *                         HELLO 1..2, OPEN NAME for read, close the pipe at
+ *                         once without reading, wait MS (1500): "pid=P
+ *                         leaked=N at=T", N the section handles with a
+ *                         read delivery's access this process gained, T
+ *                         when they were counted (UTC, as the log)
  *   handoff PIPE NAME alive|dead OUT
  *                         connect and HELLO 1..2, then start a child that
  *                         inherits the pipe and sends OPEN NAME for read on
  *                         it; the parent stays (alive) or exits first
  *                         (dead). The child writes to OUT "child
- *                         status=S check=C gained=N" (S the reply's
- *                         status, C what the SDK's handle check says of
- *                         the value in the child, N the section handles
- *                         with a read delivery's access, query|map-read,
+ *                         status=S check=C gained=N" and "message=M" (S
+ *                         the reply's status, C and M what the SDK's
+ *                         check of a reply by handle says of it in the
+ *                         child, N the section handles with a read
+ *                         delivery's access, query|map-read|read-control,
  *                         that the child gained); alive: the parent then
- *                         prints "parent gained=N", the same count
+ *                         prints "parent pid=P gained=N", the same count
  *   names PIPE NAME       "names=N same=M": the Section objects named
  *                         shmb-* in this session's Local\ namespace
  *                         (NtQueryDirectoryObject), and how many of them
@@ -78,6 +81,7 @@
 
 #include "errors.h"
 #include "protocol.h"
+#include "account.h"
 #include "transport.h"
 #include "wstr.h"
 
@@ -540,13 +544,15 @@ static int rev1(const char *pipe, const char *name, int bell) {
   return 0;
 }
 
-/* Section handles as delivery makes them for read (query, map-read). */
+/* Section handles as delivery makes them for read (query, map-read,
+ * read-control). */
 static long own_read_handles(void) {
   return count_handles_with(GetCurrentProcessId(),
-                            SECTION_QUERY | FILE_MAP_READ);
+                            SECTION_QUERY | FILE_MAP_READ | READ_CONTROL);
 }
 
-static int closeafter(const char *pipe, const char *name) {
+static int closeafter(const char *pipe, const char *name, const char *ms) {
+  SYSTEMTIME at;
   shmb_client c;
   long before;
   if (raw_connect(pipe, &c) != 0 || say_hello(&c, 2) != 0)
@@ -555,15 +561,21 @@ static int closeafter(const char *pipe, const char *name) {
   if (send_open(&c, name) != 0)
     return 1;
   CloseHandle(c.pipe);
-  Sleep(1500);
-  printf("pid=%lu leaked=%ld\n", (unsigned long)GetCurrentProcessId(),
-         own_read_handles() - before);
+  Sleep(ms ? (DWORD)strtoul(ms, NULL, 10) : 1500);
+  before = own_read_handles() - before;
+  GetSystemTime(&at); /* as the service's log lines (UTC) */
+  printf("pid=%lu leaked=%ld at=%02u:%02u:%02u.%03u\n",
+         (unsigned long)GetCurrentProcessId(), before, at.wHour, at.wMinute,
+         at.wSecond, at.wMilliseconds);
   return 0;
 }
 
 /* The child: waits for the parent to exit (dead: parent_value is its
  * inherited process handle, else 0), sends OPEN on the inherited pipe and
- * writes what arrived here to OUT. */
+ * writes what arrived here to OUT: the reply's status, and what the SDK's
+ * check of a reply by handle (shmb__delivered_handle, as shmb_open runs
+ * it in a revision-2 session with the server account this user) says,
+ * with its message. */
 static int handoff_child(const char *pipe_value, const char *name,
                          const char *parent_value, const char *outpath) {
   static uint8_t body[SHMB_MAX_PAYLOAD];
@@ -571,7 +583,6 @@ static int handoff_child(const char *pipe_value, const char *name,
   const char *status = "none", *check = "none";
   shmb_open_reply rep;
   shmb_client c;
-  char why[512];
   size_t plen;
   long before;
   HANDLE h;
@@ -582,6 +593,9 @@ static int handoff_child(const char *pipe_value, const char *name,
   c.pipe = (HANDLE)(uintptr_t)strtoull(pipe_value, NULL, 10);
   c.io_event = CreateEventW(NULL, TRUE, FALSE, NULL);
   c.timeout_ms = 5000;
+  c.revision = 2; /* the parent's HELLO */
+  if (shmb__token_user(NULL, &c.server_sid) != 0)
+    return 1;
   if (parent)
     WaitForSingleObject(parent, 10000);
   before = own_read_handles();
@@ -594,15 +608,15 @@ static int handoff_child(const char *pipe_value, const char *name,
   } else {
     status = "ok";
     if (rep.flags & SHMB_OPEN_FLAG_HANDLE) {
-      rc = shmb__handle_check(rep.handle, rep.access, &h, why, sizeof(why));
+      rc = shmb__delivered_handle(&c, &rep, &h);
       check = rc == 0 ? "ok" : shmb_err_name(rc);
     }
   }
   Sleep(300);
   if (!(out = fopen(outpath, "w")))
     return 1;
-  fprintf(out, "child status=%s check=%s gained=%ld\n", status, check,
-          own_read_handles() - before);
+  fprintf(out, "child status=%s check=%s gained=%ld\nmessage=%s\n", status,
+          check, own_read_handles() - before, c.message);
   fclose(out);
   return 0;
 }
@@ -641,7 +655,8 @@ static int handoff(const char *self, const char *pipe, const char *name,
   WaitForSingleObject(pi.hProcess, 15000);
   CloseHandle(pi.hProcess);
   CloseHandle(pi.hThread);
-  printf("parent gained=%ld\n", own_read_handles() - before);
+  printf("parent pid=%lu gained=%ld\n", (unsigned long)GetCurrentProcessId(),
+         own_read_handles() - before);
   return 0;
 }
 
@@ -898,8 +913,8 @@ int main(int argc, char **argv) {
     return allnames();
   if (argc == 4 && strcmp(argv[1], "rev1bell") == 0)
     return rev1(argv[2], argv[3], 1);
-  if (argc == 4 && strcmp(argv[1], "closeafter") == 0)
-    return closeafter(argv[2], argv[3]);
+  if ((argc == 4 || argc == 5) && strcmp(argv[1], "closeafter") == 0)
+    return closeafter(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
   if (argc == 6 && strcmp(argv[1], "handoff") == 0)
     return handoff(argv[0], argv[2], argv[3], argv[4], argv[5]);
   if (argc == 6 && strcmp(argv[1], "handoff-child") == 0)
@@ -913,7 +928,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "usage: hostile pipeline PIPE N list|NAME [WAIT_MS] | "
                   "frame PIPE KIND | idle PIPE MS | slow PIPE "
                   "| squat PIPE MS | load PIPE NAME CLIENTS CYCLES | "
-                  "procinfo PID | rev1 PIPE NAME | closeafter PIPE NAME | "
+                  "procinfo PID | rev1 PIPE NAME | closeafter PIPE NAME [MS] | "
                   "handoff PIPE NAME alive|dead OUT | "
                   "handlemap PIPE NAME read|write | names PIPE NAME | "
                   "pipesd PIPE\n");

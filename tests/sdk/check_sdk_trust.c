@@ -270,19 +270,19 @@ START_TEST(test_sdk_trust_section_owner) {
   mine = section_owned_by(me_text, "GA");
   theirs = section_owned_by("SY", "GA");
   hidden = section_owned_by("SY", "0x7");
-  ck_assert_int_eq(shmb__object_owner_check(mine, me, "mine", msg,
+  ck_assert_int_eq(shmb__object_owner_check(mine, me, "mine", 1, msg,
                                             sizeof(msg)), 0);
-  ck_assert_int_eq(shmb__object_owner_check(theirs, me, "theirs", msg,
+  ck_assert_int_eq(shmb__object_owner_check(theirs, me, "theirs", 1, msg,
                                             sizeof(msg)), SHMB_EBADSERVER);
   ck_assert_msg(strstr(msg, "object theirs is owned by") &&
                     strstr(msg, "(S-1-5-18), not by the server account"),
                 "%s", msg);
-  ck_assert_int_eq(shmb__object_owner_check(theirs, sy, "theirs", msg,
+  ck_assert_int_eq(shmb__object_owner_check(theirs, sy, "theirs", 1, msg,
                                             sizeof(msg)), 0);
   /* A handle without READ_CONTROL cannot show the owner: refused. */
   ck_assert(DuplicateHandle(GetCurrentProcess(), hidden, GetCurrentProcess(),
                             &dup, FILE_MAP_READ, FALSE, 0));
-  ck_assert_int_eq(shmb__object_owner_check(dup, sy, "hidden", msg,
+  ck_assert_int_eq(shmb__object_owner_check(dup, sy, "hidden", 1, msg,
                                             sizeof(msg)), SHMB_EBADSERVER);
   ck_assert_msg(strstr(msg, "cannot read the owner of object hidden"), "%s",
                 msg);
@@ -292,6 +292,89 @@ START_TEST(test_sdk_trust_section_owner) {
   CloseHandle(mine);
   LocalFree(sy);
   LocalFree(me);
+}
+END_TEST
+
+static int still_open(HANDLE h) {
+  DWORD flags;
+  return GetHandleInformation(h, &flags) != 0;
+}
+
+/* A handle of ours with exactly the rights the service delivers for read:
+ * query, map-read, read-control. */
+static HANDLE delivered_like(HANDLE section) {
+  HANDLE h;
+  ck_assert(DuplicateHandle(GetCurrentProcess(), section, GetCurrentProcess(),
+                            &h, SECTION_QUERY | FILE_MAP_READ | READ_CONTROL,
+                            FALSE, 0));
+  return h;
+}
+
+/* The SDK's check of a reply by handle (shmb__delivered_handle): the pid
+ * the reply names must be ours, even when the value is a section handle of
+ * ours with the very rights and owner a delivery has (what a reader of a
+ * pipe another process connected may hold at that value); the object must
+ * be the server account's. A refused value is never closed. */
+START_TEST(test_sdk_trust_delivered_handle) {
+  char me_text[192];
+  shmb_client c;
+  shmb_open_reply rep;
+  HANDLE mine, theirs, h, got;
+
+  memset(&c, 0, sizeof(c));
+  c.revision = 2;
+  ck_assert_int_eq(shmb__token_user(NULL, &c.server_sid), 0);
+  shmb__sid_text(c.server_sid, me_text, sizeof(me_text));
+  mine = section_owned_by(me_text, "GA");
+  theirs = section_owned_by("SY", "GA");
+  memset(&rep, 0, sizeof(rep));
+  rep.access = SHMB_WIRE_ACCESS_READ;
+  rep.flags = SHMB_OPEN_FLAG_HANDLE;
+
+  /* Into another process: refused for the pid, the value left alone. */
+  h = delivered_like(mine);
+  rep.handle = (uint64_t)(uintptr_t)h;
+  rep.pid = GetCurrentProcessId() + 4;
+  ck_assert_int_eq(shmb__delivered_handle(&c, &rep, &got), SHMB_EBADSERVER);
+  ck_assert_ptr_null(got);
+  ck_assert_msg(strstr(c.message, "into process") &&
+                    strstr(c.message, "not into this one") &&
+                    strstr(c.message, "left alone"),
+                "%s", c.message);
+  ck_assert(still_open(h));
+  /* Into this one: the same value is taken. */
+  rep.pid = GetCurrentProcessId();
+  ck_assert_int_eq(shmb__delivered_handle(&c, &rep, &got), 0);
+  ck_assert_ptr_eq(got, h);
+  CloseHandle(h);
+
+  /* Ours, the rights right, but not the server account's object. */
+  h = delivered_like(theirs);
+  rep.handle = (uint64_t)(uintptr_t)h;
+  ck_assert_int_eq(shmb__delivered_handle(&c, &rep, &got), SHMB_EBADSERVER);
+  ck_assert_ptr_null(got);
+  ck_assert_msg(strstr(c.message, "(S-1-5-18), not by the server account") &&
+                    strstr(c.message, "left open"),
+                "%s", c.message);
+  ck_assert(still_open(h));
+  CloseHandle(h);
+
+  /* Without READ_CONTROL: not the rights a delivery has. */
+  ck_assert(DuplicateHandle(GetCurrentProcess(), mine, GetCurrentProcess(), &h,
+                            SECTION_QUERY | FILE_MAP_READ, FALSE, 0));
+  rep.handle = (uint64_t)(uintptr_t)h;
+  ck_assert_int_eq(shmb__delivered_handle(&c, &rep, &got), SHMB_EBADSERVER);
+  ck_assert_msg(strstr(c.message, "has rights 0x5, not the 0x20005"), "%s",
+                c.message);
+  ck_assert(still_open(h));
+  CloseHandle(h);
+
+  /* A revision-1 session carries no handles at all. */
+  c.revision = 1;
+  ck_assert_int_eq(shmb__delivered_handle(&c, &rep, &got), SHMB_EPROTO);
+  CloseHandle(theirs);
+  CloseHandle(mine);
+  LocalFree(c.server_sid);
 }
 END_TEST
 
@@ -308,6 +391,7 @@ Suite *sdk_trust_suite(void) {
   tcase_add_test(tc, test_sdk_trust_process_verdict);
   tcase_add_test(tc, test_sdk_trust_sanitise);
   tcase_add_test(tc, test_sdk_trust_section_owner);
+  tcase_add_test(tc, test_sdk_trust_delivered_handle);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -101,9 +101,11 @@ START_TEST(test_deliver_rights_exactly_the_grant) {
   DWORD r = svc_delivery_rights(SHMB_WIRE_ACCESS_READ);
   DWORD rw = svc_delivery_rights(SHMB_WIRE_ACCESS_READ |
                                  SHMB_WIRE_ACCESS_WRITE);
-  ck_assert_uint_eq(r, SECTION_QUERY | FILE_MAP_READ);
-  ck_assert_uint_eq(rw, SECTION_QUERY | FILE_MAP_READ | FILE_MAP_WRITE);
-  ck_assert_uint_eq(rw & (READ_CONTROL | WRITE_DAC | WRITE_OWNER | DELETE |
+  /* READ_CONTROL: the SDK reads the owner, as it does by name. */
+  ck_assert_uint_eq(r, SECTION_QUERY | FILE_MAP_READ | READ_CONTROL);
+  ck_assert_uint_eq(rw, SECTION_QUERY | FILE_MAP_READ | FILE_MAP_WRITE |
+                            READ_CONTROL);
+  ck_assert_uint_eq(rw & (WRITE_DAC | WRITE_OWNER | DELETE |
                           SECTION_MAP_EXECUTE | SECTION_EXTEND_SIZE), 0);
 }
 END_TEST
@@ -131,7 +133,8 @@ START_TEST(test_deliver_read_only_into_caller) {
   ck_assert_msg(rc == 0, "svc_deliver_handle: %s: %s", shmb_err_name(rc),
                 err);
   ck_assert_uint_ne(d.remote, 0);
-  ck_assert_uint_eq(granted_of(d.remote), SECTION_QUERY | FILE_MAP_READ);
+  ck_assert_uint_eq(granted_of(d.remote),
+                      SECTION_QUERY | FILE_MAP_READ | READ_CONTROL);
   v = MapViewOfFile((HANDLE)(uintptr_t)d.remote, FILE_MAP_WRITE, 0, 0, 0);
   e = GetLastError();
   ck_assert_msg(v == NULL, "a read-only handle mapped for write");
@@ -156,7 +159,8 @@ START_TEST(test_deliver_read_only_into_caller) {
                                         svc_delivery_rights(1), &d, err,
                                         sizeof(err)), 0);
     ck_assert_ptr_eq(t.process, held);
-    ck_assert_uint_eq(granted_of(d.remote), SECTION_QUERY | FILE_MAP_READ);
+    ck_assert_uint_eq(granted_of(d.remote),
+                      SECTION_QUERY | FILE_MAP_READ | READ_CONTROL);
     svc_delivery_end(&d, 0);
   }
   svc_target_release(&t);
@@ -188,7 +192,8 @@ START_TEST(test_deliver_taken_back_when_not_delivered) {
                                       sizeof(err)), 0);
   remote = d.remote;
   ck_assert_uint_eq(granted_of(remote),
-                    SECTION_QUERY | FILE_MAP_READ | FILE_MAP_WRITE);
+                    SECTION_QUERY | FILE_MAP_READ | FILE_MAP_WRITE |
+                        READ_CONTROL);
   svc_delivery_end(&d, 0);
   ck_assert_msg(!handle_open(remote), "the handle stayed in the target");
   svc_delivery_counts(&delivered, &back1);
@@ -382,7 +387,10 @@ START_TEST(test_deliver_dispatch_by_revision) {
   ck_assert_uint_eq(rep.flags & SHMB_OPEN_FLAG_HANDLE, SHMB_OPEN_FLAG_HANDLE);
   ck_assert_uint_eq(rep.object.len, 0);
   ck_assert_uint_eq(rep.handle, d.remote);
-  ck_assert_uint_eq(granted_of(rep.handle), SECTION_QUERY | FILE_MAP_READ);
+  ck_assert_uint_eq(granted_of(rep.handle),
+                    SECTION_QUERY | FILE_MAP_READ | READ_CONTROL);
+  /* The reply names the process the handle went into. */
+  ck_assert_uint_eq(rep.pid, GetCurrentProcessId());
   free(frame);
   svc_delivery_end(&d, 0);
   ck_assert(!handle_open(rep.handle));
