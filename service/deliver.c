@@ -8,15 +8,16 @@
  * identified on the pipe, and be granted by the section's descriptor,
  * with its own token, what it is about to receive (a low-integrity or
  * AppContainer process of the same account is not the caller's equal).
- * After the duplication the pipe must still be connected; if not, or if
- * the reply cannot be written later, the handle is closed in the target
- * again with DUPLICATE_CLOSE_SOURCE, so a client that went away leaves
- * nothing behind in whatever process holds that pid.
+ * After the duplication the reply must be written: the write, made at
+ * once (conn.c), is what shows the pipe still connected; if it fails, the
+ * handle is closed in the target again with DUPLICATE_CLOSE_SOURCE, so a
+ * client that went away leaves nothing behind in whatever process holds
+ * that pid.
  *
  * The process is checked once per connection and then held open (its pid
  * cannot be reused while we hold it), with its token: a later OPEN costs
- * the AccessCheck (cached per section, as the caller's), the duplication
- * and one look at the pipe.
+ * the AccessCheck (cached per section, as the caller's) and the
+ * duplication.
  */
 #include "deliver.h"
 
@@ -45,13 +46,6 @@ DWORD svc_delivery_rights(uint32_t wire_access) {
 void svc_delivery_counts(uint64_t *delivered, uint64_t *taken_back) {
   *delivered = delivered_count;
   *taken_back = taken_back_count;
-}
-
-/* Whether the client's end of the pipe is still open. Any failure counts
- * as gone: a handle is never left where nobody will be told of it. */
-static int pipe_connected(HANDLE pipe) {
-  DWORD avail = 0;
-  return PeekNamedPipe(pipe, NULL, 0, NULL, &avail, NULL) != 0;
 }
 
 static int process_alive(HANDLE process) {
@@ -227,9 +221,11 @@ int svc_deliver_more(HANDLE pipe, unsigned long pid, uint64_t connected_at,
   int rc;
 
   *value = 0;
-  /* No look at the pipe before: a client that closed its end is caught by
-   * the look after the duplication, and that rare case costs a take-back,
-   * where a look before would cost a kernel call on every open. */
+  /* No look at the pipe here: the reply's write, made right after
+   * dispatch, is the look after the duplication (conn.c); a client that
+   * closed its end fails it and the handle is taken back. A look here
+   * would cost a kernel call on every delivery for a rare case. */
+  (void)pipe;
   if ((rc = target_once(t, pid, connected_at, who, err, errlen)) != 0)
     return rc;
   if ((svc_access_granted(&t->as_itself, sd) & need) != need)
@@ -247,14 +243,6 @@ int svc_deliver_more(HANDLE pipe, unsigned long pid, uint64_t connected_at,
                       "error %lu)", pid, (unsigned long)e);
   }
   delivered_count++;
-  /* Still the same connection? A client that closed its end in the
-   * meantime will never read the value: take the handle back. */
-  if (!pipe_connected(pipe)) {
-    take_back(t->process, (uint64_t)(uintptr_t)remote);
-    return shmb__fail(err, errlen, SHMB_EDISCONNECTED, "the client (pid "
-                      "%lu) closed its end of the pipe; the handle was "
-                      "taken back", pid);
-  }
   if (delivery_add(d, t->process, (uint64_t)(uintptr_t)remote) != 0) {
     take_back(t->process, (uint64_t)(uintptr_t)remote);
     return shmb__fail(err, errlen, SHMB_ENOMEM, "out of memory");

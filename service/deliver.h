@@ -51,12 +51,12 @@ DWORD svc_delivery_rights(uint32_t wire_access);
  * (the pipe's client, a hint) names a live process that existed when the
  * connection was accepted (connected_at, a FILETIME as 100 ns units),
  * whose token's user is who's; it is then held in t. Every time: the
- * process's own token is granted rights by sd, and after the duplication
- * the pipe is still connected, else the handle is closed in the target
- * again. On success *out holds the target and the handle (end it with
- * svc_delivery_end). Returns 0, or SHMB_EACCES (not the caller's process),
- * SHMB_EDISCONNECTED (the client went away) or SHMB_ESYSTEM with the
- * reason in err. */
+ * process's own token is granted rights by sd. pipe is not looked at:
+ * the reply's write is the proof that the client is still there. On
+ * success *out holds the target and the handle (end it with
+ * svc_delivery_end once the reply's write succeeded or failed). Returns 0,
+ * or SHMB_EACCES (not the caller's process), SHMB_EDISCONNECTED (the
+ * client went away) or SHMB_ESYSTEM with the reason in err. */
 int svc_deliver_handle(HANDLE pipe, unsigned long pid, uint64_t connected_at,
                        const svc_caller *who, svc_target *t,
                        PSECURITY_DESCRIPTOR sd, HANDLE object, DWORD rights,

@@ -203,11 +203,12 @@ static int open_by_handle(const svc_request_ctx *ctx, const shmb_request *req,
                  shmb__access_name(req->access), sec->name, ctx->who->sid,
                  ctx->pid, (unsigned long long)ctx->delivery->remote);
   /* With the process it went into: a reader of a shared pipe that is
-   * another process then knows the value is not its own. */
+   * another process then knows the value is not its own. That process
+   * was opened by ctx->pid and is held, so ctx->pid is its id
+   * (GetProcessId would be a kernel call on every open). */
   rc = shmb_encode_open_reply_handle(
       req->hdr.request_id, req->access, sec->size, svc_section_flags(sec),
-      ctx->delivery->remote, GetProcessId(ctx->delivery->process), out,
-      outlen);
+      ctx->delivery->remote, ctx->pid, out, outlen);
   if (rc != 0) /* no reply: nothing may stay in the client */
     svc_delivery_end(ctx->delivery, 0);
   return rc;

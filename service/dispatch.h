@@ -19,7 +19,9 @@
 typedef struct svc_request_ctx {
   svc_broker *b;
   const svc_caller *who; /* NULL: the caller could not be identified */
-  unsigned long pid;     /* from the pipe: for logs only (it can be stale) */
+  unsigned long pid;     /* from the pipe, a hint (it can be stale): for
+                            logs, and the process handle delivery opens,
+                            checks and holds */
   const char *account;   /* the pid's account SID, for logs before `who`;
                             NULL: unknown */
   unsigned clients;      /* connected now, for STATUS */
