@@ -129,6 +129,20 @@ static int map_page(shmb_section *s, const shmb_str *name, DWORD rights,
   return 0;
 }
 
+/* The values of a reply by handle are valid in process pid: only there
+ * (another process reading a pipe it did not connect may hold handles of
+ * its own at those values, which are not the service's). */
+static int handles_ours(shmb_section *s, uint32_t pid) {
+  if (pid == GetCurrentProcessId())
+    return 0;
+  return bell_fail(s, SHMB_EBADSERVER, "section %s: the server delivered "
+                   "the doorbell's handles into process %lu, not into this "
+                   "one (%lu): this process reads a pipe that another "
+                   "process connected; the values were left alone",
+                   s->name, (unsigned long)pid,
+                   (unsigned long)GetCurrentProcessId());
+}
+
 /* Adopts a page handle from a DOORBELL reply by handle: a section handle
  * of this process with exactly rights, mapped with them. A value that
  * fails the check is left alone (shmb__handle_check_kind). */
@@ -292,6 +306,12 @@ static int ringer_attach(shmb_section *s) {
     return rc;
   }
   by_handle = (rep.flags & SHMB_BELL_FLAG_HANDLE) != 0;
+  if (by_handle && (rc = handles_ours(s, rep.pid)) != 0) {
+    free(payload);
+    shmb_disconnect(conn);
+    free(r);
+    return rc;
+  }
   if (by_handle) {
     void *reg = NULL;
     int rc2;
@@ -475,6 +495,10 @@ static int peers_ask(shmb_section *s, struct shmb__ringer *r, listed *l,
     return bell_fail(s, rc, "section %s: the service did not list the "
                      "doorbell's waiters: %s", s->name, c->message);
   rc = shmb_peers_reply_begin(payload, plen, &cur, head);
+  if (rc == 0 && (rc = handles_ours(s, head->pid)) != 0) {
+    free(payload);
+    return rc;
+  }
   while (rc == 0 && cur.remaining) {
     if ((rc = shmb_peers_reply_next(&cur, &it)) != 0)
       break;
@@ -654,13 +678,15 @@ static int open_event(shmb_section *s, const shmb_str *name, HANDLE *out) {
 static int waiter_take(shmb_section *s, struct shmb__waiter *w,
                        const shmb_doorbell_reply *rep) {
   void *counter = NULL, *armed = NULL;
-  int rc = take_page(s, rep->counter_h, FILE_MAP_READ, &w->counter_map,
-                     &counter);
-  int rc2 = shmb__handle_check_kind(rep->event_h, L"Event", SYNCHRONIZE,
-                                    &w->event, s->message,
-                                    sizeof(s->message));
-  int rc3 = take_page(s, rep->armed_h, FILE_MAP_READ | FILE_MAP_WRITE,
-                      &w->armed_map, &armed);
+  int rc, rc2, rc3;
+  if ((rc = handles_ours(s, rep->pid)) != 0)
+    return rc;
+  rc = take_page(s, rep->counter_h, FILE_MAP_READ, &w->counter_map,
+                 &counter);
+  rc2 = shmb__handle_check_kind(rep->event_h, L"Event", SYNCHRONIZE,
+                                &w->event, s->message, sizeof(s->message));
+  rc3 = take_page(s, rep->armed_h, FILE_MAP_READ | FILE_MAP_WRITE,
+                  &w->armed_map, &armed);
 
   w->armed = armed;
   if (rc == 0 && (rc = counter_check(s, counter)) != 0)

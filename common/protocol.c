@@ -416,7 +416,8 @@ static int get_bell_handles(shmb_cursor *c, shmb_doorbell_reply *out) {
   if (out->counter.len || out->registry.len || out->event.len ||
       out->armed.len || get_u64(c, &out->counter_h) < 0 ||
       get_u64(c, &out->registry_h) < 0 || get_u64(c, &out->event_h) < 0 ||
-      get_u64(c, &out->armed_h) < 0 || out->counter_h == 0)
+      get_u64(c, &out->armed_h) < 0 || out->counter_h == 0 ||
+      get_u32(c, &out->pid) < 0 || out->pid == 0 || get_zero_u32(c) < 0)
     return SHMB_EPROTO;
   if (wait ? out->registry_h || !out->event_h || !out->armed_h
            : !out->registry_h || out->event_h || out->armed_h)
@@ -431,6 +432,7 @@ int shmb_doorbell_reply_decode(const uint8_t *payload, size_t len,
   if (rc != 0)
     return rc;
   out->counter_h = out->registry_h = out->event_h = out->armed_h = 0;
+  out->pid = 0;
   if (get_u32(&c, &out->access) < 0 || get_u32(&c, &out->flags) < 0 ||
       (out->flags & ~SHMB_BELL_FLAG_HANDLE) != 0 ||
       get_bell_name(&c, &out->counter) < 0 ||
@@ -454,7 +456,8 @@ int shmb_peers_reply_begin(const uint8_t *payload, size_t len,
   if (rc != 0)
     return rc;
   if (get_u32(c, &c->remaining) < 0 || c->remaining > SHMB_PEERS_MAX ||
-      get_u64(c, &head->generation) < 0 || get_u64(c, &head->next) < 0)
+      get_u64(c, &head->generation) < 0 || get_u64(c, &head->next) < 0 ||
+      get_u32(c, &head->pid) < 0 || head->pid == 0 || get_zero_u32(c) < 0)
     return SHMB_EPROTO;
   /* Exactly the entries the count says, nothing after. */
   if (c->left != (size_t)c->remaining * sizeof(shmb_wire_peer))
@@ -743,6 +746,8 @@ int shmb_encode_doorbell_reply_handles(uint32_t id, uint32_t access,
   shmb_put_u64(&b, h->registry);
   shmb_put_u64(&b, h->event);
   shmb_put_u64(&b, h->armed);
+  shmb_put_u32(&b, h->pid);
+  shmb_put_u32(&b, 0);
   return shmb_frame_finish(&b, out, outlen);
 }
 
@@ -882,12 +887,15 @@ void shmb_list_reply_add(shmb_frame_buf *b, const char *name, uint64_t size,
   (SHMB_HEADER_SIZE + offsetof(shmb_wire_peers_rep, count))
 
 void shmb_peers_reply_start(shmb_frame_buf *b, uint32_t id,
-                            uint64_t generation, uint64_t next) {
+                            uint64_t generation, uint64_t next,
+                            uint32_t pid) {
   shmb_frame_begin(b, SHMB_OP_PEERS | SHMB_OP_REPLY, id);
   shmb_put_u32(b, 0);
   shmb_put_u32(b, 0);
   shmb_put_u64(b, generation);
   shmb_put_u64(b, next);
+  shmb_put_u32(b, pid);
+  shmb_put_u32(b, 0);
 }
 
 void shmb_peers_reply_add(shmb_frame_buf *b, const shmb_wire_peer *p) {

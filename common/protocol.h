@@ -57,17 +57,19 @@
  *                        the u32 after access is then flags, with
  *                        SHMB_BELL_FLAG_HANDLE): the four names empty, then
  *                        | counter u64 | registry u64 | event u64 |
- *                        | armed u64 |  handle values valid in the process
- *                        that connected, 0 for what is not part of the
- *                        reply (as the names above). A ringer keeps this
- *                        connection for PEERS.
+ *                        | armed u64 | pid u32 | reserved u32 |  handle
+ *                        values valid in process pid (the one that
+ *                        connected, as OPEN's), 0 for what is not part of
+ *                        the reply (as the names above). A ringer keeps
+ *                        this connection for PEERS.
  *   PEERS  (the section's write right, checked at each request; a section
  *          delivered by handle, revision 2): the live waiters' objects,
  *          for a ringer, which cannot open them by name
  *                  req:  | access u32 = WRITE | reserved u16 |
  *                        | name_len u16 | name | since u64 |
  *                  rep:  | status i32 | count u32 | generation u64 |
- *                        | next u64 | count entries of: | index u32 |
+ *                        | next u64 | pid u32 | reserved u32 |
+ *                        count entries of: | index u32 |
  *                        | id u32 | event u64 | armed u64 |
  *                        (generation: the registry page's when the reply
  *                        was made; every live waiter is listed by its
@@ -224,15 +226,17 @@ _Static_assert(sizeof(shmb_wire_doorbell_rep) == 12, "DOORBELL reply");
 #define SHMB_BELL_FLAG_HANDLE 0x1u
 typedef struct shmb_wire_doorbell_handles {
   uint64_t counter, registry, event, armed;
+  uint32_t pid, reserved; /* the process the values are valid in */
 } shmb_wire_doorbell_handles;
-_Static_assert(sizeof(shmb_wire_doorbell_handles) == 32, "DOORBELL handles");
+_Static_assert(sizeof(shmb_wire_doorbell_handles) == 40, "DOORBELL handles");
 
 typedef struct shmb_wire_peers_rep {
   int32_t status;
   uint32_t count;
   uint64_t generation, next;
+  uint32_t pid, reserved; /* the process the values are valid in */
 } shmb_wire_peers_rep;
-_Static_assert(sizeof(shmb_wire_peers_rep) == 24, "PEERS reply");
+_Static_assert(sizeof(shmb_wire_peers_rep) == 32, "PEERS reply");
 
 typedef struct shmb_wire_peer {
   uint32_t index, id;
@@ -329,10 +333,11 @@ typedef struct shmb_doorbell_reply {
   /* With SHMB_BELL_FLAG_HANDLE: the objects' handle values in this
    * process (0: not part of the reply), else all 0. */
   uint64_t counter_h, registry_h, event_h, armed_h;
+  uint32_t pid; /* with SHMB_BELL_FLAG_HANDLE: where they are valid */
 } shmb_doorbell_reply;
-/* By handle: every name empty, the counter's handle not 0, and the ring's
- * reply without event and armed, the wait's without registry; else
- * SHMB_EPROTO, as an unknown flag is. */
+/* By handle: every name empty, the counter's handle not 0, the ring's
+ * reply without event and armed, the wait's without registry, a pid not 0
+ * and a zero reserved word; else SHMB_EPROTO, as an unknown flag is. */
 int shmb_doorbell_reply_decode(const uint8_t *payload, size_t len,
                                shmb_doorbell_reply *out);
 
@@ -363,6 +368,7 @@ int shmb_status_reply_next(shmb_cursor *c, shmb_kv *kv);
  * and armed both 0, or both not 0). */
 typedef struct shmb_peers_head {
   uint64_t generation, next;
+  uint32_t pid; /* the process the entries' values are valid in, not 0 */
 } shmb_peers_head;
 typedef struct shmb_peer_item {
   uint32_t index, id;
@@ -447,7 +453,8 @@ int shmb_encode_doorbell_reply_handles(uint32_t id, uint32_t access,
                                        uint8_t **out, size_t *outlen);
 /* PEERS grows entry by entry; the count is kept up to date. */
 void shmb_peers_reply_start(shmb_frame_buf *b, uint32_t id,
-                            uint64_t generation, uint64_t next);
+                            uint64_t generation, uint64_t next,
+                            uint32_t pid);
 void shmb_peers_reply_add(shmb_frame_buf *b, const shmb_wire_peer *p);
 /* A successful reply that carries text (RELOAD), laid out like an error. */
 int shmb_encode_message_reply(uint8_t opcode, uint32_t id, const char *message,

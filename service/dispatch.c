@@ -354,6 +354,7 @@ static int doorbell_by_handle(const svc_request_ctx *ctx,
   /* A waiter's registration, or a ringer's PEERS: idle by design. */
   if (ctx->keep_open)
     *ctx->keep_open = 1;
+  h.pid = GetProcessId(ctx->delivery->process);
   rc = shmb_encode_doorbell_reply_handles(req->hdr.request_id, req->access,
                                           &h, out, outlen);
   if (rc != 0) /* no reply: nothing may stay in the client */
@@ -438,6 +439,8 @@ static int on_peers(const svc_request_ctx *ctx, const shmb_request *req,
   const uint32_t W = SHMB_WIRE_ACCESS_WRITE;
   svc_section *sec = svc_registry_find(ctx->b->reg, req->name);
   char why[SHMB_ERROR_MESSAGE_MAX], msg[SHMB_ERROR_MESSAGE_MAX];
+  shmb_wire_peer list[SHMB_PEERS_MAX];
+  unsigned n = 0;
   shmb_frame_buf b;
   svc_doorbell *d;
   int rc;
@@ -461,11 +464,7 @@ static int on_peers(const svc_request_ctx *ctx, const shmb_request *req,
   }
   if ((rc = handles_refused(ctx, sec, req, out, outlen)) != 0)
     return rc > 0 ? 0 : SHMB_ENOMEM;
-  shmb_peers_reply_start(&b, req->hdr.request_id,
-                         __atomic_load_n(&d->reg->generation,
-                                         __ATOMIC_RELAXED),
-                         d->next_id);
-  for (unsigned i = 0; i < d->capacity; i++) {
+  for (unsigned i = 0; i < d->capacity && n < SHMB_PEERS_MAX; i++) {
     const svc_waiter *w = &d->waiters[i];
     shmb_wire_peer p = {i, w->id, 0, 0};
     if (!w->owner)
@@ -474,12 +473,22 @@ static int on_peers(const svc_request_ctx *ctx, const shmb_request *req,
         ((rc = bell_give(ctx, sec, W, w->event, EVENT_MODIFY_STATE,
                          &p.event, why, sizeof(why))) ||
          (rc = bell_give(ctx, sec, W, w->armed, FILE_MAP_READ, &p.armed, why,
-                         sizeof(why))))) {
-      shmb_frame_discard(&b);
+                         sizeof(why)))))
       return bell_not_given(ctx, sec, req, rc, why, out, outlen);
-    }
-    shmb_peers_reply_add(&b, &p);
+    list[n++] = p;
   }
+  /* The process the values are valid in, for the SDK to compare with its
+   * own (nothing delivered: the pipe's client, which has no value to
+   * misread). */
+  shmb_peers_reply_start(&b, req->hdr.request_id,
+                         __atomic_load_n(&d->reg->generation,
+                                         __ATOMIC_RELAXED),
+                         d->next_id,
+                         ctx->delivery->process
+                             ? GetProcessId(ctx->delivery->process)
+                             : (uint32_t)ctx->pid);
+  for (unsigned i = 0; i < n; i++)
+    shmb_peers_reply_add(&b, &list[i]);
   if ((rc = shmb_frame_finish(&b, out, outlen)) != 0)
     svc_delivery_end(ctx->delivery, 0);
   return rc;

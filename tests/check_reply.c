@@ -298,11 +298,11 @@ START_TEST(test_reply_doorbell_reply_refusals) {
 END_TEST
 
 /* The DOORBELL reply by handle: flags, four empty names, four values. */
-static int decode_bell_handles(uint32_t access, uint32_t flags,
-                               uint64_t counter, uint64_t registry,
-                               uint64_t event, uint64_t armed,
-                               shmb_doorbell_reply *r) {
-  shmb_wire_doorbell_handles h = {counter, registry, event, armed};
+static int decode_bell_handles_pid(uint32_t access, uint32_t flags,
+                                   uint64_t counter, uint64_t registry,
+                                   uint64_t event, uint64_t armed,
+                                   uint32_t pid, shmb_doorbell_reply *r) {
+  shmb_wire_doorbell_handles h = {counter, registry, event, armed, pid, 0};
   uint8_t *f, *copy;
   size_t len, plen;
   const uint8_t *p;
@@ -310,13 +310,21 @@ static int decode_bell_handles(uint32_t access, uint32_t flags,
   ck_assert_int_eq(shmb_encode_doorbell_reply_handles(5, access, &h, &f,
                                                       &len), 0);
   p = payload_of(f, len, SHMB_OP_DOORBELL | SHMB_OP_REPLY, 5, &plen);
-  ck_assert_uint_eq(plen, 12 + 4 * 2 + 32);
+  ck_assert_uint_eq(plen, 12 + 4 * 2 + 40);
   copy = dup_bytes(p, plen);
   set_u32(copy + 8, flags);
   rc = shmb_doorbell_reply_decode(copy, plen, r);
   free(copy);
   free(f);
   return rc;
+}
+
+static int decode_bell_handles(uint32_t access, uint32_t flags,
+                               uint64_t counter, uint64_t registry,
+                               uint64_t event, uint64_t armed,
+                               shmb_doorbell_reply *r) {
+  return decode_bell_handles_pid(access, flags, counter, registry, event,
+                                 armed, 4321, r);
 }
 
 START_TEST(test_reply_doorbell_reply_handles) {
@@ -332,6 +340,10 @@ START_TEST(test_reply_doorbell_reply_handles) {
   ck_assert_uint_eq(r.registry_h, 0);
   ck_assert_uint_eq(r.event_h, 0x20);
   ck_assert_uint_eq(r.armed_h, 0x30);
+  ck_assert_uint_eq(r.pid, 4321);
+  /* The process the values are valid in is never 0. */
+  ck_assert_int_eq(decode_bell_handles_pid(R, H, 0x10, 0, 0x20, 0x30, 0, &r),
+                   SHMB_EPROTO);
   ck_assert_int_eq(decode_bell_handles(W, H, 0x10, 0x14, 0, 0, &r), 0);
   ck_assert_uint_eq(r.registry_h, 0x14);
   /* No counter; a wait without its event or armed page, or with the
@@ -365,7 +377,7 @@ START_TEST(test_reply_doorbell_reply_handles) {
   free(copy);
   free(f);
   {
-    shmb_wire_doorbell_handles h = {1, 0, 2, 3};
+    shmb_wire_doorbell_handles h = {1, 0, 2, 3, 4321, 0};
     ck_assert_int_eq(shmb_encode_doorbell_reply_handles(2, R, &h, &f, &len),
                      0);
     p = payload_of(f, len, SHMB_OP_DOORBELL | SHMB_OP_REPLY, 2, &plen);
@@ -381,15 +393,16 @@ END_TEST
 
 /* A PEERS reply of the given entries through the real encoder, decoded
  * entry by entry: 0, or the first error. */
-static int decode_peers(const shmb_wire_peer *e, size_t n, size_t cut,
-                        shmb_peers_head *head, shmb_peer_item *last) {
+static int decode_peers_pid(const shmb_wire_peer *e, size_t n, size_t cut,
+                            uint32_t pid, shmb_peers_head *head,
+                            shmb_peer_item *last) {
   shmb_frame_buf b;
   shmb_cursor c;
   uint8_t *f;
   size_t len, plen;
   const uint8_t *p;
   int rc;
-  shmb_peers_reply_start(&b, 4, 0x44, 7);
+  shmb_peers_reply_start(&b, 4, 0x44, 7, pid);
   for (size_t i = 0; i < n; i++)
     shmb_peers_reply_add(&b, &e[i]);
   ck_assert_int_eq(shmb_frame_finish(&b, &f, &len), 0);
@@ -399,6 +412,11 @@ static int decode_peers(const shmb_wire_peer *e, size_t n, size_t cut,
     rc = shmb_peers_reply_next(&c, last);
   free(f);
   return rc;
+}
+
+static int decode_peers(const shmb_wire_peer *e, size_t n, size_t cut,
+                        shmb_peers_head *head, shmb_peer_item *last) {
+  return decode_peers_pid(e, n, cut, 4321, head, last);
 }
 
 START_TEST(test_reply_peers_reply) {
@@ -411,6 +429,8 @@ START_TEST(test_reply_peers_reply) {
   ck_assert_int_eq(decode_peers(ok, 2, 0, &head, &it), 0);
   ck_assert_uint_eq(head.generation, 0x44);
   ck_assert_uint_eq(head.next, 7);
+  ck_assert_uint_eq(head.pid, 4321);
+  ck_assert_int_eq(decode_peers_pid(ok, 2, 0, 0, &head, &it), SHMB_EPROTO);
   ck_assert_uint_eq(it.index, 255);
   ck_assert_uint_eq(it.id, 6);
   ck_assert_uint_eq(it.event, 0);

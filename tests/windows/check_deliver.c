@@ -498,6 +498,7 @@ START_TEST(test_deliver_doorbell_by_handle) {
   ck_assert_msg(rc == 0, "ring: %s", shmb_err_name(rc));
   ck_assert_int_eq(shmb_doorbell_reply_decode(pl, plen, &rep), 0);
   ck_assert_uint_eq(rep.flags, SHMB_BELL_FLAG_HANDLE);
+  ck_assert_uint_eq(rep.pid, GetCurrentProcessId());
   ck_assert_uint_eq(granted_of(rep.counter_h), FILE_MAP_READ | FILE_MAP_WRITE);
   ck_assert_uint_eq(granted_of(rep.registry_h), FILE_MAP_READ);
   ck_assert_int_eq(keep, 1);
@@ -530,6 +531,7 @@ START_TEST(test_deliver_doorbell_by_handle) {
   ck_assert_int_eq(shmb_peers_reply_begin(pl, plen, &cur, &head), 0);
   ck_assert_uint_eq(cur.remaining, 1);
   ck_assert_uint_eq(head.next, 2);
+  ck_assert_uint_eq(head.pid, GetCurrentProcessId());
   ck_assert_uint_eq(head.generation, bell->reg->generation);
   ck_assert_int_eq(shmb_peers_reply_next(&cur, &it), 0);
   ck_assert_uint_eq(it.id, 1);
