@@ -354,7 +354,7 @@ static int doorbell_by_handle(const svc_request_ctx *ctx,
   /* A waiter's registration, or a ringer's PEERS: idle by design. */
   if (ctx->keep_open)
     *ctx->keep_open = 1;
-  h.pid = GetProcessId(ctx->delivery->process);
+  h.pid = (uint32_t)ctx->pid; /* the held target's, as OPEN's */
   rc = shmb_encode_doorbell_reply_handles(req->hdr.request_id, req->access,
                                           &h, out, outlen);
   if (rc != 0) /* no reply: nothing may stay in the client */
@@ -478,15 +478,11 @@ static int on_peers(const svc_request_ctx *ctx, const shmb_request *req,
     list[n++] = p;
   }
   /* The process the values are valid in, for the SDK to compare with its
-   * own (nothing delivered: the pipe's client, which has no value to
-   * misread). */
+   * own: the pid the held target was opened by, as OPEN's. */
   shmb_peers_reply_start(&b, req->hdr.request_id,
                          __atomic_load_n(&d->reg->generation,
                                          __ATOMIC_RELAXED),
-                         d->next_id,
-                         ctx->delivery->process
-                             ? GetProcessId(ctx->delivery->process)
-                             : (uint32_t)ctx->pid);
+                         d->next_id, (uint32_t)ctx->pid);
   for (unsigned i = 0; i < n; i++)
     shmb_peers_reply_add(&b, &list[i]);
   if ((rc = shmb_frame_finish(&b, out, outlen)) != 0)
