@@ -253,6 +253,20 @@ int shmb__delivered_handle(shmb_client *c, const shmb_open_reply *rep,
   return rc;
 }
 
+void shmb__late_reply(shmb_client *c, uint8_t opcode, const uint8_t *payload,
+                      size_t len) {
+  shmb_open_reply rep;
+  HANDLE h;
+  /* Nobody waits for this answer any more: what it delivered goes. A
+   * value that fails the checks is not ours to close. */
+  if (opcode == SHMB_OP_OPEN &&
+      shmb_reply_status_code(payload, len, NULL, 0) == 0 &&
+      shmb_open_reply_decode(payload, len, &rep) == 0 &&
+      (rep.flags & SHMB_OPEN_FLAG_HANDLE) &&
+      shmb__delivered_handle(c, &rep, &h) == 0)
+    CloseHandle(h);
+}
+
 int shmb__lookup_handle(shmb_client *client, const char *name,
                         unsigned int access, shmb_open_info *info,
                         unsigned *flags, HANDLE *handle) {

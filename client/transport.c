@@ -12,7 +12,8 @@
  * serving the pipe must run as that account too. A reply must answer the
  * request just sent (opcode and id), and its text is escaped before anyone
  * prints it. All I/O is overlapped with a timeout, so a server that stops
- * answering costs the caller at most timeout_ms per call.
+ * answering costs the caller at most timeout_ms per call; its late answer
+ * is read before the next request (see "late replies" below).
  */
 #include "transport.h"
 
@@ -29,6 +30,8 @@
 #include "wstr.h"
 
 #define RETRY_SLEEP_MS 50u
+
+static void settle_before_close(shmb_client *c);
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;
@@ -219,6 +222,7 @@ int shmb__transport_reopen(shmb_client *c) {
   unsigned long werr;
   int rc;
 
+  settle_before_close(c);
   if (c->pipe)
     CloseHandle(c->pipe);
   c->pipe = NULL;
@@ -280,6 +284,7 @@ int shmb__transport_open(shmb_client *c, const shmb_connect_options *opts) {
 }
 
 void shmb__transport_close(shmb_client *c) {
+  settle_before_close(c);
   if (c->pipe)
     CloseHandle(c->pipe);
   c->pipe = NULL;
@@ -290,13 +295,16 @@ void shmb__transport_close(shmb_client *c) {
   c->server_sid = NULL;
 }
 
-/* One overlapped read or write, waited for with the client's timeout. */
+/* One overlapped read or write, waited for with the client's timeout.
+ * An I/O that completed as the wait ran out counts as done: its bytes
+ * were moved, and a reader must not lose them. */
 static int io_once(shmb_client *c, void *buf, DWORD len, int writing,
                    DWORD *done) {
   OVERLAPPED ov;
   BOOL ok;
   DWORD e;
 
+  *done = 0;
   memset(&ov, 0, sizeof(ov));
   ov.hEvent = c->io_event;
   ok = writing ? WriteFile(c->pipe, buf, len, NULL, &ov)
@@ -306,7 +314,9 @@ static int io_once(shmb_client *c, void *buf, DWORD len, int writing,
                                                      : SHMB_EIO;
   if (WaitForSingleObject(c->io_event, c->timeout_ms) != WAIT_OBJECT_0) {
     CancelIoEx(c->pipe, &ov);
-    GetOverlappedResult(c->pipe, &ov, done, TRUE);
+    if (GetOverlappedResult(c->pipe, &ov, done, TRUE) && *done > 0)
+      return 0;
+    *done = 0;
     return SHMB_ETIMEDOUT;
   }
   if (!GetOverlappedResult(c->pipe, &ov, done, FALSE)) {
@@ -319,8 +329,11 @@ static int io_once(shmb_client *c, void *buf, DWORD len, int writing,
   return 0;
 }
 
-static int io_all(shmb_client *c, void *buf, size_t len, int writing) {
+/* All of len, or an error; *moved says how much went, either way. */
+static int io_all(shmb_client *c, void *buf, size_t len, int writing,
+                  size_t *moved) {
   uint8_t *p = buf;
+  *moved = 0;
   while (len > 0) {
     DWORD chunk = len > 65536 ? 65536 : (DWORD)len, done = 0;
     int rc = io_once(c, p, chunk, writing, &done);
@@ -328,16 +341,19 @@ static int io_all(shmb_client *c, void *buf, size_t len, int writing) {
       return rc;
     p += done;
     len -= done;
+    *moved += done;
   }
   return 0;
 }
 
 int shmb__write_all(shmb_client *c, const void *buf, size_t len) {
-  return io_all(c, (void *)buf, len, 1);
+  size_t moved;
+  return io_all(c, (void *)buf, len, 1, &moved);
 }
 
 int shmb__read_all(shmb_client *c, void *buf, size_t len) {
-  return io_all(c, buf, len, 0);
+  size_t moved;
+  return io_all(c, buf, len, 0, &moved);
 }
 
 /* A reply that does not answer the request leaves the stream out of
@@ -348,9 +364,126 @@ static int drop(shmb_client *c, int rc) {
   return rc;
 }
 
+/* ---- the reply, and late replies -------------------------------------
+ *
+ * A reply is read into c->rx, which keeps what arrived when the read
+ * times out: the service still owes the rest (and an OPEN of a section
+ * delivered by handle has already put a handle into this process, which
+ * only the reply names). Before the next request on the connection, and
+ * before the connection is closed (shmb_disconnect, a reconnect), that
+ * reply is read to its end within the timeout and shmb__late_reply undoes
+ * what it delivered; so the stream stays in step (the next reply answers
+ * the next request) and nothing the service sent stays behind. */
+
+static void rx_reset(shmb_client *c) {
+  free(c->rx.body);
+  memset(&c->rx, 0, sizeof(c->rx));
+}
+
+/* The connection is unusable after a malformed or foreign reply. */
+static int rx_drop(shmb_client *c, int rc) {
+  rx_reset(c);
+  return drop(c, rc);
+}
+
+/* Reads (the rest of) the reply to c->rx's request. 0: *hdr and *payload
+ * (free()), c->rx reset. SHMB_ETIMEDOUT: still owed, c->rx keeps what came.
+ * Else the error, c->rx reset (and the connection dropped when the
+ * stream is out of step). */
+static int read_reply(shmb_client *c, shmb_frame_header *hdr,
+                      uint8_t **payload) {
+  size_t moved, at;
+  int rc;
+
+  if (c->rx.got < SHMB_HEADER_SIZE) {
+    rc = io_all(c, c->rx.hdr + c->rx.got, SHMB_HEADER_SIZE - c->rx.got, 0,
+                &moved);
+    c->rx.got += moved;
+    if (rc != 0) {
+      if (rc != SHMB_ETIMEDOUT)
+        rx_reset(c);
+      return rc;
+    }
+  }
+  rc = shmb_frame_peek(c->rx.hdr, SHMB_HEADER_SIZE, SHMB_MAX_PAYLOAD, hdr);
+  if (rc < 0)
+    return rx_drop(c, shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
+                                 "the reply's header is not a valid frame "
+                                 "header (%s)", shmb_err_name(rc)));
+  /* Checked before the status is believed: a stale error is no answer. */
+  if ((rc = shmb__reply_check(c->rx.opcode, c->rx.id, hdr->opcode,
+                              hdr->request_id, c->message,
+                              sizeof(c->message))) != 0)
+    return rx_drop(c, rc);
+  if (hdr->length < 4)
+    return rx_drop(c, shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
+                                 "the reply has %lu payload bytes, too few "
+                                 "for a status", (unsigned long)hdr->length));
+  if (!c->rx.body && !(c->rx.body = malloc(hdr->length)))
+    return rx_drop(c, SHMB_ENOMEM); /* the rest would be out of step */
+  at = c->rx.got - SHMB_HEADER_SIZE;
+  rc = io_all(c, c->rx.body + at, hdr->length - at, 0, &moved);
+  c->rx.got += moved;
+  if (rc != 0) {
+    if (rc != SHMB_ETIMEDOUT)
+      rx_reset(c);
+    return rc;
+  }
+  *payload = c->rx.body;
+  c->rx.body = NULL;
+  rx_reset(c);
+  return 0;
+}
+
+static const char *op_name(uint8_t opcode) {
+  switch (opcode) {
+  case SHMB_OP_HELLO: return "HELLO";
+  case SHMB_OP_LIST: return "LIST";
+  case SHMB_OP_OPEN: return "OPEN";
+  case SHMB_OP_STATUS: return "STATUS";
+  case SHMB_OP_RELOAD: return "RELOAD";
+  case SHMB_OP_DOORBELL: return "DOORBELL";
+  default: return "a request";
+  }
+}
+
+/* The reply a timed-out request still owes: read it (within the timeout)
+ * and undo what it delivered. 0 when nothing is owed any more. */
+static int settle_late(shmb_client *c) {
+  uint32_t id = c->rx.id;
+  uint8_t opcode = c->rx.opcode, *body;
+  shmb_frame_header hdr;
+  int rc;
+
+  if (!c->rx.owed)
+    return 0;
+  if ((rc = read_reply(c, &hdr, &body)) == SHMB_ETIMEDOUT)
+    return shmb__fail(c->message, sizeof(c->message), SHMB_ETIMEDOUT,
+                      "the service has still not answered request %lu "
+                      "(%s), which timed out before; this connection reads "
+                      "that answer before it sends anything else (or "
+                      "shmb_disconnect and connect again)",
+                      (unsigned long)id, op_name(opcode));
+  if (rc != 0)
+    return rc;
+  if (hdr.opcode == (opcode | SHMB_OP_REPLY))
+    shmb__late_reply(c, opcode, body, hdr.length);
+  free(body);
+  c->message[0] = '\0';
+  return 0;
+}
+
+/* Before the pipe is closed: a late OPEN reply, which may carry a handle,
+ * is read first (the service counts a written reply as delivered); others
+ * are only forgotten. */
+static void settle_before_close(shmb_client *c) {
+  if (c->pipe && c->rx.owed && c->rx.opcode == SHMB_OP_OPEN)
+    settle_late(c);
+  rx_reset(c);
+}
+
 int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
                     uint8_t opcode, uint8_t **payload, size_t *plen) {
-  uint8_t hdrbuf[SHMB_HEADER_SIZE];
   char text[SHMB_ERROR_MESSAGE_MAX];
   shmb_frame_header hdr;
   uint8_t *body;
@@ -364,32 +497,32 @@ int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
   if (shmb_frame_peek(frame, len, SHMB_MAX_PAYLOAD, &hdr) != 0)
     return SHMB_EINVAL;
   id = hdr.request_id;
+  if ((rc = settle_late(c)) != 0)
+    return rc;
+  if (!c->pipe)
+    return SHMB_EDISCONNECTED;
   /* A service that refuses us (too many clients) replies and hangs up at
    * once, maybe before our request is written: its reply is still there to
    * read, and says more than "disconnected". */
-  if ((rc = shmb__write_all(c, frame, len)) != 0 && rc != SHMB_EDISCONNECTED)
+  rc = shmb__write_all(c, frame, len);
+  if (rc == SHMB_ETIMEDOUT) /* maybe half written: the stream is lost */
+    return drop(c, shmb__fail(c->message, sizeof(c->message), SHMB_ETIMEDOUT,
+                              "the service did not take the request within "
+                              "%u ms (it is not reading); the connection "
+                              "is closed", c->timeout_ms));
+  if (rc != 0 && rc != SHMB_EDISCONNECTED)
     return rc;
-  if ((rc = shmb__read_all(c, hdrbuf, sizeof(hdrbuf))) != 0)
+  c->rx.owed = 1;
+  c->rx.id = id;
+  c->rx.opcode = opcode;
+  if ((rc = read_reply(c, &hdr, &body)) == SHMB_ETIMEDOUT)
+    return shmb__fail(c->message, sizeof(c->message), SHMB_ETIMEDOUT,
+                      "no answer from the service within %u ms; the answer "
+                      "is still read, before the next request on this "
+                      "connection or at shmb_disconnect, and a handle it "
+                      "delivers closed", c->timeout_ms);
+  if (rc != 0)
     return rc;
-  rc = shmb_frame_peek(hdrbuf, sizeof(hdrbuf), SHMB_MAX_PAYLOAD, &hdr);
-  if (rc < 0)
-    return drop(c, shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
-                              "the reply's header is not a valid frame "
-                              "header (%s)", shmb_err_name(rc)));
-  /* Checked before the status is believed: a stale error is no answer. */
-  if ((rc = shmb__reply_check(opcode, id, hdr.opcode, hdr.request_id,
-                              c->message, sizeof(c->message))) != 0)
-    return drop(c, rc);
-  if (hdr.length < 4)
-    return drop(c, shmb__fail(c->message, sizeof(c->message), SHMB_EPROTO,
-                              "the reply has %lu payload bytes, too few for "
-                              "a status", (unsigned long)hdr.length));
-  if (!(body = malloc(hdr.length)))
-    return SHMB_ENOMEM;
-  if ((rc = shmb__read_all(c, body, hdr.length)) != 0) {
-    free(body);
-    return rc;
-  }
   rc = shmb_reply_status_code(body, hdr.length, text, sizeof(text));
   /* The server's words reach terminals and logs: no control bytes. */
   shmb__sanitise(text, strlen(text), c->message, sizeof(c->message));

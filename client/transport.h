@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol.h" /* SHMB_HEADER_SIZE */
 #include "shmbroker.h"
 
 /* Room for the SDK's own explanations (which name pipes, accounts and
@@ -30,6 +31,16 @@ struct shmb_client {
                           sections must be owned by it too */
   char message[SHMB_CLIENT_MESSAGE_MAX]; /* last refusal's explanation */
   int revision; /* the session's protocol revision, from HELLO */
+  /* The reply being read, kept when its read times out: the service owes
+   * it still, and it is read before anything else (transport.c). */
+  struct {
+    int owed;                      /* a request's reply not fully read */
+    uint32_t id;                   /* that request's id and opcode */
+    uint8_t opcode;
+    uint8_t hdr[SHMB_HEADER_SIZE]; /* the reply's header, as read so far */
+    size_t got;                    /* bytes of header and payload read */
+    uint8_t *body;                 /* the payload once the header is in */
+  } rx;
 };
 
 /* Keeps what opts says (or the defaults) in c: pipe name, expected server
@@ -54,6 +65,15 @@ void shmb__transport_close(shmb_client *c);
  * drops the connection. */
 int shmb__roundtrip(shmb_client *c, const uint8_t *frame, size_t len,
                     uint8_t opcode, uint8_t **payload, size_t *plen);
+
+/* A reply that came after its request timed out, read before the next
+ * request or the close (payload: the whole reply, status first). Undoes
+ * what it delivered: an OPEN reply by handle's handle, once it passes the
+ * checks of a reply by handle (it went into this process, a section handle
+ * with the delivery's rights, the server account's object), is closed
+ * (client.c). Other replies are only read. */
+void shmb__late_reply(shmb_client *c, uint8_t opcode, const uint8_t *payload,
+                      size_t len);
 
 /* Raw frame I/O with the client's timeout, exported for the test tools. */
 int shmb__write_all(shmb_client *c, const void *buf, size_t len);

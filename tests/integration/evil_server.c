@@ -39,6 +39,23 @@
  *                   must not be taken for the answer either
  *   text            ESC, BEL and CR in OPEN's refusal, STATUS and RELOAD
  *   list-access     LIST has an entry with access 0x5
+ *   late-handle     no lie, but late: HELLO chooses revision 2; OPEN waits
+ *                   LATE_MS (1500), then duplicates a real, unnamed
+ *                   4096-byte section (owned by this user) into the
+ *                   process behind the pipe with the rights the service
+ *                   gives, and answers by handle with that pid, as the
+ *                   service does ("(delivered 0xH into pid P)")
+ *
+ *   late PIPE NAME          an SDK caller against late-handle, with a
+ *                           1000 ms timeout: shmb_open times out, then the
+ *                           late answer is read (a) by the next request on
+ *                           the connection (shmb_status, after 1 s) and (b)
+ *                           by shmb_disconnect (at once). Prints per case
+ *                           "next: open=RC status=RC handles_delta=N" and
+ *                           "disconnect: open=RC handles_delta=N", N this
+ *                           process's handles after less before (0: the
+ *                           delivered handle was closed), then the open's
+ *                           "message=" of case (a)
  */
 #include <windows.h>
 
@@ -61,7 +78,10 @@ typedef struct lie {
   uint64_t said_size; /* in OPEN and LIST replies */
   const char *owner;  /* of the section made: SDDL SID, NULL: this user */
   uint32_t rights;    /* granted to WD on it */
+  HANDLE late;        /* late-handle: the section delivered by handle */
 } lie;
+
+#define LATE_MS 1500
 
 static char me[192]; /* this user's SID string */
 
@@ -115,7 +135,8 @@ static int choose(const char *name, lie *l) {
            strcmp(name, "access-unknown") != 0 &&
            strcmp(name, "stale-id") != 0 &&
            strcmp(name, "stale-error") != 0 && strcmp(name, "text") != 0 &&
-           strcmp(name, "list-access") != 0)
+           strcmp(name, "list-access") != 0 &&
+           strcmp(name, "late-handle") != 0)
     return -1;
   return 0;
 }
@@ -175,6 +196,31 @@ static int get(HANDLE pipe, void *buf, DWORD len) {
   return 0;
 }
 
+/* late-handle's OPEN: after LATE_MS, the section goes into the process
+ * behind the pipe as the service would put it, and the reply says so. */
+static int late_open(HANDLE pipe, const lie *l, const shmb_request *req,
+                     uint8_t **frame, size_t *len) {
+  DWORD rights = SECTION_QUERY | FILE_MAP_READ | READ_CONTROL |
+                 (req->access & SHMB_WIRE_ACCESS_WRITE ? FILE_MAP_WRITE : 0);
+  ULONG pid = 0;
+  HANDLE client, remote = NULL;
+  Sleep(LATE_MS);
+  if (!GetNamedPipeClientProcessId(pipe, &pid) ||
+      !(client = OpenProcess(PROCESS_DUP_HANDLE, FALSE, pid)))
+    return -1;
+  if (!DuplicateHandle(GetCurrentProcess(), l->late, client, &remote, rights,
+                       FALSE, 0))
+    remote = NULL;
+  CloseHandle(client);
+  if (!remote)
+    return -1;
+  printf(" (delivered 0x%llx into pid %lu)",
+         (unsigned long long)(uintptr_t)remote, (unsigned long)pid);
+  return shmb_encode_open_reply_handle(req->hdr.request_id, req->access,
+                                       4096, 0, (uint64_t)(uintptr_t)remote,
+                                       pid, frame, len);
+}
+
 /* The lie's answer to one request. */
 static int answer(HANDLE pipe, const lie *l, const shmb_request *req) {
   uint32_t id = req->hdr.request_id, access = req->access;
@@ -184,8 +230,10 @@ static int answer(HANDLE pipe, const lie *l, const shmb_request *req) {
   int rc;
 
   if (op == SHMB_OP_HELLO)
-    rc = shmb_encode_hello_reply(id, SHMB_PROTO_VERSION, "evil 6.6.6", &frame,
-                                 &len);
+    rc = shmb_encode_hello_reply(id, l->late ? 2 : SHMB_PROTO_VERSION,
+                                 "evil 6.6.6", &frame, &len);
+  else if (op == SHMB_OP_OPEN && l->late)
+    rc = late_open(pipe, l, req, &frame, &len);
   else {
     if (strcmp(l->name, "stale-id") == 0 ||
         strcmp(l->name, "stale-error") == 0)
@@ -250,7 +298,19 @@ static int serve(const char *pipe_name, const char *lie_name,
     fprintf(stderr, "evil_server: unknown lie '%s'\n", lie_name);
     return 2;
   }
-  section = make_section(&l);
+  if (strcmp(lie_name, "late-handle") == 0) {
+    SECURITY_ATTRIBUTES ssa = {sizeof(ssa), make_sd(me, GENERIC_ALL), FALSE};
+    l.late = CreateFileMappingW(INVALID_HANDLE_VALUE, &ssa, PAGE_READWRITE, 0,
+                                4096, NULL);
+    LocalFree(ssa.lpSecurityDescriptor);
+    if (!l.late) {
+      printf("cannot make the section: error %lu\n",
+             (unsigned long)GetLastError());
+      return 1;
+    }
+  } else {
+    section = make_section(&l);
+  }
   sa.lpSecurityDescriptor = make_sd(owner ? owner : me, GENERIC_ALL);
   w = shmb__wide_from_utf8(pipe_name);
   pipe = CreateNamedPipeW(w, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_WAIT,
@@ -398,6 +458,58 @@ static int open_as_client(const char *pipe, const char *name,
   return 0;
 }
 
+/* late PIPE NAME: shmb_open times out against late-handle; the answer
+ * that comes later must not leave its handle here, whether the next
+ * request or shmb_disconnect reads it. */
+static int late_client(const char *pipe, const char *name) {
+  shmb_connect_options opts = {pipe, NULL, 1000};
+  shmb_status_entry *st = NULL;
+  shmb_section *s = NULL;
+  shmb_client *c;
+  char message[1024];
+  size_t n = 0;
+  long before;
+  int rc, rc2;
+
+  /* Once first: account lookups keep handles of their own open after
+   * their first use. */
+  if (shmb_connect(&opts, &c) != 0)
+    return 1;
+  shmb_disconnect(c);
+
+  before = own_handles();
+  if ((rc = shmb_connect(&opts, &c)) != 0) {
+    printf("connect: %s\n", shmb_err_name(rc));
+    return 1;
+  }
+  rc = shmb_open(c, name, SHMB_ACCESS_READ, &s);
+  snprintf(message, sizeof(message), "%s", shmb_last_message(c));
+  if (rc == 0)
+    shmb_close(s);
+  Sleep(1000); /* the answer is in the pipe by now */
+  rc2 = shmb_status(c, &st, &n);
+  if (rc2 == 0)
+    shmb_free_status(st, n);
+  shmb_disconnect(c);
+  printf("next: open=%s status=%s handles_delta=%ld\n", shmb_err_name(rc),
+         shmb_err_name(rc2), own_handles() - before);
+
+  before = own_handles();
+  if ((rc = shmb_connect(&opts, &c)) != 0) {
+    printf("connect: %s\n", shmb_err_name(rc));
+    return 1;
+  }
+  rc = shmb_open(c, name, SHMB_ACCESS_READ, &s);
+  if (rc == 0)
+    shmb_close(s);
+  shmb_disconnect(c); /* the answer comes while this waits */
+  Sleep(1000);        /* had it not waited, the handle would be here now */
+  printf("disconnect: open=%s handles_delta=%ld\n", shmb_err_name(rc),
+         own_handles() - before);
+  printf("message=%s\n", message);
+  return 0;
+}
+
 /* This user's SID as a string, the default owner of what we make. */
 static int who_am_i(void) {
   BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
@@ -427,7 +539,9 @@ int main(int argc, char **argv) {
     return serve(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
   if (argc == 5 && strcmp(argv[1], "open") == 0)
     return open_as_client(argv[2], argv[3], argv[4]);
+  if (argc == 4 && strcmp(argv[1], "late") == 0)
+    return late_client(argv[2], argv[3]);
   fprintf(stderr, "usage: evil_server serve PIPE LIE [OWNER] | "
-                  "open PIPE NAME read|write\n");
+                  "open PIPE NAME read|write | late PIPE NAME\n");
   return 2;
 }

@@ -143,6 +143,28 @@ grep -qF 'message=denied\x1b[2J\x1b]0;pwned\x07\x0dFAKE' "$work/sdk.txt" || fail
 no_raw_controls "$work/sdk.txt"
 pass "lie text: ESC, BEL and CR from the server are printed as \\x1b, \\x07, \\x0d by shmbctl read, status and reload, and by shmb_last_message"
 
+# An answer that comes after the SDK gave up: a service that delivers a
+# handle with an OPEN reply the client timed out on (issue 12's review).
+# The SDK reads that answer before its next request, or when it
+# disconnects, and closes the handle it names; the next request gets its
+# own answer.
+lie=late-handle
+start_evil late-handle
+win "$SHMB_BIN/evil_server.exe" late "$evil_pipe" evil | tr -d '\r' >"$work/late.txt" ||
+    fail "evil_server late failed: $(cat "$work/late.txt")"
+stop_evil
+grep -qx "next: open=SHMB_ETIMEDOUT status=SHMB_OK handles_delta=0" "$work/late.txt" ||
+    fail "a late answer read by the next request: $(cat "$work/late.txt") (handles_delta=1: the delivered handle stayed)"
+grep -qx "disconnect: open=SHMB_ETIMEDOUT handles_delta=0" "$work/late.txt" ||
+    fail "a late answer read at disconnect: $(cat "$work/late.txt") (handles_delta=1: the delivered handle stayed)"
+grep -qF "message=no answer from the service within 1000 ms; the answer is still read" "$work/late.txt" ||
+    fail "the timeout's message: $(cat "$work/late.txt")"
+[ "$(tr -d '\r' <"$evil_out" | grep -c "(delivered 0x")" = 2 ] ||
+    fail "the late server did not deliver twice: $(cat "$evil_out")"
+grep -q "received HELLO OPEN (delivered 0x[0-9a-f]* into pid [0-9]*) STATUS" <(tr -d '\r' <"$evil_out") ||
+    fail "the next request was not STATUS after the late OPEN: $(cat "$evil_out")"
+pass "an OPEN answered by handle after the SDK timed out: the handle is closed when the next request (STATUS, answered in step) or shmb_disconnect reads the late answer; the caller's handles do not grow"
+
 # The pipe's owner is the expected account, but the process serving it
 # runs as another: refused before anything is sent.
 lie=process
