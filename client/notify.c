@@ -189,13 +189,27 @@ static int counter_check(shmb_section *s, const void *view) {
  * DOORBELL was answered for it too. */
 static int same_object(shmb_section *s, shmb_client *conn) {
   shmb_open_info info;
-  int rc = shmb__lookup_flags(conn, s->name, s->access, &info, NULL);
-  if (rc == 0 && strcmp(info.object, s->object) == 0)
-    return 0;
+  HANDLE fresh = NULL;
+  int rc;
+
+  if (!s->object[0]) {
+    /* By handle: the OPEN delivers a handle, compared with the one s
+     * mapped (and closed). A Windows that cannot compare (before 10)
+     * is given the benefit of the doubt, as shmb_section_is_current
+     * cannot tell there either. */
+    rc = shmb__lookup_handle(conn, s->name, s->access, &info, NULL, &fresh);
+    if (rc == 0 && shmb__same_object(fresh, s->mapping) != 0)
+      return 0;
+  } else {
+    rc = shmb__lookup_flags(conn, s->name, s->access, &info, NULL);
+    if (rc == 0 && strcmp(info.object, s->object) == 0)
+      return 0;
+  }
   if (rc == 0 || rc == SHMB_ENOENT)
     return bell_fail(s, SHMB_EBELLCLOSED, "section %s is no longer the "
                      "object this handle mapped (%s): the service %s it; "
-                     "open the section again", s->name, s->object,
+                     "open the section again", s->name,
+                     s->object[0] ? s->object : "unnamed, by handle",
                      rc == 0 ? "made a new one (a rotation or a restart) "
                                "and a new doorbell with"
                              : "removed");
@@ -225,7 +239,7 @@ static int doorbell_request(shmb_section *s, uint32_t access,
     free(*payload);
     rc = SHMB_EBADSERVER;
   }
-  if (rc == 0 && s->object[0] && (rc = same_object(s, *conn)) != 0) {
+  if (rc == 0 && (rc = same_object(s, *conn)) != 0) {
     free(*payload);
     shmb_disconnect(*conn);
     *conn = NULL;

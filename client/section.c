@@ -300,7 +300,7 @@ int shmb_section_flush(shmb_section *section) {
 /* By handle there is no name to compare: whether the handle the service
  * gives now is to the object mapped (1) or another (0); fresh is closed.
  * Without CompareObjectHandles (before Windows 10) it cannot be told. */
-static int same_object(HANDLE fresh, HANDLE mapped) {
+int shmb__same_object(HANDLE fresh, HANDLE mapped) {
   typedef BOOL(WINAPI * compare_fn)(HANDLE, HANDLE);
   compare_fn compare = (compare_fn)(void (*)(void))GetProcAddress(
       GetModuleHandleW(L"kernelbase.dll"), "CompareObjectHandles");
@@ -338,7 +338,7 @@ int shmb_section_is_current(shmb_client *client, const shmb_section *section) {
   if (rc != 0)
     return rc;
   if (fresh || section->object[0] == '\0')
-    return same_object(fresh, section->mapping);
+    return shmb__same_object(fresh, section->mapping);
   return strcmp(info.object, section->object) == 0;
 }
 

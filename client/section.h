@@ -35,6 +35,11 @@ struct shmb_section {
 int shmb__open_kind(shmb_client *client, const char *name, unsigned int access,
                     shmb_section **out, unsigned *kind);
 
+/* Whether fresh (a handle the service delivered now; closed here) is to
+ * the object mapped: 1 yes, 0 no (also for fresh NULL), SHMB_ESYSTEM
+ * when this Windows cannot tell (no CompareObjectHandles). */
+int shmb__same_object(HANDLE fresh, HANDLE mapped);
+
 /* Closes what notify.c attached (ringer, waiter and its connection). */
 void shmb__section_bell_close(shmb_section *s);
 

@@ -6,7 +6,9 @@
 # waiter that registers after it (PEERS) and wakes it; 30 waiters come and
 # go while a ringer rings, and neither the ringer's nor the service's
 # handle count grows; a client of protocol revision 1 asking for the
-# doorbell gets SHMB_EVERSION with a message; 100,000 messages pass
+# doorbell gets SHMB_EVERSION with a message; a section opened before a
+# rotation does not attach the new object's doorbell (there is no name to
+# compare: the SDK compares the objects); 100,000 messages pass
 # through a queue and a broadcast channel by handle, each checked.
 . "$(dirname "$0")/lib.sh"
 me=$SHMBROKER_SERVER_SID
@@ -27,6 +29,13 @@ sddl = $rw
 size = 4KiB
 notify = yes
 sddl = $rw
+
+[section hrot]
+size = 4KiB
+notify = yes
+delivery = handle
+on_revoke = rotate
+sddl = O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)(A;;GR;;;BG)
 
 [channel hq]
 kind = queue
@@ -101,6 +110,25 @@ grep -q "revision 1" <<<"$out" || fail "the message does not say which revision:
 out=$(hostile rev1bell "$pipe" nbell)
 [ "$out" = ok ] || fail "a revision-1 client could not wait on a named doorbell: $out"
 pass "a revision-1 client gets SHMB_EVERSION with a message for a doorbell by handle, and names as before"
+
+# ---- a rotation between the open and the first wait -----------------------
+# By name the SDK compares the object names of two OPENs; by handle it
+# compares the objects (CompareObjectHandles): a section opened before a
+# rotation must not register on the new object's doorbell, whose writers
+# would never wake it.
+rm -f go.txt
+"${shmb_run[@]}" "$SHMB_BIN/belltest.exe" stale "$pipe" hrot "$(winpath "$PWD/go.txt")" >stale.out 2>&1 &
+stale=$!
+at_exit 'kill -KILL "$stale" 2>/dev/null || true'
+wait_for 20 grep -q opened stale.out || fail "the stale probe did not open hrot: $(cat stale.out)"
+sed -i 's/(A;;GR;;;BG)$/(A;;GR;;;BU)/' shmb.conf
+expect_exit 0 ctl reload
+grep -q "1 rotated" last.txt || fail "the reload did not rotate hrot: $(cat last.txt)"
+echo go >go.txt
+rc=0; wait "$stale" || rc=$?
+[ "$rc" = 0 ] && grep -q "counter SHMB_EBELLCLOSED" stale.out \
+    || fail "a wait by handle through a section opened before its rotation: exit $rc, $(cat stale.out), expected counter SHMB_EBELLCLOSED"
+pass "by handle, a section opened before a rotation does not wait on the new object's doorbell: SHMB_EBELLCLOSED"
 
 # ---- a ringer learns of waiters who come after it; no handle leaks --------
 rm -f stop.flag
