@@ -144,6 +144,11 @@ static void take_back(HANDLE process, uint64_t remote) {
       here) {
     CloseHandle(here);
     taken_back_count++;
+    /* Debug, not a refusal: never held back by the refusal limit, so a
+     * test can tell every take-back (handle.sh). */
+    shmb_log_debug("took handle 0x%llx back from pid %lu",
+                   (unsigned long long)remote,
+                   (unsigned long)GetProcessId(process));
     return;
   }
   shmb_log_warn("could not take handle 0x%llx back from pid %lu (Win32 "

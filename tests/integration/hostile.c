@@ -37,9 +37,10 @@
  *   closeafter PIPE NAME [MS]
  *                         HELLO 1..2, OPEN NAME for read, close the pipe at
  *                         once without reading, wait MS (1500): "pid=P
- *                         leaked=N at=T", N the section handles with a
- *                         read delivery's access this process gained, T
- *                         when they were counted (UTC, as the log)
+ *                         leaked=N at=T values=V", N the section handles
+ *                         with a read delivery's access this process
+ *                         gained, T when they were counted (UTC, as the
+ *                         log), V the values of all such handles it holds
  *   handoff PIPE NAME alive|dead OUT
  *                         connect and HELLO 1..2, then start a child that
  *                         inherits the pipe and sends OPEN NAME for read on
@@ -443,11 +444,17 @@ typedef struct sys_handles {
 typedef LONG(NTAPI *query_fn)(ULONG, void *, ULONG, ULONG *);
 
 /* Handles of pid; with access not 0, only those with exactly that
- * access (a delivered read handle has query and map-read: 0x5). */
-static long count_handles_with(DWORD pid, ULONG access);
+ * access (a delivered read handle has query, map-read and read-control:
+ * 0x20005). With values, the first max of their values go there too. */
+static long handles_with(DWORD pid, ULONG access, ULONG_PTR *values,
+                         size_t max);
+static long count_handles_with(DWORD pid, ULONG access) {
+  return handles_with(pid, access, NULL, 0);
+}
 static long count_handles(DWORD pid) { return count_handles_with(pid, 0); }
 
-static long count_handles_with(DWORD pid, ULONG access) {
+static long handles_with(DWORD pid, ULONG access, ULONG_PTR *values,
+                         size_t max) {
   query_fn query = (query_fn)(void (*)(void))GetProcAddress(
       GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
   ULONG size = 1 << 20, need = 0;
@@ -462,8 +469,12 @@ static long count_handles_with(DWORD pid, ULONG access) {
     if (st == 0) {
       n = 0;
       for (ULONG_PTR i = 0; i < h->count; i++)
-        n += h->entries[i].pid == pid &&
-             (!access || h->entries[i].access == access);
+        if (h->entries[i].pid == pid &&
+            (!access || h->entries[i].access == access)) {
+          if ((size_t)n < max)
+            values[n] = h->entries[i].handle;
+          n++;
+        }
       break;
     }
     if (st != (LONG)0xC0000004) /* STATUS_INFO_LENGTH_MISMATCH */
@@ -552,9 +563,11 @@ static long own_read_handles(void) {
 }
 
 static int closeafter(const char *pipe, const char *name, const char *ms) {
+  const ULONG read_access = SECTION_QUERY | FILE_MAP_READ | READ_CONTROL;
+  ULONG_PTR now[16];
   SYSTEMTIME at;
   shmb_client c;
-  long before;
+  long before, after;
   if (raw_connect(pipe, &c) != 0 || say_hello(&c, 2) != 0)
     return 1;
   before = own_read_handles();
@@ -562,11 +575,14 @@ static int closeafter(const char *pipe, const char *name, const char *ms) {
     return 1;
   CloseHandle(c.pipe);
   Sleep(ms ? (DWORD)strtoul(ms, NULL, 10) : 1500);
-  before = own_read_handles() - before;
+  after = handles_with(GetCurrentProcessId(), read_access, now, 16);
   GetSystemTime(&at); /* as the service's log lines (UTC) */
-  printf("pid=%lu leaked=%ld at=%02u:%02u:%02u.%03u\n",
-         (unsigned long)GetCurrentProcessId(), before, at.wHour, at.wMinute,
-         at.wSecond, at.wMilliseconds);
+  printf("pid=%lu leaked=%ld at=%02u:%02u:%02u.%03u values=",
+         (unsigned long)GetCurrentProcessId(), after - before, at.wHour,
+         at.wMinute, at.wSecond, at.wMilliseconds);
+  for (long i = 0; i < after && i < 16; i++)
+    printf("%s0x%llx", i ? "," : "", (unsigned long long)now[i]);
+  printf("\n");
   return 0;
 }
 
