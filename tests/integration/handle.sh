@@ -96,8 +96,9 @@ before=$(svc_handles)
 [[ "$before" =~ ^[0-9]+$ ]] || fail "cannot count the service's handles: '$before'"
 # The service cannot know whether a reply it wrote was read: a client that
 # closes its end after the reply went into the pipe keeps its handle (its
-# own; docs/reliability.md). Before that, it gets none: the service saw
-# the pipe closed after the duplication and took the handle back. Each
+# own; docs/reliability.md). Before that, it gets none: the reply could
+# not be written to the closed pipe, and the service took the handle
+# back. Each
 # round is judged by the log lines of that round only (the log's size is
 # taken before it, and the round ends when the service logs the client's
 # disconnect): pids come back under Wine, so a line of an earlier client
