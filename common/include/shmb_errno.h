@@ -23,7 +23,9 @@
   XX(EACCES, -7, "access denied")                                              \
   XX(ENOENT, -8, "no such section")                                            \
   XX(EUNREACHABLE, -9, "could not reach the service")                          \
-  XX(EBADSERVER, -10, "the pipe's server is not the expected account")         \
+  XX(EBADSERVER, -10,                                                          \
+     "the pipe's server is not the expected account, or it sent an "           \
+     "object the SDK refuses")                                                 \
   XX(EDISCONNECTED, -11, "the service closed the connection")                  \
   XX(ETIMEDOUT, -12, "timed out")                                              \
   XX(EBUSY, -13, "the service is busy: too many clients")                      \
