@@ -159,6 +159,11 @@ static void reencode_request(const uint8_t *frame, size_t flen,
           req->access == SHMB_WIRE_ACCESS_WRITE);
     rc = shmb_encode_doorbell(id, req->name, req->access, &out, &outlen);
     break;
+  case SHMB_OP_PEERS:
+    CHECK(shmb_name_valid(req->name, strlen(req->name)));
+    CHECK(req->access == SHMB_WIRE_ACCESS_WRITE);
+    rc = shmb_encode_peers(id, req->name, req->since, &out, &outlen);
+    break;
   default:
     CHECK(!"a request with an unknown opcode was accepted");
     return;
@@ -171,11 +176,13 @@ static void reencode_request(const uint8_t *frame, size_t flen,
 /* The client's encoder refuses a name the service refused (one with a NUL
  * cannot even be passed to it). */
 static void check_bad_name(const uint8_t *frame, size_t flen) {
-  shmb_str name = {(const char *)frame + 24, flen - 24};
+  /* PEERS has its since (u64) after the name. */
+  const size_t tail = frame[5] == SHMB_OP_PEERS ? 8 : 0;
+  shmb_str name = {(const char *)frame + 24, flen - 24 - tail};
   uint8_t *out = NULL;
   size_t outlen;
   char *z;
-  CHECK(flen >= 24 && le16(frame + 22) == flen - 24);
+  CHECK(flen >= 24 + tail && le16(frame + 22) == flen - 24 - tail);
   CHECK(!shmb_name_valid(name.ptr, name.len));
   if (has_nul(name))
     return;
@@ -359,11 +366,26 @@ static void check_doorbell_reply(const uint8_t *p, size_t n, int st) {
     total += names[i].len;
     z[i] = cstr(names[i]);
   }
-  CHECK(n == total && rep.counter.len >= 1);
   CHECK(rep.access == SHMB_WIRE_ACCESS_READ ||
         rep.access == SHMB_WIRE_ACCESS_WRITE);
-  rc = shmb_encode_doorbell_reply(0, rep.access, z[0], z[1], z[2], z[3], &out,
-                                  &outlen);
+  if (rep.flags & SHMB_BELL_FLAG_HANDLE) {
+    /* By handle: no names, the values the side needs and a pid. */
+    const int wait = rep.access == SHMB_WIRE_ACCESS_READ;
+    shmb_wire_doorbell_handles h = {rep.counter_h, rep.registry_h,
+                                    rep.event_h, rep.armed_h, rep.pid, 0};
+    CHECK(rep.flags == SHMB_BELL_FLAG_HANDLE && total == 20 &&
+          n == total + sizeof(h));
+    CHECK(rep.counter_h != 0 && rep.pid != 0);
+    CHECK(wait ? !rep.registry_h && rep.event_h && rep.armed_h
+               : rep.registry_h && !rep.event_h && !rep.armed_h);
+    rc = shmb_encode_doorbell_reply_handles(0, rep.access, &h, &out, &outlen);
+  } else {
+    CHECK(rep.flags == 0 && n == total && rep.counter.len >= 1);
+    CHECK(!rep.counter_h && !rep.registry_h && !rep.event_h &&
+          !rep.armed_h && !rep.pid);
+    rc = shmb_encode_doorbell_reply(0, rep.access, z[0], z[1], z[2], z[3],
+                                    &out, &outlen);
+  }
   same_payload(rc, out, outlen, p, n);
   for (int i = 0; i < 4; i++)
     free(z[i]);
@@ -485,6 +507,37 @@ static int walk_status(const uint8_t *p, size_t n, int st, int rebuild) {
   return 1;
 }
 
+/* A PEERS reply (a ringer's waiters, by handle): the head, exactly count
+ * entries, each with an index within a registry, an id and both values or
+ * neither; encoded again it gives the same bytes. */
+static void walk_peers(const uint8_t *p, size_t n, int st) {
+  shmb_peers_head head;
+  shmb_peer_item it;
+  shmb_frame_buf b;
+  shmb_cursor c;
+  int rc = shmb_peers_reply_begin(p, n, &c, &head);
+  CHECK(st != 0 ? rc == st : (rc == 0 || rc == SHMB_EPROTO));
+  if (rc != 0 || st != 0)
+    return;
+  CHECK(head.pid != 0 && c.remaining <= SHMB_PEERS_MAX);
+  CHECK(n == 32 + (size_t)c.remaining * sizeof(shmb_wire_peer));
+  shmb_peers_reply_start(&b, 0, head.generation, head.next, head.pid);
+  while (c.remaining > 0) {
+    if ((rc = shmb_peers_reply_next(&c, &it)) != 0) {
+      CHECK(rc == SHMB_EPROTO);
+      shmb_frame_discard(&b);
+      return;
+    }
+    CHECK(it.index < SHMB_PEERS_MAX && it.id != 0);
+    CHECK((it.event == 0) == (it.armed == 0));
+    shmb_wire_peer w = {it.index, it.id, it.event, it.armed};
+    shmb_peers_reply_add(&b, &w);
+  }
+  CHECK(c.left == 0 && shmb_peers_reply_next(&c, &it) == SHMB_EPROTO);
+  CHECK(shmb_frame_end(&b) == 0);
+  same_payload(0, b.data, b.len, p, n);
+}
+
 /* Every client-side decoder on one payload, as if it answered each kind of
  * request. */
 static void decode_replies(const uint8_t *payload, size_t n) {
@@ -493,6 +546,7 @@ static void decode_replies(const uint8_t *payload, size_t n) {
   check_hello_reply(p, n, st);
   check_open_reply(p, n, st);
   check_doorbell_reply(p, n, st);
+  walk_peers(p, n, st);
   check_message_reply(p, n, st);
   if (walk_list(p, n, st, 1)) {
     CHECK(!walk_list(p, n + 1, st, 0));

@@ -94,6 +94,7 @@ static void requests(void) {
   frame("req-doorbell-ring",
         shmb_encode_doorbell(9, "telemetry", SHMB_WIRE_ACCESS_WRITE, &p, &n),
         p, n);
+  frame("req-peers", shmb_encode_peers(10, "telemetry", 3, &p, &n), p, n);
   frame("req-open-longest",
         shmb_encode_open(7,
                          "A234567890123456789012345678901234567890123456789"
@@ -172,6 +173,23 @@ static void replies(void) {
                         "Local\\shmb-ffeeddccbbaa99887766554433221100", &p,
                         &n),
                     p, n);
+  {
+    shmb_wire_doorbell_handles ring = {0x1c4, 0x1c8, 0, 0, 0x2f8, 0};
+    shmb_wire_doorbell_handles wait = {0x1d0, 0, 0x1d4, 0x1d8, 0x2f8, 0};
+    shmb_wire_peer peers[2] = {{0, 1, 0x1e0, 0x1e4}, {3, 7, 0x1e8, 0x1ec}};
+    frame_and_payload("rep-doorbell-ring-handle",
+                      shmb_encode_doorbell_reply_handles(
+                          8, SHMB_WIRE_ACCESS_WRITE, &ring, &p, &n),
+                      p, n);
+    frame_and_payload("rep-doorbell-wait-handle",
+                      shmb_encode_doorbell_reply_handles(
+                          9, SHMB_WIRE_ACCESS_READ, &wait, &p, &n),
+                      p, n);
+    shmb_peers_reply_start(&b, 10, 4, 8, 0x2f8);
+    for (int i = 0; i < 2; i++)
+      shmb_peers_reply_add(&b, &peers[i]);
+    frame_and_payload("rep-peers", shmb_frame_finish(&b, &p, &n), p, n);
+  }
   frame_and_payload("rep-reload",
                     shmb_encode_message_reply(SHMB_OP_RELOAD | SHMB_OP_REPLY, 4,
                                               "added 1, removed 0, kept 2", &p,

@@ -12,6 +12,18 @@
 # through a queue and a broadcast channel by handle, each checked.
 . "$(dirname "$0")/lib.sh"
 me=$SHMBROKER_SERVER_SID
+
+# The namespace check below counts every shmb- object of this Wine session.
+# The tests share one wineserver, and a process of the test before that is
+# still exiting can hold a named object of its service for a moment (seen
+# once in CI: objects=6 where 5 were expected), so this test starts from a
+# namespace without any, or says what is left.
+deadline=$((SECONDS + 20))
+until [ "$(hostile allnames -)" = "objects=0 events=0" ]; do
+    [ $SECONDS -lt $deadline ] \
+        || fail "the namespace still holds '$(hostile allnames -)' shmb- objects of earlier tests after 20 s"
+    sleep 0.2
+done
 rw="O:SYG:SYD:P(A;;GA;;;SY)(A;;GRGW;;;$me)"
 write_config shmb.conf <<EOF2
 [service]
