@@ -253,18 +253,65 @@ int shmb__delivered_handle(shmb_client *c, const shmb_open_reply *rep,
   return rc;
 }
 
+/* One handle of a late doorbell answer, closed when it is what that
+ * answer hands out (kind, exact rights); else not ours to close. */
+static void late_close(uint64_t value, const wchar_t *kind, DWORD rights) {
+  char why[SHMB_ERROR_MESSAGE_MAX];
+  HANDLE h;
+  if (value &&
+      shmb__handle_check_kind(value, kind, rights, &h, why, sizeof(why)) == 0)
+    CloseHandle(h);
+}
+
+/* A late DOORBELL by handle: a waiter's counter, event and armed page, or
+ * a ringer's counter and registry (the rights notify.c takes them with). */
+static void late_doorbell(const uint8_t *payload, size_t len) {
+  shmb_doorbell_reply rep;
+  if (shmb_doorbell_reply_decode(payload, len, &rep) != 0 ||
+      !(rep.flags & SHMB_BELL_FLAG_HANDLE) ||
+      rep.pid != GetCurrentProcessId())
+    return;
+  if (rep.access == SHMB_WIRE_ACCESS_READ) {
+    late_close(rep.counter_h, L"Section", FILE_MAP_READ);
+    late_close(rep.event_h, L"Event", SYNCHRONIZE);
+    late_close(rep.armed_h, L"Section", FILE_MAP_READ | FILE_MAP_WRITE);
+  } else {
+    late_close(rep.counter_h, L"Section", FILE_MAP_READ | FILE_MAP_WRITE);
+    late_close(rep.registry_h, L"Section", FILE_MAP_READ);
+  }
+}
+
+/* A late PEERS: each waiter's event (signal) and armed page (read). */
+static void late_peers(const uint8_t *payload, size_t len) {
+  shmb_peers_head head;
+  shmb_peer_item it;
+  shmb_cursor cur;
+  if (shmb_peers_reply_begin(payload, len, &cur, &head) != 0 ||
+      head.pid != GetCurrentProcessId())
+    return;
+  while (cur.remaining && shmb_peers_reply_next(&cur, &it) == 0) {
+    late_close(it.event, L"Event", EVENT_MODIFY_STATE);
+    late_close(it.armed, L"Section", FILE_MAP_READ);
+  }
+}
+
 void shmb__late_reply(shmb_client *c, uint8_t opcode, const uint8_t *payload,
                       size_t len) {
   shmb_open_reply rep;
   HANDLE h;
   /* Nobody waits for this answer any more: what it delivered goes. A
    * value that fails the checks is not ours to close. */
-  if (opcode == SHMB_OP_OPEN &&
-      shmb_reply_status_code(payload, len, NULL, 0) == 0 &&
-      shmb_open_reply_decode(payload, len, &rep) == 0 &&
-      (rep.flags & SHMB_OPEN_FLAG_HANDLE) &&
-      shmb__delivered_handle(c, &rep, &h) == 0)
-    CloseHandle(h);
+  if (shmb_reply_status_code(payload, len, NULL, 0) != 0 || c->revision < 2)
+    return;
+  if (opcode == SHMB_OP_OPEN) {
+    if (shmb_open_reply_decode(payload, len, &rep) == 0 &&
+        (rep.flags & SHMB_OPEN_FLAG_HANDLE) &&
+        shmb__delivered_handle(c, &rep, &h) == 0)
+      CloseHandle(h);
+  } else if (opcode == SHMB_OP_DOORBELL)
+    late_doorbell(payload, len);
+  else if (opcode == SHMB_OP_PEERS)
+    late_peers(payload, len);
 }
 
 int shmb__lookup_handle(shmb_client *client, const char *name,

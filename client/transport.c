@@ -443,6 +443,7 @@ static const char *op_name(uint8_t opcode) {
   case SHMB_OP_STATUS: return "STATUS";
   case SHMB_OP_RELOAD: return "RELOAD";
   case SHMB_OP_DOORBELL: return "DOORBELL";
+  case SHMB_OP_PEERS: return "PEERS";
   default: return "a request";
   }
 }
@@ -473,11 +474,13 @@ static int settle_late(shmb_client *c) {
   return 0;
 }
 
-/* Before the pipe is closed: a late OPEN reply, which may carry a handle,
- * is read first (the service counts a written reply as delivered); others
- * are only forgotten. */
+/* Before the pipe is closed: a late reply that may carry handles (OPEN,
+ * DOORBELL, PEERS) is read first (the service counts a written reply as
+ * delivered); others are only forgotten. */
 static void settle_before_close(shmb_client *c) {
-  if (c->pipe && c->rx.owed && c->rx.opcode == SHMB_OP_OPEN)
+  const uint8_t op = c->rx.opcode;
+  if (c->pipe && c->rx.owed &&
+      (op == SHMB_OP_OPEN || op == SHMB_OP_DOORBELL || op == SHMB_OP_PEERS))
     settle_late(c);
   rx_reset(c);
 }

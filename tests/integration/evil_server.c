@@ -45,6 +45,11 @@
  *                   process behind the pipe with the rights the service
  *                   gives, and answers by handle with that pid, as the
  *                   service does ("(delivered 0xH into pid P)")
+ *   late-bell       the same section, but OPEN answers at once (by handle,
+ *                   with the notify flag), and DOORBELL waits LATE_MS, then
+ *                   duplicates a waiter's three objects (counter page,
+ *                   event, armed page) with the service's rights and
+ *                   answers by handle ("(bell 0xC 0xE 0xA into pid P)")
  *
  *   late PIPE NAME          an SDK caller against late-handle, with a
  *                           1000 ms timeout: shmb_open times out, then the
@@ -56,6 +61,12 @@
  *                           process's handles after less before (0: the
  *                           delivered handle was closed), then the open's
  *                           "message=" of case (a)
+ *   latebell PIPE NAME      an SDK caller against late-bell, with a 1000 ms
+ *                           timeout: shmb_open, then shmb_section_wait,
+ *                           whose DOORBELL times out; the SDK reads the late
+ *                           answer as it drops that connection. Prints
+ *                           "wait=RC handles_delta=N" after shmb_close
+ *                           (0: the three delivered handles were closed)
  */
 #include <windows.h>
 
@@ -79,6 +90,7 @@ typedef struct lie {
   const char *owner;  /* of the section made: SDDL SID, NULL: this user */
   uint32_t rights;    /* granted to WD on it */
   HANDLE late;        /* late-handle: the section delivered by handle */
+  HANDLE bell[3];     /* late-bell: a waiter's counter, event, armed page */
 } lie;
 
 #define LATE_MS 1500
@@ -136,7 +148,8 @@ static int choose(const char *name, lie *l) {
            strcmp(name, "stale-id") != 0 &&
            strcmp(name, "stale-error") != 0 && strcmp(name, "text") != 0 &&
            strcmp(name, "list-access") != 0 &&
-           strcmp(name, "late-handle") != 0)
+           strcmp(name, "late-handle") != 0 &&
+           strcmp(name, "late-bell") != 0)
     return -1;
   return 0;
 }
@@ -196,29 +209,68 @@ static int get(HANDLE pipe, void *buf, DWORD len) {
   return 0;
 }
 
+/* Duplicates n objects into the process behind the pipe with their
+ * rights, as the service would put them there: values[i], *pid. */
+static int put_into_client(HANDLE pipe, const HANDLE *objects,
+                           const DWORD *rights, int n, uint64_t *values,
+                           ULONG *pid) {
+  HANDLE client, remote;
+  int ok = 1;
+  if (!GetNamedPipeClientProcessId(pipe, pid) ||
+      !(client = OpenProcess(PROCESS_DUP_HANDLE, FALSE, *pid)))
+    return -1;
+  for (int i = 0; i < n; i++) {
+    remote = NULL;
+    ok = ok && DuplicateHandle(GetCurrentProcess(), objects[i], client,
+                               &remote, rights[i], FALSE, 0);
+    values[i] = (uint64_t)(uintptr_t)remote;
+  }
+  CloseHandle(client);
+  return ok ? 0 : -1;
+}
+
 /* late-handle's OPEN: after LATE_MS, the section goes into the process
- * behind the pipe as the service would put it, and the reply says so. */
+ * behind the pipe as the service would put it, and the reply says so;
+ * late-bell's at once, with the notify flag. */
 static int late_open(HANDLE pipe, const lie *l, const shmb_request *req,
                      uint8_t **frame, size_t *len) {
   DWORD rights = SECTION_QUERY | FILE_MAP_READ | READ_CONTROL |
                  (req->access & SHMB_WIRE_ACCESS_WRITE ? FILE_MAP_WRITE : 0);
   ULONG pid = 0;
-  HANDLE client, remote = NULL;
+  uint64_t remote;
+  if (!l->bell[0])
+    Sleep(LATE_MS);
+  if (put_into_client(pipe, &l->late, &rights, 1, &remote, &pid) != 0)
+    return -1;
+  printf(" (delivered 0x%llx into pid %lu)", (unsigned long long)remote,
+         (unsigned long)pid);
+  return shmb_encode_open_reply_handle(
+      req->hdr.request_id, req->access, 4096,
+      l->bell[0] ? SHMB_OPEN_FLAG_NOTIFY : 0, remote, pid, frame, len);
+}
+
+/* late-bell's DOORBELL (wait): after LATE_MS, a waiter's objects with the
+ * rights the service gives a waiter, answered by handle. */
+static int late_doorbell(HANDLE pipe, const lie *l, const shmb_request *req,
+                         uint8_t **frame, size_t *len) {
+  const DWORD rights[3] = {FILE_MAP_READ, SYNCHRONIZE,
+                           FILE_MAP_READ | FILE_MAP_WRITE};
+  shmb_wire_doorbell_handles h = {0};
+  uint64_t v[3];
+  ULONG pid = 0;
   Sleep(LATE_MS);
-  if (!GetNamedPipeClientProcessId(pipe, &pid) ||
-      !(client = OpenProcess(PROCESS_DUP_HANDLE, FALSE, pid)))
+  if (req->access != SHMB_WIRE_ACCESS_READ ||
+      put_into_client(pipe, l->bell, rights, 3, v, &pid) != 0)
     return -1;
-  if (!DuplicateHandle(GetCurrentProcess(), l->late, client, &remote, rights,
-                       FALSE, 0))
-    remote = NULL;
-  CloseHandle(client);
-  if (!remote)
-    return -1;
-  printf(" (delivered 0x%llx into pid %lu)",
-         (unsigned long long)(uintptr_t)remote, (unsigned long)pid);
-  return shmb_encode_open_reply_handle(req->hdr.request_id, req->access,
-                                       4096, 0, (uint64_t)(uintptr_t)remote,
-                                       pid, frame, len);
+  printf(" (bell 0x%llx 0x%llx 0x%llx into pid %lu)",
+         (unsigned long long)v[0], (unsigned long long)v[1],
+         (unsigned long long)v[2], (unsigned long)pid);
+  h.counter = v[0];
+  h.event = v[1];
+  h.armed = v[2];
+  h.pid = pid;
+  return shmb_encode_doorbell_reply_handles(req->hdr.request_id, req->access,
+                                            &h, frame, len);
 }
 
 /* The lie's answer to one request. */
@@ -234,6 +286,8 @@ static int answer(HANDLE pipe, const lie *l, const shmb_request *req) {
                                  "evil 6.6.6", &frame, &len);
   else if (op == SHMB_OP_OPEN && l->late)
     rc = late_open(pipe, l, req, &frame, &len);
+  else if (op == SHMB_OP_DOORBELL && l->bell[0])
+    rc = late_doorbell(pipe, l, req, &frame, &len);
   else {
     if (strcmp(l->name, "stale-id") == 0 ||
         strcmp(l->name, "stale-error") == 0)
@@ -280,6 +334,7 @@ static const char *op_name(uint8_t op) {
   case SHMB_OP_OPEN: return "OPEN";
   case SHMB_OP_STATUS: return "STATUS";
   case SHMB_OP_RELOAD: return "RELOAD";
+  case SHMB_OP_DOORBELL: return "DOORBELL";
   default: return "OTHER";
   }
 }
@@ -298,10 +353,19 @@ static int serve(const char *pipe_name, const char *lie_name,
     fprintf(stderr, "evil_server: unknown lie '%s'\n", lie_name);
     return 2;
   }
-  if (strcmp(lie_name, "late-handle") == 0) {
+  if (strncmp(lie_name, "late-", 5) == 0) {
     SECURITY_ATTRIBUTES ssa = {sizeof(ssa), make_sd(me, GENERIC_ALL), FALSE};
     l.late = CreateFileMappingW(INVALID_HANDLE_VALUE, &ssa, PAGE_READWRITE, 0,
                                 4096, NULL);
+    if (strcmp(lie_name, "late-bell") == 0) {
+      l.bell[0] = CreateFileMappingW(INVALID_HANDLE_VALUE, &ssa,
+                                     PAGE_READWRITE, 0, 4096, NULL);
+      l.bell[1] = CreateEventW(&ssa, FALSE, FALSE, NULL);
+      l.bell[2] = CreateFileMappingW(INVALID_HANDLE_VALUE, &ssa,
+                                     PAGE_READWRITE, 0, 4096, NULL);
+      if (!l.bell[0] || !l.bell[1] || !l.bell[2])
+        l.late = NULL;
+    }
     LocalFree(ssa.lpSecurityDescriptor);
     if (!l.late) {
       printf("cannot make the section: error %lu\n",
@@ -510,6 +574,38 @@ static int late_client(const char *pipe, const char *name) {
   return 0;
 }
 
+/* latebell PIPE NAME: a section opened at once, then a wait whose
+ * DOORBELL times out; its late answer's three handles must not stay. */
+static int latebell_client(const char *pipe, const char *name) {
+  shmb_connect_options opts = {pipe, NULL, 1000};
+  shmb_section *s = NULL;
+  shmb_client *c;
+  uint64_t seen = 0;
+  long before;
+  int rc;
+
+  /* Once first: account lookups keep handles of their own open after
+   * their first use. */
+  if (shmb_connect(&opts, &c) != 0)
+    return 1;
+  shmb_disconnect(c);
+
+  before = own_handles();
+  if ((rc = shmb_connect(&opts, &c)) != 0 ||
+      (rc = shmb_open(c, name, SHMB_ACCESS_READ, &s)) != 0) {
+    printf("open: %s\n", shmb_err_name(rc));
+    return 1;
+  }
+  /* The server takes one connection at a time; the doorbell's is next. */
+  shmb_disconnect(c);
+  rc = shmb_section_wait(s, &seen, 0);
+  shmb_close(s);
+  Sleep(1000); /* had the SDK not read the answer, its handles would be here */
+  printf("wait=%s handles_delta=%ld\n", shmb_err_name(rc),
+         own_handles() - before);
+  return 0;
+}
+
 /* This user's SID as a string, the default owner of what we make. */
 static int who_am_i(void) {
   BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
@@ -541,7 +637,10 @@ int main(int argc, char **argv) {
     return open_as_client(argv[2], argv[3], argv[4]);
   if (argc == 4 && strcmp(argv[1], "late") == 0)
     return late_client(argv[2], argv[3]);
+  if (argc == 4 && strcmp(argv[1], "latebell") == 0)
+    return latebell_client(argv[2], argv[3]);
   fprintf(stderr, "usage: evil_server serve PIPE LIE [OWNER] | "
-                  "open PIPE NAME read|write | late PIPE NAME\n");
+                  "open PIPE NAME read|write | late PIPE NAME | "
+                  "latebell PIPE NAME\n");
   return 2;
 }

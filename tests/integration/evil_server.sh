@@ -165,6 +165,20 @@ grep -q "received HELLO OPEN (delivered 0x[0-9a-f]* into pid [0-9]*) STATUS" <(t
     fail "the next request was not STATUS after the late OPEN: $(cat "$evil_out")"
 pass "an OPEN answered by handle after the SDK timed out: the handle is closed when the next request (STATUS, answered in step) or shmb_disconnect reads the late answer; the caller's handles do not grow"
 
+# The same for a doorbell by handle: a waiter's DOORBELL times out, and
+# the SDK, dropping that connection, reads the late answer and closes the
+# counter page, event and armed page it names.
+lie=late-bell
+start_evil late-bell
+win "$SHMB_BIN/evil_server.exe" latebell "$evil_pipe" evil | tr -d '\r' >"$work/latebell.txt" ||
+    fail "evil_server latebell failed: $(cat "$work/latebell.txt")"
+stop_evil
+grep -qx "wait=SHMB_ETIMEDOUT handles_delta=0" "$work/latebell.txt" ||
+    fail "a late DOORBELL answer by handle: $(cat "$work/latebell.txt") (handles_delta=3: the delivered handles stayed)"
+grep -q "received HELLO DOORBELL (bell 0x[0-9a-f]* 0x[0-9a-f]* 0x[0-9a-f]* into pid [0-9]*)" <(tr -d '\r' <"$evil_out") ||
+    fail "the late server did not deliver the doorbell's handles: $(cat "$evil_out")"
+pass "a DOORBELL answered by handle after the SDK timed out: the three handles are closed as the SDK drops that connection"
+
 # The pipe's owner is the expected account, but the process serving it
 # runs as another: refused before anything is sent.
 lie=process
