@@ -309,6 +309,7 @@ Wine's named pipes and its wineserver as much as shmbroker. See
 |---|---|---|
 | open through the broker at most 2x (pipe round trip + raw open and map), p50 | **${open_ratio}x** | $(verdict 2 "$open_ratio") |
 | issue 11's goal for the same ratio: at most 1.2x | **${open_ratio}x** | $(verdict 1.2 "$open_ratio") |
+| issue 12's goal for the open by handle (\`delivery = handle\`), same floor: at most 1.2x | **$(kv open.handle_ratio)x** | $(verdict 1.2 "$(kv open.handle_ratio)") |
 | warm section bandwidth at least 0.9x memcpy on private memory: median ratio over blocks of back-to-back samples, lowest over sizes and read/write | **${data_worst}x** | $(verdict "$data_worst" 0.9) |
 | throughput grows from 1 to 4 clients | **${scale4}x** | $(verdict "$scale4" 1.0001) |
 | throughput does not collapse at 64 clients (at least 0.5 of the best row) | **${keep64}** | $(verdict "$keep64" 0.5) |
