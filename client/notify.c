@@ -712,14 +712,37 @@ static int waiter_take(shmb_section *s, struct shmb__waiter *w,
   return rc ? rc : rc2 ? rc2 : rc3;
 }
 
-/* Registers as a waiter over a connection of the section's own and opens
- * the counter (read), the event (wait) and the armed word (write). */
+/* A waiter's objects from a DOORBELL reply of names: the counter (read),
+ * the event (wait) and the armed page (read, write), each opened by the
+ * name the reply gives; what was opened is closed by waiter_free. */
+static int waiter_open_named(shmb_section *s, struct shmb__waiter *w,
+                             const shmb_doorbell_reply *rep) {
+  void *view;
+  int rc = map_page(s, &rep->counter, FILE_MAP_READ, &w->counter_map, &view);
+  if (rc == 0 && (rc = counter_check(s, view)) != 0)
+    UnmapViewOfFile(view);
+  if (rc == 0) {
+    w->counter = &((const shmb_bell_counter_page *)view)->counter;
+    w->closed = &((const shmb_bell_counter_page *)view)->closed;
+    rc = open_event(s, &rep->event, &w->event);
+  }
+  if (rc == 0 && (rc = map_page(s, &rep->armed, FILE_MAP_READ | FILE_MAP_WRITE,
+                                &w->armed_map, &view)) == 0)
+    w->armed = view;
+  if (rc == 0) { /* checked by map_page and open_event: short, no NUL */
+    memcpy(w->counter_name, rep->counter.ptr, rep->counter.len);
+    memcpy(w->event_name, rep->event.ptr, rep->event.len);
+  }
+  return rc;
+}
+
+/* Registers as a waiter over a connection of the section's own and takes
+ * its objects, by handle or by name as the reply gives them. */
 static int waiter_attach(shmb_section *s) {
   struct shmb__waiter *w = calloc(1, sizeof(*w));
   shmb_doorbell_reply rep;
   uint8_t *payload;
   size_t plen;
-  void *view;
   int rc;
 
   if (!w)
@@ -729,31 +752,8 @@ static int waiter_attach(shmb_section *s) {
     free(w);
     return rc;
   }
-  if (rep.flags & SHMB_BELL_FLAG_HANDLE) {
-    rc = waiter_take(s, w, &rep);
-    free(payload);
-    if (rc != 0) {
-      waiter_free(w);
-      return rc;
-    }
-    s->waiter = w;
-    return 0;
-  }
-  rc = map_page(s, &rep.counter, FILE_MAP_READ, &w->counter_map, &view);
-  if (rc == 0 && (rc = counter_check(s, view)) != 0)
-    UnmapViewOfFile(view);
-  if (rc == 0) {
-    w->counter = &((const shmb_bell_counter_page *)view)->counter;
-    w->closed = &((const shmb_bell_counter_page *)view)->closed;
-    rc = open_event(s, &rep.event, &w->event);
-  }
-  if (rc == 0 && (rc = map_page(s, &rep.armed, FILE_MAP_READ | FILE_MAP_WRITE,
-                                &w->armed_map, &view)) == 0)
-    w->armed = view;
-  if (rc == 0) { /* checked by map_page and open_event: short, no NUL */
-    memcpy(w->counter_name, rep.counter.ptr, rep.counter.len);
-    memcpy(w->event_name, rep.event.ptr, rep.event.len);
-  }
+  rc = rep.flags & SHMB_BELL_FLAG_HANDLE ? waiter_take(s, w, &rep)
+                                         : waiter_open_named(s, w, &rep);
   free(payload);
   if (rc != 0) {
     waiter_free(w);

@@ -204,18 +204,7 @@ for i in 1 2; do
 done
 at_exit 'for p in "${brs[@]}"; do kill -KILL "$p" 2>/dev/null || true; done'
 expect_exit 0 chantest send "$pipe" hb $N 64
-summary=
-for i in 1 2; do
-    rc=0; wait "${brs[$((i - 1))]}" || rc=$?
-    out=$(tr -d '\r' <"brecv$i.out")
-    [ "$rc" = 0 ] || fail "broadcast receiver $i exited $rc: $out"
-    line=$(grep '^delivered=' <<<"$out") || fail "broadcast receiver $i: $out"
-    d=$(sed 's/.*delivered=\([0-9]*\).*/\1/' <<<"$line")
-    l=$(sed 's/.*lost=\([0-9]*\).*/\1/' <<<"$line")
-    [ $((d + l)) = $N ] || fail "broadcast receiver $i: delivered $d + lost $l != sent $N"
-    [ "$d" -gt 0 ] || fail "broadcast receiver $i delivered nothing: $line"
-    summary+=" [$i: $line]"
-done
-pass "$N messages through a broadcast channel by handle to two receivers, delivered + lost == sent for each ($summary)"
+check_broadcast $N "${brs[@]}"
+pass "$N messages through a broadcast channel by handle to two receivers, delivered + lost == sent for each ($bcast_summary)"
 
 expect_exit 0 ctl status

@@ -130,19 +130,8 @@ done
 at_exit 'for p in "${brs[@]}"; do kill -KILL "$p" 2>/dev/null || true; done'
 expect_exit 0 chantest send "$pipe" b $N 64
 sent=$(cat last.txt)
-summary=
-for i in 1 2 3; do
-    rc=0; wait "${brs[$((i - 1))]}" || rc=$?
-    out=$(tr -d '\r' <"brecv$i.out")
-    [ "$rc" = 0 ] || fail "broadcast receiver $i exited $rc: $out"
-    line=$(grep '^delivered=' <<<"$out") || fail "broadcast receiver $i: $out"
-    d=$(sed 's/.*delivered=\([0-9]*\).*/\1/' <<<"$line")
-    l=$(sed 's/.*lost=\([0-9]*\).*/\1/' <<<"$line")
-    [ $((d + l)) = $N ] || fail "broadcast receiver $i: delivered $d + lost $l != sent $N"
-    [ "$d" -gt 0 ] || fail "broadcast receiver $i delivered nothing: $line"
-    summary+=" [$i: $line]"
-done
-pass "$N messages through a broadcast channel to three receivers, each checked, delivered + lost == sent for each ($sent;$summary; $((SECONDS - t0)) s)"
+check_broadcast $N "${brs[@]}"
+pass "$N messages through a broadcast channel to three receivers, each checked, delivered + lost == sent for each ($sent;$bcast_summary; $((SECONDS - t0)) s)"
 
 # ---- peers killed mid-message are cut out ---------------------------------
 # A queue receiver killed while it holds a peek: its slot stays taken, and

@@ -195,3 +195,24 @@ wait_for() {
         sleep 0.2
     done
 }
+
+# check_broadcast N PID...: the broadcast receivers PID... (chantest brecv,
+# the i-th writing brecv$i.out) each exited 0, delivered something, and
+# delivered + lost == N, the messages sent; their lines in bcast_summary.
+check_broadcast() {
+    local n=$1 i=0 pid rc out line d l
+    shift
+    bcast_summary=
+    for pid in "$@"; do
+        i=$((i + 1))
+        rc=0; wait "$pid" || rc=$?
+        out=$(tr -d '\r' <"brecv$i.out")
+        [ "$rc" = 0 ] || fail "broadcast receiver $i exited $rc: $out"
+        line=$(grep '^delivered=' <<<"$out") || fail "broadcast receiver $i: $out"
+        d=$(sed 's/.*delivered=\([0-9]*\).*/\1/' <<<"$line")
+        l=$(sed 's/.*lost=\([0-9]*\).*/\1/' <<<"$line")
+        [ $((d + l)) = "$n" ] || fail "broadcast receiver $i: delivered $d + lost $l != sent $n"
+        [ "$d" -gt 0 ] || fail "broadcast receiver $i delivered nothing: $line"
+        bcast_summary+=" [$i: $line]"
+    done
+}
