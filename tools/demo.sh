@@ -56,7 +56,7 @@ rc=0; echo x | ctl write telemetry || rc=$?; echo "exit code $rc"
 step "shmbctl info system-only   (granted to SYSTEM only: refused, exit 3)"
 rc=0; ctl info system-only || rc=$?; echo "exit code $rc"
 step "examples/channel.c: a consumer and a producer on the channel 'jobs'"
-win "$SHMB_BIN/example_channel.exe" consume jobs 1000 &
+"${shmb_run[@]}" "$SHMB_BIN/example_channel.exe" consume jobs 1000 &
 consumer=$!
 win "$SHMB_BIN/example_channel.exe" produce jobs 1000
 wait "$consumer"

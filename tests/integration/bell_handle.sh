@@ -14,10 +14,11 @@
 me=$SHMBROKER_SERVER_SID
 
 # The namespace check below counts every shmb- object of this Wine session.
-# The tests share one wineserver, and a process of the test before that is
-# still exiting can hold a named object of its service for a moment (seen
-# once in CI: objects=6 where 5 were expected), so this test starts from a
-# namespace without any, or says what is left.
+# The tests share one wineserver, and a Windows program an earlier test
+# left running holds its named objects (seen in CI: newcomer_client.sh's
+# example_reconnect, started through the win function in the background;
+# runner.sh now refuses that), so this test starts from a namespace
+# without any, or says what is left.
 deadline=$((SECONDS + 20))
 until [ "$(hostile allnames -)" = "objects=0 events=0" ]; do
     [ $SECONDS -lt $deadline ] \
@@ -145,7 +146,7 @@ pass "by handle, a section opened before a rotation does not wait on the new obj
 # ---- a ringer learns of waiters who come after it; no handle leaks --------
 rm -f stop.flag
 : >ring.out
-win "$SHMB_BIN/belltest.exe" ringloop "$pipe" hbell "$(winpath "$work/stop.flag")" 5 >ring.out 2>ring.err &
+"${shmb_run[@]}" "$SHMB_BIN/belltest.exe" ringloop "$pipe" hbell "$(winpath "$work/stop.flag")" 5 >ring.out 2>ring.err &
 ringer=$!
 at_exit 'kill -KILL "$ringer" 2>/dev/null || true'
 wait_for 20 grep -q '^pid=' ring.out || fail "the ringer did not start: $(cat ring.out ring.err)"

@@ -160,7 +160,7 @@ pass "the service's handles: $before before the lying clients, $after after"
 # There is no name to compare: the SDK compares the object it holds with
 # the one the service hands out now (CompareObjectHandles).
 printf before | expect_exit 0 ctl write byhandle
-win "$SHMB_BIN/example_reconnect.exe" byhandle 120 250 "$pipe" >reconnect.log 2>&1 &
+"${shmb_run[@]}" "$SHMB_BIN/example_reconnect.exe" byhandle 120 250 "$pipe" >reconnect.log 2>&1 &
 ex_pid=$!
 at_exit 'kill "$ex_pid" 2>/dev/null || true'
 wait_for 20 grep -q "^text: before" reconnect.log || fail "reconnect did not show the text: $(cat reconnect.log)"

@@ -60,7 +60,7 @@ grep -q "shmbrokerd --console" <<<"$msg" || fail "no hint for console mode: $msg
 pass "unreachable: the pipe, the time waited and both hints, in $took ms for a 1500 ms timeout"
 
 printf before | expect_exit 0 ctl write readwrite
-win "$SHMB_BIN/example_reconnect.exe" readwrite 120 250 "$pipe" >reconnect.log 2>&1 &
+"${shmb_run[@]}" "$SHMB_BIN/example_reconnect.exe" readwrite 120 250 "$pipe" >reconnect.log 2>&1 &
 ex_pid=$!   # ends by itself after its rounds (at most about a minute) if a check fails
 wait_for 20 grep -q "^text: before" reconnect.log || fail "reconnect did not show the text: $(cat reconnect.log)"
 old=$(sed -n 's/^mapped //p' reconnect.log | tr -d '\r' | head -1)

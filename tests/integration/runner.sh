@@ -17,6 +17,17 @@ direct=$(grep -nE "$calls" "${scripts[@]}" | grep -vE '^[^:]+:[0-9]+:[[:space:]]
 $direct"
 pass "no script runs wine directly (${#scripts[@]} scripts checked)"
 
+# 1b. No script starts "win" in the background: win is a function, so $!
+# would be a subshell's pid, and killing it leaves the Windows program
+# running into the next test (newcomer_client.sh's example_reconnect held
+# a named section into bell_handle.sh's namespace check that way). Such a
+# program is started as "${shmb_run[@]}" PROGRAM ARGS... & (tools/lib.sh).
+bg='^[[:space:]]*win[[:space:]].*[^&|]&[[:space:]]*$'
+background=$(grep -nE "$bg" "${scripts[@]}" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*#') || true
+[ -z "$background" ] || fail "these lines start the win function in the background (its \$! is a subshell's, not the program's); use \"\${shmb_run[@]}\" PROGRAM ... & instead:
+$background"
+pass "no script starts win in the background"
+
 # 2. A recording runner sees every Windows program a test runs.
 real=$SHMB_RUNNER
 cat >recording-runner <<EOF2
